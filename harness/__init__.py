@@ -1,0 +1,31 @@
+"""Record, validate and replay X API v2 stream sessions."""
+
+from __future__ import annotations
+
+from harness._version import __version__
+from harness.cassette import Cassette, CassetteWriter, CloseReason, Connection, Header, Line, write_cassette
+from harness.errors import HarnessError
+from harness.model import ENDPOINTS, resolve_endpoint
+from harness.report import Finding, Validation, validate_paths
+from harness.schemagen import Profile
+from harness.validator import Contract, ReferenceEngine, Violation
+
+__all__ = [
+    "ENDPOINTS",
+    "Cassette",
+    "CassetteWriter",
+    "CloseReason",
+    "Connection",
+    "Contract",
+    "Finding",
+    "HarnessError",
+    "Header",
+    "Line",
+    "Profile",
+    "ReferenceEngine",
+    "Validation",
+    "Violation",
+    "__version__",
+    "resolve_endpoint",
+    "validate_paths",
+]

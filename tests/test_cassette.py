@@ -1,0 +1,218 @@
+"""The cassette format: round trips, cuts, and every way a cassette can be wrong."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import warnings
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from harness.cassette import (
+    FORMAT,
+    Cassette,
+    CassetteWarning,
+    CassetteWriter,
+    Close,
+    CloseReason,
+    Connection,
+    Header,
+    Line,
+    Record,
+    write_cassette,
+)
+from harness.errors import CassetteFormatError, CassetteOrderError, CassetteVersionError
+
+HEADER = Header(endpoint="search-stream", url="https://api.x.com/2/tweets/search/stream", labels={"source": "test"})
+
+line_bytes = st.builds(
+    lambda body, eol: body.replace(b"\n", b"") + eol,
+    st.binary(max_size=64) | st.text(max_size=40).map(str.encode),
+    st.sampled_from([b"\r\n", b"\n", b""]),
+)
+
+
+@st.composite
+def sessions(draw: st.DrawFn) -> list[Record]:
+    records: list[Record] = []
+    started = 0.0
+    for index in range(draw(st.integers(1, 3))):
+        t = draw(st.floats(0, 1, allow_nan=False)).__round__(6)
+        headers = tuple(draw(st.lists(st.tuples(st.text("abcXYZ-", min_size=1), st.text(max_size=10)), max_size=3)))
+        records.append(Connection(index, draw(st.sampled_from([200, 429, 503])), "R", headers, t, started))
+        for raw in draw(st.lists(line_bytes, max_size=6)):
+            t = round(t + draw(st.floats(0, 30, allow_nan=False)), 6)
+            records.append(Line(t, raw))
+        reason = draw(st.sampled_from(list(CloseReason)))
+        records.append(Close(t, reason, "boom" if reason is CloseReason.ERROR else None))
+        started = round(started + t + 1, 6)
+    return records
+
+
+@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(records=sessions(), suffix=st.sampled_from([".jsonl", ".jsonl.gz"]))
+def test_round_trip_is_byte_exact(tmp_path: Path, records: list[Record], suffix: str) -> None:
+    path = write_cassette(tmp_path / f"c{suffix}", HEADER, records)
+    cassette = Cassette(path)
+    assert cassette.header == HEADER
+    assert list(cassette) == records
+    assert cassette.warnings == []
+
+
+def test_line_encoding_is_readable_and_exact(tmp_path: Path) -> None:
+    records: list[Record] = [
+        Connection(0, 200, "OK"),
+        Line(0.5, b'{"data":{"id":"1"}}\r\n'),
+        Line(1.0, b"\r\n"),
+        Line(1.5, b"\xff\xfe not utf-8\r\n"),
+        Line(2.0, b'{"half'),
+        Close(2.0, CloseReason.SERVER_CLOSED),
+    ]
+    path = write_cassette(tmp_path / "c.jsonl", HEADER, records)
+    lines = [json.loads(x) for x in path.read_text().splitlines()]
+    assert lines[0]["format"] == FORMAT and lines[0]["version"] == 1
+    assert lines[2] == {"kind": "line", "offset": 0.5, "text": '{"data":{"id":"1"}}'}
+    assert lines[3] == {"kind": "heartbeat", "offset": 1.0}
+    assert "b64" in lines[4]
+    assert lines[5]["eol"] == ""
+    assert list(Cassette(path)) == records
+    assert [e.raw for e in Cassette(path).events()] == [records[1].raw, records[3].raw, records[4].raw]  # type: ignore[union-attr]
+
+
+def _small_cassette(path: Path) -> list[Record]:
+    records: list[Record] = [
+        Connection(0, 200, "OK", (("Content-Type", "application/json"),)),
+        Line(0.1, b'{"data":{"id":"1","text":"a"}}\r\n'),
+        Line(0.2, b"\r\n"),
+        Line(0.3, b'{"data":{"id":"2","text":"b"}}\r\n'),
+        Close(0.4, CloseReason.SERVER_CLOSED),
+        Connection(1, 200, "OK", (), 0.0, 1.0),
+        Line(0.1, b'{"data":{"id":"3","text":"c"}}\r\n'),
+        Close(0.2, CloseReason.CLIENT_STOPPED),
+    ]
+    write_cassette(path, HEADER, records)
+    return records
+
+
+def _complete_json(data: bytes) -> bool:
+    try:
+        json.loads(data)
+    except ValueError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".jsonl.gz"])
+def test_cut_at_every_byte_reads_a_prefix(tmp_path: Path, suffix: str) -> None:
+    full = tmp_path / f"full{suffix}"
+    records = _small_cassette(full)
+    data = full.read_bytes()
+    for cut in range(len(data)):
+        path = tmp_path / f"cut{suffix}"
+        path.write_bytes(data[:cut])
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                cassette = Cassette(path)
+                got = list(cassette)
+        except CassetteFormatError as exc:
+            # only a cut inside the header (or the gzip header) leaves nothing readable
+            assert exc.line == 1, (cut, exc)
+            assert suffix.endswith(".gz") or b"\n" not in data[:cut], cut
+            continue
+        assert got == records[: len(got)], cut
+        assert all(issubclass(w.category, CassetteWarning) for w in caught)
+        if suffix == ".jsonl":
+            partial = data[:cut].rsplit(b"\n", 1)[-1] if b"\n" in data[:cut] else b""
+            assert bool(cassette.warnings) == (partial != b"" and not _complete_json(partial)), cut
+        elif cut < len(data):
+            assert cassette.warnings, cut  # a cut gzip stream is always said
+
+
+def test_cut_last_line_is_a_warning_with_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "c.jsonl"
+    _small_cassette(path)
+    data = path.read_bytes()
+    path.write_bytes(data[:-10])
+    cassette = Cassette(path)
+    with pytest.warns(CassetteWarning, match=r"line 9 is cut short"):
+        got = list(cassette)
+    assert len(got) == 7
+    assert "line 9 is cut short" in cassette.warnings[0]
+
+
+def _write_lines(path: Path, *lines: object) -> Path:
+    path.write_text("".join((x if isinstance(x, str) else json.dumps(x)) + "\n" for x in lines))
+    return path
+
+
+HEAD = {"format": FORMAT, "version": 1, "endpoint": "search-stream", "url": "u"}
+CONN = {"kind": "connection", "index": 0, "status": 200, "offset": 0.0}
+
+
+def test_unknown_version_fails_loudly(tmp_path: Path) -> None:
+    path = _write_lines(tmp_path / "c.jsonl", HEAD | {"version": 7})
+    with pytest.raises(
+        CassetteVersionError, match=r"c.jsonl:1: cassette format version 7 is not supported: .* version 1"
+    ):
+        Cassette(path)
+
+
+@pytest.mark.parametrize(
+    ("lines", "error", "match"),
+    [
+        ([], CassetteFormatError, r":1: empty file: expected a cassette header"),
+        (['{"data": {}}'], CassetteFormatError, r":1: expected a header .*found format None"),
+        (["not json at all"], CassetteFormatError, r":1: not JSON: 'not json at all'"),
+        ([HEAD | {"format": "vcr"}], CassetteFormatError, r"found format 'vcr'"),
+        ([HEAD, CONN, "garbage"], CassetteFormatError, r"c.jsonl:3: not JSON: 'garbage'"),
+        ([HEAD, CONN, {"kind": "tape"}], CassetteFormatError, r":3: malformed record: unknown record kind 'tape'"),
+        ([HEAD, {"kind": "line", "offset": 1, "text": "x"}], CassetteOrderError, r":2: a line record outside any"),
+        (
+            [HEAD, CONN, {"kind": "line", "offset": 2, "text": "x"}, {"kind": "line", "offset": 1, "text": "y"}],
+            CassetteOrderError,
+            r":4: offset 1.0 goes back in time \(previous record at 2.0\)",
+        ),
+        ([HEAD, CONN | {"index": 3}], CassetteOrderError, r":2: expected connection index 0, found 3"),
+        ([HEAD, CONN, CONN | {"index": 1}], CassetteOrderError, r":3: connection 1 starts before connection 0 was"),
+    ],
+)
+def test_bad_cassettes_name_file_line_and_expectation(
+    tmp_path: Path, lines: list[object], error: type[Exception], match: str
+) -> None:
+    path = _write_lines(tmp_path / "c.jsonl", *lines)
+    with pytest.raises(error, match=match):
+        list(Cassette(path))
+
+
+def test_writer_refuses_out_of_order_records(tmp_path: Path) -> None:
+    with CassetteWriter(tmp_path / "c.jsonl", HEADER) as w:
+        with pytest.raises(CassetteOrderError, match="outside any connection"):
+            w.line(b"x\r\n", 0.1)
+        w.connection(200)
+        w.line(b"x\r\n", 0.5)
+        with pytest.raises(CassetteOrderError, match="goes back in time"):
+            w.line(b"y\r\n", 0.1)
+    # what was refused never reached the file
+    assert len(list(Cassette(tmp_path / "c.jsonl"))) == 2
+
+
+def test_writer_flushes_every_record(tmp_path: Path) -> None:
+    for name in ("c.jsonl", "c.jsonl.gz"):
+        w = CassetteWriter(tmp_path / name, HEADER)
+        w.connection(200)
+        w.line(b'{"data":{}}\r\n', 0.1)
+        # read while the writer is still open, as after a SIGKILL
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", CassetteWarning)
+            assert [type(r) for r in Cassette(tmp_path / name)] == [Connection, Line]
+        w.close()
+
+
+def test_gzip_name_is_gzip(tmp_path: Path) -> None:
+    path = tmp_path / "c.jsonl.gz"
+    _small_cassette(path)
+    assert json.loads(gzip.decompress(path.read_bytes()).splitlines()[0])["format"] == FORMAT
