@@ -134,3 +134,32 @@ def schemas_check(root: Path) -> None:
         click.echo("run: harness schemas generate", err=True)
         sys.exit(1)
     click.echo(f"{root}: {len(schemagen.rendered_tree())} schema files match the object model")
+
+
+@main.command()
+@click.argument("endpoint")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Cassette to write.")
+@click.option("--events", default=20, show_default=True, type=click.IntRange(min=0), help="Events in all.")
+@click.option("--seed", default=0, show_default=True, type=int, help="Same seed, same cassette.")
+@click.option("--rate", default=2.0, show_default=True, type=click.FloatRange(min=0.001), help="Mean events/s.")
+@click.option("--heartbeat", default=20.0, show_default=True, type=click.FloatRange(min=0.01), help="Seconds.")
+@click.option("--connections", default=1, show_default=True, type=click.IntRange(min=1), help="Reconnects + 1.")
+def synth(endpoint: str, output: Path, events: int, seed: int, rate: float, heartbeat: float, connections: int) -> None:
+    """Write a synthetic cassette of valid ENDPOINT events drawn from the object model.
+
+    Connections after the first follow an operational-disconnect payload, as on the wire.
+    """
+    from harness.cassette import write_cassette
+    from harness.synth import synthetic_session
+
+    header, records = synthetic_session(
+        endpoint,
+        events=events,
+        seed=seed,
+        rate=rate,
+        heartbeat=heartbeat,
+        connections=connections,
+        errors=["operational-disconnect"] * (connections - 1),
+    )
+    write_cassette(output, header, records)
+    click.echo(f"wrote {output}: {events} event(s) over {connections} connection(s), seed {seed}")

@@ -97,7 +97,7 @@ def test_directories_gz_and_baseline(tmp_path: Path, synthetic: Path) -> None:
     assert "known (the page's example uses the legacy form" in out
     # a baseline entry that no longer matches is stale, and fails the run
     stale = tmp_path / "stale.json"
-    entries = json.loads(baseline.read_text()) + [{"file": "x.jsonl", "pointer": "/data", "keyword": "type"}]
+    entries = [*json.loads(baseline.read_text()), {"file": "x.jsonl", "pointer": "/data", "keyword": "type"}]
     stale.write_text(json.dumps(entries))
     code, out, _ = run("validate", str(SEEDS), "--baseline", str(stale))
     assert code == 1 and "stale baseline entry (no longer found): x.jsonl /data type" in out
