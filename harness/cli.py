@@ -163,3 +163,41 @@ def synth(endpoint: str, output: Path, events: int, seed: int, rate: float, hear
     )
     write_cassette(output, header, records)
     click.echo(f"wrote {output}: {events} event(s) over {connections} connection(s), seed {seed}")
+
+
+@main.command()
+@click.argument("cassettes", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def inspect(cassettes: tuple[Path, ...], fmt: str) -> None:
+    """Summarize cassettes: endpoint, connections, events, heartbeats, errors, duration, rate."""
+    from harness.summary import summarize
+
+    summaries = [summarize(path) for path in cassettes]
+    if fmt == "json":
+        click.echo(json.dumps([s.as_dict() for s in summaries], ensure_ascii=False, indent=2))
+    else:
+        click.echo("\n\n".join(s.text() for s in summaries))
+
+
+@main.command("export")
+@click.option("--format", "fmt", type=click.Choice(["vcr"]), default="vcr", show_default=True)
+@click.argument("cassette", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+def export_(fmt: str, cassette: Path, out: Path) -> None:
+    """Write CASSETTE as a vcrpy cassette OUT (one interaction per connection, timing kept)."""
+    from harness.interop import export_vcr
+
+    n = export_vcr(cassette, out)
+    click.echo(f"wrote {out}: {n} interaction(s)")
+
+
+@main.command("import")
+@click.argument("vcr_cassette", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--endpoint", "-e", help="Treat every interaction as this endpoint's stream.")
+def import_(vcr_cassette: Path, out: Path, endpoint: str | None) -> None:
+    """Turn a vcrpy / pytest-recording cassette holding a stream body into a cassette OUT."""
+    from harness.interop import import_vcr
+
+    n = import_vcr(vcr_cassette, out, endpoint=endpoint)
+    click.echo(f"wrote {out}: {n} connection(s) imported")
