@@ -1,0 +1,218 @@
+"""Query-parameter checks from the endpoint model: what X would answer 400 to, refused early.
+
+`check_query` is used by the recorder (before it connects, through `resolve_target`) and
+by the loopback source and the replayer (to answer 400 the way X does, with
+`invalid_request_body`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
+
+from harness._redact import secret_param
+from harness.errors import ParameterError, UnknownEndpointError, UsageError
+from harness.model import Arr, Endpoint, Int, Str, Type, resolve_endpoint
+
+# X documents YYYY-MM-DDTHH:mm:ssZ; RFC 3339 fractions and offsets are accepted too.
+_DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})\Z")
+_INT = re.compile(r"[+-]?\d{1,18}\Z")
+_EXAMPLE_TIME = "2026-11-01T00:00:00Z"
+
+
+def _preview(items: Iterable[str], limit: int = 12) -> str:
+    items = list(items)
+    shown = ", ".join(items[:limit])
+    return shown + (f", ... ({len(items)} in all)" if len(items) > limit else "")
+
+
+def _where(endpoint: Endpoint) -> str:
+    return f"{endpoint.name} ({endpoint.path})"
+
+
+def parse_int(value: str) -> int | None:
+    """The integer a query value spells, or None (no floats, no spaces, no hex)."""
+    return int(value) if _INT.match(value) else None
+
+
+def parse_date_time(value: str) -> dt.datetime | None:
+    """The instant an RFC 3339 date-time spells, or None."""
+    if not _DATE_TIME.match(value):
+        return None
+    text = value.upper().replace("Z", "+00:00")
+    if "." in text:  # fromisoformat takes at most 6 fraction digits
+        head, rest = text.split(".", 1)
+        digits = re.match(r"\d+", rest)
+        assert digits is not None
+        text = head + "." + digits.group()[:6].ljust(6, "0") + rest[digits.end() :]
+    try:
+        return dt.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def _check_value(endpoint: Endpoint, name: str, t: Type, value: str) -> None:
+    if isinstance(t, Int):
+        number = parse_int(value)
+        lo, hi = t.minimum, t.maximum
+        span = f" {lo}..{hi}" if lo is not None and hi is not None else ""
+        if number is None or (lo is not None and number < lo) or (hi is not None and number > hi):
+            raise ParameterError(f"{name}: expected an integer{span}, found {value!r}", parameter=name)
+    elif isinstance(t, Str):
+        _check_str(name, t, value)
+    elif isinstance(t, Arr) and isinstance(t.items, Str):
+        _check_list(endpoint, name, t, value)
+    else:  # pragma: no cover - the model declares no other parameter types
+        raise TypeError(f"parameter {name} of {endpoint.name} has an unsupported type {t!r}")
+
+
+def _check_str(name: str, t: Str, value: str) -> None:
+    if t.format == "date-time" and parse_date_time(value) is None:
+        raise ParameterError(
+            f"{name}: expected a UTC date-time like {_EXAMPLE_TIME} (YYYY-MM-DDTHH:mm:ssZ), found {value!r}",
+            parameter=name,
+        )
+    if t.enum is not None and value not in t.enum:
+        raise ParameterError(f"{name}: expected one of {_preview(t.enum)}, found {value!r}", parameter=name)
+    if t.pattern is not None and not re.search(t.pattern, value):
+        raise ParameterError(f"{name}: expected a value matching {t.pattern}, found {value!r}", parameter=name)
+
+
+def _check_list(endpoint: Endpoint, name: str, t: Arr, value: str) -> None:
+    assert isinstance(t.items, Str)
+    members = value.split(",")
+    allowed = t.items.enum
+    kind = "expansion" if name == "expansions" else "field"
+    if value == "" or "" in members:
+        raise ParameterError(
+            f"{name}: expected a comma-separated list of {kind}s with no empty member, found {value!r}",
+            parameter=name,
+        )
+    seen: set[str] = set()
+    for member in members:
+        if allowed is not None and member not in allowed:
+            raise ParameterError(
+                f"{name}: unknown {kind} {member!r} for {_where(endpoint)}: expected members of {_preview(allowed)}",
+                parameter=name,
+            )
+        if member in seen:
+            raise ParameterError(f"{name}: {member!r} is listed twice (members must be unique)", parameter=name)
+        seen.add(member)
+    if t.max_items is not None and len(members) > t.max_items:
+        raise ParameterError(f"{name}: at most {t.max_items} members, found {len(members)}", parameter=name)
+
+
+def check_query(endpoint: Endpoint | str, params: Mapping[str, str]) -> dict[str, str]:
+    """The parameters, checked against the endpoint's declaration; raises `ParameterError`.
+
+    Checks, in order: unknown names, missing required parameters, each value's type and
+    range, and that `end_time` comes after `start_time`.
+    """
+    e = endpoint if isinstance(endpoint, Endpoint) else resolve_endpoint(endpoint)
+    declared = {p.name: p for p in e.params}
+    for name in params:
+        if name not in declared:
+            raise ParameterError(
+                f"unknown parameter {name!r} for {_where(e)}: expected one of {', '.join(declared)}",
+                parameter=name,
+            )
+    for p in e.params:
+        if p.required and p.name not in params:
+            expected = _describe(p.type)
+            raise ParameterError(
+                f"{p.name}: required by {_where(e)} ({expected}), found nothing: add --param {p.name}=...",
+                parameter=p.name,
+            )
+    for name, value in params.items():
+        _check_value(e, name, declared[name].type, value)
+    start, end = params.get("start_time"), params.get("end_time")
+    if start is not None and end is not None:
+        t0, t1 = parse_date_time(start), parse_date_time(end)
+        if t0 is not None and t1 is not None and t1 <= t0:
+            raise ParameterError(
+                f"end_time: expected a time after start_time {start}, found {end}", parameter="end_time"
+            )
+    return dict(params)
+
+
+def _describe(t: Type) -> str:
+    if isinstance(t, Int) and t.minimum is not None and t.maximum is not None:
+        return f"an integer {t.minimum}..{t.maximum}"
+    if isinstance(t, Str) and t.format == "date-time":
+        return "a date-time"
+    return "a value"
+
+
+def parse_query(query: str) -> dict[str, str]:
+    """A query string as a mapping; a parameter given twice is refused."""
+    out: dict[str, str] = {}
+    for name, value in parse_qsl(query, keep_blank_values=True):
+        if name in out:
+            raise ParameterError(f"{name}: given twice ({out[name]!r} and {value!r})", parameter=name)
+        out[name] = value
+    return out
+
+
+def parse_pairs(pairs: Iterable[str]) -> dict[str, str]:
+    """`key=value` strings (the CLI's repeatable `--param`) as a mapping."""
+    out: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise ParameterError(f"expected key=value, found {pair!r}", parameter=name or pair)
+        if name in out:
+            raise ParameterError(f"{name}: given twice ({out[name]!r} and {value!r})", parameter=name)
+        out[name] = value
+    return out
+
+
+def invalid_request_body(error: ParameterError, params: Mapping[str, str]) -> dict[str, Any]:
+    """The 400 body X answers a bad parameter with (an `invalid-request` Problem)."""
+    value = params.get(error.parameter)
+    return {
+        "errors": [{"parameters": {error.parameter: [] if value is None else [value]}, "message": str(error)}],
+        "title": "Invalid Request",
+        "detail": "One or more parameters to your request was invalid.",
+        "type": "https://api.twitter.com/2/problems/invalid-request",
+    }
+
+
+@dataclass(frozen=True)
+class Target:
+    """A resolved stream: its endpoint, its URL (no query) and its checked parameters."""
+
+    endpoint: Endpoint
+    url: str
+    params: Mapping[str, str]
+
+
+def resolve_target(target: str, params: Mapping[str, str] | None = None, *, base_url: str = "https://api.x.com",
+                   endpoint: str | None = None) -> Target:  # fmt: skip
+    """An endpoint name, path or full URL, with `params`, checked by the endpoint model.
+
+    `endpoint` names the stream when a URL's path is not the endpoint's own (a proxy).
+    """
+    merged = dict(params or {})
+    if "://" not in target:
+        e = resolve_endpoint(endpoint or target)
+        return Target(e, base_url.rstrip("/") + e.path, check_query(e, merged))
+    parts = urlsplit(target)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise UsageError(f"expected an http(s) URL, an endpoint name or a path, found {target!r}")
+    for name, value in parse_query(parts.query).items():
+        if merged.setdefault(name, value) != value:
+            raise ParameterError(
+                f"{name}: given in the URL ({value!r}) and as --param ({merged[name]!r})", parameter=name
+            )
+    try:
+        e = resolve_endpoint(endpoint or parts.path)
+    except UnknownEndpointError as exc:
+        raise UnknownEndpointError(f"{exc} (for a URL with another path, name the stream with --endpoint)") from None
+    url = urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+    # a credential for a gateway in front of X (`?access_token=`) is no X parameter: pass it on
+    check_query(e, {k: v for k, v in merged.items() if not secret_param(k)})
+    return Target(e, url, merged)
