@@ -201,3 +201,14 @@ def import_(vcr_cassette: Path, out: Path, endpoint: str | None) -> None:
 
     n = import_vcr(vcr_cassette, out, endpoint=endpoint)
     click.echo(f"wrote {out}: {n} connection(s) imported")
+
+
+def _register() -> None:
+    # Commands living in their own modules, so that each stays small.
+    from harness._cli_stream import COMMANDS as stream_commands
+
+    for command in stream_commands:
+        main.add_command(command)
+
+
+_register()

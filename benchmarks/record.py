@@ -1,0 +1,208 @@
+"""Recorder benchmark: throughput, memory and arrival-time accuracy against the loopback source.
+
+    python benchmarks/record.py                  # 1 GB recording + paced latency run (< 2 min)
+    BENCH_RECORD_BYTES=200e6 python benchmarks/record.py   # a quick run
+    python benchmarks/record.py --profile        # where the time goes, per function
+
+The source runs in another process (its own core), sending 2 KB events as fast as the
+socket takes them and logging time.monotonic() before each send; CLOCK_MONOTONIC is one
+clock for both processes, so arrival offsets compare directly with send times.
+"""
+
+from __future__ import annotations
+
+import argparse
+import array
+import cProfile
+import functools
+import multiprocessing as mp
+import os
+import pstats
+import re
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+from harness.loopback import LoopbackServer, ServeOptions
+from harness.recorder import Recorder, RecordOptions, RecordResult
+
+EVENT_SIZE = 2048
+TOKEN = "AAAAAAAAAAAAAAAAAAAAABenchmarkToken%2Bq9Z7x1c0ffee0123456789abcdef"
+PAGE = os.sysconf("SC_PAGE_SIZE")
+_ID = re.compile(rb'\\"id\\":\\"(\d{19})')
+_OFFSET = re.compile(rb'"offset":([0-9.e-]+)')
+_STARTED = re.compile(rb'"started":([0-9.e-]+)')
+
+
+def event(n: int) -> bytes:
+    """A 2 KB search-stream event, with escapes and non-ASCII text as real Tweets have."""
+    return b'{"data":{"id":"%019d","edit_history_tweet_ids":["%019d"],"text":"%b' % (n, n, _filler())
+
+
+@functools.cache
+def _filler() -> bytes:
+    """The rest of every event: the same text, so the source spends nothing per event."""
+    head = len(b'{"data":{"id":"%019d","edit_history_tweet_ids":["%019d"],"text":"' % (0, 0))
+    tail = b'"},"matching_rules":[{"id":"1","tag":"bench"}]}\r\n'
+    words = 'stream \\"quoted\\" 東京 coffee \\n rain コーヒー '.encode()
+    room = EVENT_SIZE - head - len(tail)
+    # never cut a multi-byte character or an escape: drop the cut part, pad with spaces
+    fill = (words * (EVENT_SIZE // len(words) + 1))[:room].decode("utf-8", "ignore").encode().rstrip(b"\\")
+    return fill.ljust(room) + tail
+
+
+def source_process(conn: Connection, events: int, rate: float) -> None:
+    """The loopback source: serve `events` events, then hand the send log over."""
+    sent = array.array("d", bytes(8 * events))
+
+    def lines(endpoint: str, index: int) -> Iterator[bytes]:
+        for n in range(events):
+            yield event(n)
+
+    def log(n: int, t: float) -> None:
+        sent[n] = t
+
+    with LoopbackServer(ServeOptions(rate=rate, max_events=events), source=lines, on_send=log) as server:
+        conn.send(server.url)
+        conn.recv()  # the recording is over
+    conn.send_bytes(sent.tobytes())
+
+
+class Sampler:
+    """Resident memory of this process, sampled from a thread."""
+
+    def __init__(self, every: float = 0.1) -> None:
+        self.samples: list[tuple[float, int]] = []
+        self.every = every
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self.done.wait(self.every):
+            with open("/proc/self/statm") as f:
+                self.samples.append((time.monotonic(), int(f.read().split()[1]) * PAGE))
+
+    def __enter__(self) -> Sampler:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.done.set()
+        self.thread.join()
+
+
+def record(events: int, rate: float, path: Path, profile: bool = False,
+           sampler: Sampler | None = None) -> tuple[RecordResult, Recorder, list[float]]:  # fmt: skip
+    parent, child = mp.Pipe()
+    proc = mp.Process(target=source_process, args=(child, events, rate), daemon=True)
+    proc.start()
+    url = parent.recv()
+    recorder = Recorder(url + "/2/tweets/search/stream", path, RecordOptions(token=TOKEN))
+    if profile:
+        profiler = cProfile.Profile()
+        result = profiler.runcall(recorder.run)
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(14)
+    elif sampler is not None:
+        with sampler:  # the recorder only: not the send log received below
+            result = recorder.run()
+    else:
+        result = recorder.run()
+    parent.send("done")
+    sent = array.array("d")
+    sent.frombytes(parent.recv_bytes())
+    proc.join(10)
+    return result, recorder, list(sent)
+
+
+def arrivals(path: Path, origin: float) -> Iterator[tuple[int, float]]:
+    """(event number, time.monotonic() of arrival) of every line record, read straight off the file."""
+    started = 0.0
+    with open(path, "rb") as f:
+        for line in f:
+            if line.startswith(b'{"kind":"connection"'):
+                m = _STARTED.search(line)
+                started = float(m.group(1)) if m else 0.0
+            elif line.startswith(b'{"kind":"line"'):
+                ident, offset = _ID.search(line), _OFFSET.search(line)
+                assert ident and offset, line[:120]
+                yield int(ident.group(1)), origin + started + float(offset.group(1))
+
+
+def lag_report(path: Path, origin: float, sent: list[float]) -> tuple[int, bool, list[float], list[float]]:
+    """Lines recorded, whether in order, arrival - send per event (ms), arrival times."""
+    lags, times, expected, in_order = [], [], 0, True
+    for n, t in arrivals(path, origin):
+        in_order &= n == expected
+        expected += 1
+        lags.append((t - sent[n]) * 1000)
+        times.append(t)
+    return expected, in_order, lags, times
+
+
+def deciles(times: list[float]) -> str:
+    """Events/s in each tenth of the recording (flat means no slowdown as the file grows)."""
+    step = max(1, len(times) // 10)
+    rates = [step / (times[i + step - 1] - times[i]) for i in range(0, len(times) - step + 1, step)
+             if times[i + step - 1] > times[i]]  # fmt: skip
+    return " ".join(f"{r / 1000:.0f}k" for r in rates)
+
+
+def pct(values: list[float], p: float) -> float:
+    return sorted(values)[min(len(values) - 1, int(p / 100 * len(values)))]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--bytes", type=float, default=float(os.environ.get("BENCH_RECORD_BYTES", 1e9)),
+                    help="body bytes of the flat-out recording (env BENCH_RECORD_BYTES; default 1e9)")  # fmt: skip
+    ap.add_argument("--latency-rate", type=float, default=1000.0, help="events/s of the paced run")
+    ap.add_argument("--latency-seconds", type=float, default=3.0)
+    ap.add_argument("--profile", action="store_true", help="profile a 50k-event recording instead")
+    ap.add_argument("--dir", help="where the cassettes go (default: the system's temp dir; try /dev/shm)")
+    args = ap.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="bench-record-", dir=args.dir) as tmp:
+        if args.profile:
+            record(50_000, float("inf"), Path(tmp) / "p.jsonl", profile=True)
+            return
+        events = max(1000, int(args.bytes // EVENT_SIZE))
+        path = Path(tmp) / "flat.jsonl"
+        print(
+            f"flat out: {events} events of {EVENT_SIZE} B ({events * EVENT_SIZE / 1e9:.2f} GB) from the loopback source"
+        )
+        mem = Sampler()
+        result, recorder, sent = record(events, float("inf"), path, sampler=mem)
+        s = result.stats
+        recorded, in_order, lags, times = lag_report(path, recorder.clock_origin or 0.0, sent)
+        span = max(sent) - min(sent)
+        print(f"  recorded {s.events} events ({recorded} line records, in order: {in_order}), "
+              f"dropped {events - recorded}; stopped: {result.reason.value}")  # fmt: skip
+        print(f"  throughput {s.events / s.elapsed:,.0f} events/s, {s.bytes / s.elapsed / 1e6:.0f} MB/s body "
+              f"({s.elapsed:.1f} s; the source took {span:.1f} s to send, blocked by the recorder)")  # fmt: skip
+        print(f"  events/s by tenth of the run: {deciles(times)}")
+        size = path.stat().st_size
+        print(f"  cassette {size / 1e9:.2f} GB ({size / max(s.bytes, 1):.2f} x the body)")
+        rss = [r for _, r in mem.samples]
+        if rss:
+            tenth = rss[len(rss) // 10]
+            print(f"  recorder RSS: {tenth / 1e6:.0f} MB at 10 %, {rss[len(rss) // 2] / 1e6:.0f} MB at 50 %, "
+                  f"{rss[-1] / 1e6:.0f} MB at the end, max {max(rss) / 1e6:.0f} MB "
+                  f"(growth after 10 %: {(max(rss) - tenth) / 1e6:+.1f} MB)")  # fmt: skip
+        print(f"  arrival - send (queueing in socket buffers): p50 {pct(lags, 50):.2f} ms, "
+              f"p99 {pct(lags, 99):.2f} ms, max {max(lags):.2f} ms")  # fmt: skip
+        path.unlink()
+
+        paced = max(10, int(args.latency_rate * args.latency_seconds))
+        print(f"paced: {paced} events at {args.latency_rate:g}/s")
+        result, recorder, sent = record(paced, args.latency_rate, Path(tmp) / "paced.jsonl")
+        recorded, in_order, lags, _ = lag_report(Path(tmp) / "paced.jsonl", recorder.clock_origin or 0.0, sent)
+        within = sum(1 for lag in lags if abs(lag) <= 1.0) / len(lags)
+        print(f"  recorded {recorded}/{paced} in order: {in_order}; arrival - send: p50 {pct(lags, 50):.3f} ms, "
+              f"p99 {pct(lags, 99):.3f} ms, max {max(lags):.3f} ms; within 1 ms: {within:.1%}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,224 @@
+"""`harness record` end to end: exit codes, messages, signals; the backoff schedule; redaction."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import subprocess
+import time
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from hypothesis import given
+from hypothesis import strategies as st
+from servers import EVENT, SEARCH, Hostile, cli_argv, raw, respond, stream
+
+from harness._cli_stream import COMMANDS, _StatusLine
+from harness._redact import Redaction, parse_pointer, secret_param
+from harness.backoff import Backoff, BackoffPolicy, Failure
+from harness.cassette import Cassette, Close, CloseReason, Connection, Line
+from harness.cli import HarnessGroup
+from harness.errors import UsageError
+from harness.loopback import LoopbackServer, ServeOptions
+from harness.recorder import RecordStats
+
+TOKEN = "cli-test-token-5f1d2c3b4a"
+cli = HarnessGroup(commands={c.name: c for c in COMMANDS})
+
+
+def run(*args: object, token: str | None = TOKEN) -> tuple[int, str, str]:
+    env = {"X_BEARER_TOKEN": token} if token else {}
+    result = CliRunner().invoke(cli, [str(a) for a in args], env=env)
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.fixture
+def source() -> Iterator[LoopbackServer]:
+    with LoopbackServer(ServeOptions(token=TOKEN, rate=400, heartbeat=0.05, seed=2)) as server:
+        yield server
+
+
+def test_record_and_validate(source: LoopbackServer, tmp_path: Path) -> None:
+    out = tmp_path / "c.jsonl"
+    code, stdout, stderr = run("record", "likes-sample10", "--base-url", source.url, "-p", "partition=1",
+                               "-o", out, "--max-events", 5, "--validate", "--label", "case=cli")  # fmt: skip
+    assert code == 0, stderr
+    assert stdout.startswith(f"recorded {out}: 5 event(s)") and "0 violation(s)" in stdout
+    assert "--max-events reached" in stdout
+    assert Cassette(out).header.labels == {"source": "recorded", "case": "cli"}
+    assert TOKEN.encode() not in out.read_bytes()
+
+
+def test_refusals_before_connecting(tmp_path: Path) -> None:
+    out = tmp_path / "c.jsonl"
+    code, _, err = run("record", "firehose-ja", "-o", out, "-p", "partition=0")
+    assert code == 2 and err == "error: partition: expected an integer 1..2, found '0'\n"
+    code, _, err = run("record", "search-stream", "-o", out, token=None)
+    assert code == 2 and "no bearer token" in err and "X_BEARER_TOKEN" in err
+    code, _, err = run("record", "search-stream", "-o", out, "--redact-json", "no-slash")
+    assert code == 2 and "JSON pointer" in err
+    assert not out.exists()
+    out.write_text("keep me")
+    code, _, err = run("record", "search-stream", "-o", out)
+    assert code == 2 and "--force" in err and out.read_text() == "keep me"
+
+
+def test_a_refused_token_is_recorded_and_exits_1(source: LoopbackServer, tmp_path: Path) -> None:
+    out = tmp_path / "c.jsonl"
+    code, stdout, stderr = run("record", source.url + SEARCH, "-o", out, token="wrong-token")
+    assert code == 1
+    assert stderr.startswith("HTTP 401 Unauthorized from 127.0.0.1:") and "refused the bearer token" in stderr
+    assert stderr.count("\n") == 1 and "HTTP 401" in stdout
+    assert [r.status for r in Cassette(out) if isinstance(r, Connection)] == [401]
+
+
+def test_a_broken_stream_exits_2_with_one_line(tmp_path: Path) -> None:
+    out = tmp_path / "c.jsonl"
+    with Hostile(stream(EVENT, EVENT[:10], end="close")) as server:
+        code, stdout, stderr = run("record", server.url + SEARCH, "-o", out)
+    assert code == 2 and stderr.startswith("error: the connection closed in the middle of a line")
+    assert stderr.count("\n") == 1 and "1 event(s)" in stdout
+
+
+def test_reconnect_from_the_command_line(tmp_path: Path) -> None:
+    out = tmp_path / "c.jsonl"
+    with Hostile(stream(EVENT, end="clean"), raw(b"junk"), stream(EVENT, EVENT)) as server:
+        code, stdout, stderr = run("record", server.url + SEARCH, "-o", out, "--reconnect", "--max-events", 3)
+    assert code == 0, stderr
+    # the junk answer was no HTTP response, so no connection record: two segments
+    assert "3 event(s)" in stdout and "2 connection(s)" in stdout and "reconnecting in 0 s" in stderr
+    assert "did not answer with HTTP" in stderr
+
+
+def test_the_status_line_refreshes_from_its_own_thread() -> None:
+    class Fake:
+        calls = 0
+
+        @property
+        def stats(self) -> RecordStats:  # 10 more events every 0.01 s: 1000/s lately
+            self.calls += 1
+            return RecordStats(events=10 * self.calls, heartbeats=3, bytes=2_500_000, elapsed=0.01 * self.calls)
+
+    err = io.StringIO()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr("sys.stderr", err)
+        with _StatusLine(Fake(), validate=True, interval=0.01) as status:  # type: ignore[arg-type]
+            time.sleep(0.08)
+            status.message("HTTP 503 from somewhere")
+    text = err.getvalue()
+    assert text.count("0 event(s), 3 heartbeat(s), 0 error payload(s), 0 violation(s), 1000/s, 2.5 MB") >= 3
+    assert "\rHTTP 503 from somewhere\n" in text  # (click drops the clear-line code off a terminal)
+
+
+def wait_for_lines(path: Path, n: int, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if path.exists() and sum(path.read_bytes().count(k) for k in (b'"kind":"line"', b'"kind":"heartbeat"')) >= n:
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"{path} never had {n} lines")
+
+
+def test_sigkill_loses_at_most_the_line_in_flight(tmp_path: Path) -> None:
+    out = tmp_path / "killed.jsonl"
+    with LoopbackServer(ServeOptions(token=TOKEN, rate=25, seed=3)) as server:
+        proc = subprocess.Popen(cli_argv("record", server.url + SEARCH, "-o", out),
+                                env={**os.environ, "X_BEARER_TOKEN": TOKEN})  # fmt: skip
+        try:
+            wait_for_lines(out, 8)
+            sent_before = server.events_sent
+            proc.kill()
+            sent_after = server.events_sent
+        finally:
+            proc.wait(10)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a cut last record is allowed
+        got = [r for r in Cassette(out) if isinstance(r, Line)]
+    assert sent_before - 1 <= len(got) <= sent_after
+    assert [r.raw for r in got] == [r.raw for r in got if r.raw.startswith(b'{"data"')]
+
+
+def test_sigterm_writes_the_closing_record_and_exits_0(tmp_path: Path) -> None:
+    out = tmp_path / "stopped.jsonl"
+    with LoopbackServer(ServeOptions(token=TOKEN, rate=0, heartbeat=0.02)) as server:
+        proc = subprocess.Popen(cli_argv("record", server.url + SEARCH, "-o", out), stdout=subprocess.PIPE,
+                                text=True, env={**os.environ, "X_BEARER_TOKEN": TOKEN})  # fmt: skip
+        try:
+            wait_for_lines(out, 3)
+            proc.send_signal(signal.SIGTERM)
+            stdout, _ = proc.communicate(timeout=10)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    assert proc.returncode == 0 and "stopped" in stdout
+    last = list(Cassette(out))[-1]
+    assert isinstance(last, Close) and last.reason is CloseReason.CLIENT_STOPPED
+
+
+# -- the backoff schedule ---------------------------------------------------------------------
+
+
+def test_backoff_follows_xs_guidance() -> None:
+    b = Backoff()
+    assert [b.next(Failure.NETWORK) for _ in range(3)] == [0.25, 0.5, 0.75]
+    assert [b.next(Failure.HTTP) for _ in range(8)] == [5, 10, 20, 40, 80, 160, 320, 320]
+    assert [b.next(Failure.RATE_LIMIT) for _ in range(3)] == [60, 120, 240]
+    assert b.next(Failure.CLEAN_CLOSE) == 0.0
+    b.reset()
+    assert b.next(Failure.RATE_LIMIT) == 60
+    assert BackoffPolicy().delay(Failure.NETWORK, 1000) == 16.0
+
+
+@given(st.sampled_from(list(Failure)), st.integers(1, 10_000))
+def test_backoff_never_shrinks_and_stays_capped(failure: Failure, attempt: int) -> None:
+    policy = BackoffPolicy()
+    d = policy.delay(failure, attempt)
+    assert policy.delay(failure, attempt + 1) >= d >= 0
+    assert d <= max(policy.network_max, policy.http_max, policy.rate_limit_max)
+
+
+# -- redaction --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["access_token", "apiKey", "api_key", "oauth_signature", "client-secret", "auth"])
+def test_token_like_parameters(name: str) -> None:
+    assert secret_param(name)
+
+
+@pytest.mark.parametrize("name", ["partition", "tweet.fields", "like_with_tweet_author.fields", "expansions"])
+def test_ordinary_parameters(name: str) -> None:
+    assert not secret_param(name)
+
+
+def test_redaction_of_headers_urls_and_lines() -> None:
+    r = Redaction(headers=("X-Mine",), params=("partition",), pointers=("/data/a~1b", "/includes/*/0")).with_secret(
+        "s3cr3t"
+    )
+    assert r.header_value("Authorization", "Bearer s3cr3t") == "Bearer <redacted>"
+    assert r.header_value("x-mine", "v") == "<redacted>" and r.header_value("Via", "has s3cr3t") == "has <redacted>"
+    assert (
+        r.url("https://u:p@h/x?q=1", {"partition": "1", "key": "k"})
+        == "https://h/x?partition=<redacted>&key=<redacted>"
+    )
+    line = b'{"data":{"a/b":"x","c":1},"includes":{"users":[5,6],"media":[{"k":"v"}]}}\r\n'
+    assert json.loads(r.line(line)) == {
+        "data": {"a/b": "<redacted>", "c": 1},
+        "includes": {"users": [None, 6], "media": [None]},
+    }
+    assert r.line(line).endswith(b"}\r\n")
+    assert r.line(b"not json s3cr3t\r\n") == b"not json <redacted>\r\n"
+    assert parse_pointer("/a/~0~1") == ("a", "~/")
+    with pytest.raises(UsageError):
+        Redaction(pointers=("data",))
+
+
+def test_a_non_200_body_is_redacted_too(tmp_path: Path) -> None:
+    out = tmp_path / "c.jsonl"
+    with Hostile(respond(403, "Forbidden", f'{{"detail":"token {TOKEN} not enrolled"}}'.encode())) as server:
+        code, _, _ = run("record", server.url + SEARCH, "-o", out)
+    assert code == 1 and TOKEN.encode() not in out.read_bytes()
