@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Union
 
+import orjson
+
 from harness.errors import CassetteError, CassetteFormatError, CassetteOrderError, CassetteVersionError
 
 FORMAT = "x-stream-cassette"
@@ -131,21 +133,25 @@ def encode_header(h: Header) -> dict[str, Any]:
     }
 
 
+def _line_obj(offset: float, raw: bytes) -> dict[str, Any]:
+    payload = raw.rstrip(b"\r\n")
+    heartbeat = not payload.strip(b"\r\n")
+    out: dict[str, Any] = {"kind": "heartbeat" if heartbeat else "line", "offset": round(offset, 6)}
+    try:
+        text = payload.decode("utf-8")
+    except UnicodeDecodeError:
+        out["b64"] = base64.b64encode(payload).decode("ascii")
+    else:
+        if text or not heartbeat:
+            out["text"] = text
+    if len(raw) - len(payload) != 2 or not raw.endswith(CRLF):
+        out["eol"] = raw[len(payload) :].decode("latin-1")
+    return out
+
+
 def encode_record(r: Record) -> dict[str, Any]:
     if isinstance(r, Line):
-        payload = r.payload
-        out: dict[str, Any] = {"kind": "heartbeat" if r.is_heartbeat else "line", "offset": _round(r.offset)}
-        eol = r.raw[len(payload) :]
-        try:
-            text = payload.decode("utf-8")
-        except UnicodeDecodeError:
-            out["b64"] = base64.b64encode(payload).decode("ascii")
-        else:
-            if text or not r.is_heartbeat:
-                out["text"] = text
-        if eol != CRLF:
-            out["eol"] = eol.decode("latin-1")
-        return out
+        return _line_obj(r.offset, r.raw)
     if isinstance(r, Connection):
         return {
             "kind": "connection",
@@ -163,7 +169,8 @@ def encode_record(r: Record) -> dict[str, Any]:
 
 
 def _dumps(obj: Mapping[str, Any]) -> bytes:
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\n"
+    # orjson: the recorder's hot path is this encode (about 5x json.dumps on 2 KB lines)
+    return orjson.dumps(obj) + b"\n"
 
 
 class _Order:
@@ -228,6 +235,17 @@ class CassetteWriter:
 
     def line(self, raw: bytes, offset: float) -> None:
         self.write(Line(offset, raw))
+
+    def lines(self, raws: list[bytes], offset: float) -> None:
+        """Lines that arrived together (one socket read): one order check, write and flush."""
+        if not raws:
+            return
+        problem = self._order.check(Line(offset, b""))
+        if problem:
+            raise CassetteOrderError(problem, path=self.path, line=self.records + 2)
+        self._file.write(b"".join(_dumps(_line_obj(offset, raw)) for raw in raws))
+        self._file.flush()
+        self.records += len(raws)
 
     def close_connection(self, reason: CloseReason, offset: float, error: str | None = None) -> None:
         self.write(Close(max(offset, self._order.last), reason, error))

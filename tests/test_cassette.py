@@ -216,3 +216,23 @@ def test_gzip_name_is_gzip(tmp_path: Path) -> None:
     path = tmp_path / "c.jsonl.gz"
     _small_cassette(path)
     assert json.loads(gzip.decompress(path.read_bytes()).splitlines()[0])["format"] == FORMAT
+
+
+@settings(max_examples=50, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(batch=st.lists(line_bytes, max_size=8), offset=st.floats(0, 1e6, allow_nan=False))
+def test_batched_lines_equal_single_lines(tmp_path: Path, batch: list[bytes], offset: float) -> None:
+    one, many = tmp_path / "one.jsonl", tmp_path / "many.jsonl"
+    with CassetteWriter(one, HEADER) as w:
+        w.connection(200)
+        for raw in batch:
+            w.line(raw, offset)
+    with CassetteWriter(many, HEADER) as w:
+        w.connection(200)
+        w.lines(batch, offset)
+        assert w.records == 1 + len(batch)
+    with CassetteWriter(tmp_path / "bad.jsonl", HEADER) as w:
+        w.connection(200)
+        w.lines([b"x\r\n"], offset)
+        with pytest.raises(CassetteOrderError, match="goes back in time"):
+            w.lines([b"late\r\n"], offset - 1)
+    assert one.read_bytes() == many.read_bytes()
