@@ -5,7 +5,9 @@ from __future__ import annotations
 from harness._version import __version__
 from harness.cassette import Cassette, CassetteWriter, CloseReason, Connection, Header, Line, write_cassette
 from harness.errors import HarnessError
+from harness.loopback import LoopbackServer, ServeOptions
 from harness.model import ENDPOINTS, resolve_endpoint
+from harness.recorder import Recorder, RecordOptions, RecordResult
 from harness.report import Finding, Validation, validate_paths
 from harness.schemagen import Profile
 from harness.validator import Contract, ReferenceEngine, Violation
@@ -21,11 +23,17 @@ __all__ = [
     "HarnessError",
     "Header",
     "Line",
+    "LoopbackServer",
     "Profile",
+    "RecordOptions",
+    "RecordResult",
+    "Recorder",
     "ReferenceEngine",
+    "ServeOptions",
     "Validation",
     "Violation",
     "__version__",
     "resolve_endpoint",
     "validate_paths",
+    "write_cassette",
 ]

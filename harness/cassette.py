@@ -18,17 +18,16 @@ from __future__ import annotations
 
 import base64
 import enum
-import gzip
 import json
 import warnings
-import zlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Union
+from typing import Any, Union
 
 import orjson
 
+from harness._lines import NumberedLines, open_binary
 from harness.errors import CassetteError, CassetteFormatError, CassetteOrderError, CassetteVersionError
 
 FORMAT = "x-stream-cassette"
@@ -106,12 +105,6 @@ class Close:
 
 
 Record = Union[Connection, Line, Close]
-
-
-def _open(path: Path, mode: str) -> IO[bytes]:
-    if path.suffix == ".gz":
-        return gzip.open(path, mode)  # type: ignore[return-value]
-    return open(path, mode)
 
 
 def _round(offset: float) -> float:
@@ -210,7 +203,7 @@ class CassetteWriter:
     def __init__(self, path: str | Path, header: Header, *, overwrite: bool = True) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = _open(self.path, "wb" if overwrite else "xb")
+        self._file = open_binary(self.path, "wb" if overwrite else "xb")
         self._order = _Order()
         self.header = header
         self.records = 0
@@ -323,8 +316,8 @@ class Cassette:
             raise CassetteFormatError("empty file: expected a cassette header", path=self.path, line=1)
         self.header = _decode_header(self._parse(first[1], 1), self.path)
 
-    def _lines(self) -> _LineReader:
-        return _LineReader(self.path)
+    def _lines(self) -> NumberedLines:
+        return NumberedLines(self.path, lambda message, line: CassetteFormatError(message, path=self.path, line=line))
 
     def _parse(self, data: bytes, lineno: int) -> Any:
         try:
@@ -372,53 +365,6 @@ class Cassette:
     def events(self) -> Iterator[Line]:
         """The non-heartbeat lines of every connection, in order."""
         return (r for r in self if isinstance(r, Line) and not r.is_heartbeat)
-
-
-class _LineReader:
-    """Numbered raw lines of a (possibly gzip) file; a cut gzip ends quietly with `truncated`."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.truncated = False
-        try:
-            self._file = _open(path, "rb")
-        except OSError as exc:
-            raise CassetteFormatError(f"cannot open: {exc.strerror or exc}", path=path) from None
-        self._gen = self._generate()
-
-    def __iter__(self) -> _LineReader:
-        return self
-
-    def __next__(self) -> tuple[int, bytes]:
-        return next(self._gen)
-
-    def _generate(self) -> Iterator[tuple[int, bytes]]:
-        # Split chunks ourselves: gzip's readline drops what it decoded before a cut.
-        lineno, pending = 0, bytearray()
-        while True:
-            try:
-                chunk = self._file.read1(1 << 16)  # type: ignore[attr-defined]
-            except gzip.BadGzipFile as exc:
-                raise CassetteFormatError(f"not a gzip file: {exc}", path=self.path, line=1) from None
-            except (EOFError, OSError, zlib.error):
-                self.truncated, chunk = True, b""
-            if not chunk:
-                if pending:
-                    yield lineno + 1, bytes(pending)
-                return
-            pending += chunk
-            start = 0
-            while (end := pending.find(b"\n", start)) >= 0:
-                lineno += 1
-                yield lineno, bytes(pending[start : end + 1])
-                start = end + 1
-            del pending[:start]
-
-    def __enter__(self) -> _LineReader:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._file.close()
 
 
 def write_cassette(path: str | Path, header: Header, records: list[Record] | Iterator[Record]) -> Path:
