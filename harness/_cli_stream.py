@@ -142,11 +142,16 @@ def _summary(result: RecordResult, validate: bool) -> str:
 )
 @click.option("--label", "labels", multiple=True, metavar="KEY=VALUE", help="A label for the cassette header.")
 @click.option("-f", "--force", is_flag=True, help="Overwrite an existing cassette.")
+@click.option(
+    "--loopback",
+    is_flag=True,
+    help="Record the built-in synthetic source, started in-process (no credentials, no network).",
+)
 def record(target: str, cassette: Path, params: tuple[str, ...], token: str | None, base_url: str,
            endpoint: str | None, max_events: int | None, duration: float | None, reconnect: bool,
            read_timeout: float, connect_timeout: float, validate: bool, redact_header: tuple[str, ...],
            redact_param: tuple[str, ...], redact_json: tuple[str, ...], max_line: int, labels: tuple[str, ...],
-           force: bool) -> None:  # fmt: skip
+           force: bool, loopback: bool) -> None:  # fmt: skip
     """Record a live stream session into a cassette.
 
     TARGET is an endpoint name or path (search-stream, /2/tweets/firehose/stream/lang/ja,
@@ -154,6 +159,15 @@ def record(target: str, cassette: Path, params: tuple[str, ...], token: str | No
     SIGTERM or when the server closes (exit 0). A non-200 response is recorded and
     reported; without --reconnect the exit code is then 1. Errors exit 2.
     """
+    if loopback:
+        from harness.loopback import LoopbackServer, ServeOptions
+
+        # The built-in source at 20 events/s with 2 s heartbeats: a realistic session, quickly.
+        with LoopbackServer(ServeOptions(token="loopback", rate=20.0, heartbeat=2.0)) as source:
+            ctx = click.get_current_context()
+            ctx.invoke(record, **{**ctx.params, "token": "loopback", "base_url": source.url, "loopback": False,
+                                  "labels": (*labels, "source=loopback")})  # fmt: skip
+        return
     if not token:
         raise UsageError("no bearer token: pass --token or set X_BEARER_TOKEN")
     if cassette.exists() and not force:

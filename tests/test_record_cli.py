@@ -54,6 +54,21 @@ def test_record_and_validate(source: LoopbackServer, tmp_path: Path) -> None:
     assert TOKEN.encode() not in out.read_bytes()
 
 
+def test_loopback_needs_no_credentials(tmp_path: Path) -> None:
+    out = tmp_path / "demo.jsonl"
+    code, stdout, stderr = run("record", "firehose-ja", "-p", "partition=1", "--loopback", "--max-events", 8,
+                               "--validate", "-o", out, token=None)  # fmt: skip
+    assert code == 0, stderr
+    assert stdout.startswith(f"recorded {out}: 8 event(s)") and "0 violation(s)" in stdout
+    cassette = Cassette(out)
+    assert cassette.header.labels["source"] == "loopback"
+    assert cassette.header.query == {"partition": "1"}
+    assert sum(1 for _ in cassette.events()) == 8
+    # the built-in source still checks the endpoint's contract before streaming
+    code, _, stderr = run("record", "firehose-ja", "--loopback", "-o", tmp_path / "x.jsonl", token=None)
+    assert code == 2 and "partition" in stderr
+
+
 def test_refusals_before_connecting(tmp_path: Path) -> None:
     out = tmp_path / "c.jsonl"
     code, _, err = run("record", "firehose-ja", "-o", out, "-p", "partition=0")
