@@ -205,9 +205,10 @@ def import_(vcr_cassette: Path, out: Path, endpoint: str | None) -> None:
 
 def _register() -> None:
     # Commands living in their own modules, so that each stays small.
+    from harness._cli_replay import COMMANDS as replay_commands
     from harness._cli_stream import COMMANDS as stream_commands
 
-    for command in stream_commands:
+    for command in (*stream_commands, *replay_commands):
         main.add_command(command)
 
 

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from harness.cassette import Cassette
+
 pytest_plugins = ["pytester"]
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -162,3 +164,96 @@ def test_cassette_name_without_extension_finds_gz(pytester: pytest.Pytester) -> 
         """
     )
     pytester.runpytest().assert_outcomes(passed=1)
+
+
+CONSUMER = """
+import pytest, requests
+
+def consume(url, **kw):
+    with requests.get(url, headers={"Authorization": "Bearer t"}, stream=True, timeout=10, **kw) as r:
+        return r.status_code, [l for l in r.iter_lines() if l]
+
+@pytest.mark.stream_cassette("demo", endpoint="search-stream", max_events=5, speed="max", on_end="close")
+def test_consumer(stream_replay, contract):
+    status, events = consume(stream_replay.url("search-stream"))
+    assert status == 200 and len(events) == 5
+    for line in events:
+        contract.assert_valid(line, endpoint="search-stream")
+"""
+
+
+def test_records_on_first_run_and_replays_on_the_second(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_demo=CONSUMER)
+    cassette = pytester.path / "cassettes" / "demo.jsonl"
+    pytester.runpytest("--stream-record-mode=once", "--stream-record-url=loopback").assert_outcomes(passed=1)
+    recorded = cassette.read_bytes()
+    header = Cassette(cassette).header
+    assert header.endpoint == "search-stream" and header.url.startswith("http://127.0.0.1:")
+    assert sum(1 for _ in Cassette(cassette).events()) == 5
+    # second run: record mode none replays what is there, without touching it
+    pytester.runpytest().assert_outcomes(passed=1)
+    assert cassette.read_bytes() == recorded
+    # once with a cassette present: replay, no new recording
+    pytester.runpytest("--stream-record-mode=once", "--stream-record-url=loopback").assert_outcomes(passed=1)
+    assert cassette.read_bytes() == recorded
+    # all: recorded again (new arrival times)
+    pytester.runpytest("--stream-record-mode=all", "--stream-record-url=loopback").assert_outcomes(passed=1)
+    assert cassette.read_bytes() != recorded
+
+
+def test_faults_from_the_marker_reach_the_consumer(pytester: pytest.Pytester) -> None:
+    (pytester.path / "cassettes").mkdir()
+    shutil.copy(SAMPLE, pytester.path / "cassettes" / "s.jsonl")
+    pytester.makepyfile(
+        """
+        import json, pytest, requests
+
+        @pytest.mark.stream_cassette("s", speed="max", faults=["disconnect@3"], on_end="close")
+        def test_disconnect(stream_replay):
+            with requests.get(stream_replay.url("search-stream"), headers={"Authorization": "Bearer t"},
+                              stream=True, timeout=10) as r:
+                lines = [json.loads(l) for l in r.iter_lines() if l]
+            assert [("data" in l) for l in lines] == [True, True, True, False]
+            assert "operational-disconnect" in lines[-1]["errors"][0]["type"]
+        """
+    )
+    pytester.runpytest().assert_outcomes(passed=1)
+
+
+def test_proxy_fixture_serves_hard_coded_hosts(pytester: pytest.Pytester) -> None:
+    (pytester.path / "cassettes").mkdir()
+    shutil.copy(SAMPLE, pytester.path / "cassettes" / "s.jsonl")
+    pytester.makepyfile(
+        """
+        import os, pytest, requests
+
+        @pytest.mark.stream_cassette("s", speed="max", on_end="close")
+        def test_hard_coded_host(stream_replay_proxy):
+            assert os.environ["HTTPS_PROXY"] == stream_replay_proxy.proxy_url
+            url = "https://api.twitter.com/2/tweets/search/stream"
+            with requests.get(url, headers={"Authorization": "Bearer t"}, stream=True, timeout=10) as r:
+                assert len([l for l in r.iter_lines() if l]) == 40
+
+        def test_environment_is_restored():
+            assert os.environ.get("HTTPS_PROXY") != "set-by-fixture"
+        """
+    )
+    pytester.runpytest("-p", "no:randomly").assert_outcomes(passed=2)
+
+
+def test_works_under_xdist(pytester: pytest.Pytester) -> None:
+    (pytester.path / "cassettes").mkdir()
+    shutil.copy(SAMPLE, pytester.path / "cassettes" / "s.jsonl")
+    pytester.makepyfile(
+        """
+        import pytest, requests
+
+        @pytest.mark.parametrize("n", range(4))
+        @pytest.mark.stream_cassette("s", speed="max", on_end="close")
+        def test_each_worker_its_own_port(stream_replay, n):
+            with requests.get(stream_replay.url("search-stream"), headers={"Authorization": "Bearer t"},
+                              stream=True, timeout=10) as r:
+                assert len([l for l in r.iter_lines() if l]) == 40
+        """
+    )
+    pytester.runpytest("-n", "2").assert_outcomes(passed=4)

@@ -1,0 +1,363 @@
+"""One replayed stream: lines paced against a monotonic clock, faults applied, all of it logged.
+
+Each line is due at `t0 + offset / speed`, `t0` being the request's arrival, so lateness
+never accumulates. Waiting is coarse (a selector that also notices a client hanging up
+and a wake from `stop()` or `inject()`) until the last two milliseconds, then a plain
+sleep, which on Linux wakes within tens of microseconds.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import platform
+import selectors
+import socket
+import struct
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from harness._recording import Item
+from harness._replay_log import AppliedFault, ConnectionLog, End, LineKind
+from harness._wire import ChunkedWriter, encode_chunk
+from harness.faults import ON_NEXT_EVENT, Fault, FaultBook, FaultKind
+from harness.synth import encode_line
+
+COARSE = 0.002
+BATCH_BYTES = 64 * 1024
+#: X's operational-disconnect payload, as the live API sends it before closing a stream.
+DISCONNECT_PAYLOAD = {
+    "errors": [
+        {
+            "title": "operational-disconnect",
+            "disconnect_type": "OperationalDisconnect",
+            "detail": "This stream has been disconnected for operational reasons.",
+            "type": "https://api.twitter.com/2/problems/operational-disconnect",
+        }
+    ]
+}
+DISCONNECT_LINE = encode_line(DISCONNECT_PAYLOAD)
+
+
+class Finish(NamedTuple):
+    """The end of the body at `offset`: clean (last chunk) or not (the connection cut)."""
+
+    offset: float
+    clean: bool
+    serial: int
+
+
+class Vanished(Exception):
+    """The client hung up."""
+
+
+class Stopped(Exception):
+    """The server is stopping."""
+
+
+class Waiter:
+    """Sleeps until a monotonic deadline; wakes early for `wake()`, raises when the client hangs up or on stop."""
+
+    def __init__(self, sock: socket.socket, stopping: threading.Event) -> None:
+        self.stopping = stopping
+        # a duplicate descriptor: reading it to see a hang-up never disturbs a TLS object
+        self._probe = socket.fromfd(sock.fileno(), sock.family, sock.type)
+        self._probe.setblocking(False)
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_r.setblocking(False)
+        self._wake_w.setblocking(False)
+        self._selector = selectors.DefaultSelector()
+        self._selector.register(self._probe, selectors.EVENT_READ, True)
+        self._selector.register(self._wake_r, selectors.EVENT_READ, False)
+
+    def wake(self) -> None:
+        with contextlib.suppress(OSError):  # full (already woken) or closed
+            self._wake_w.send(b"\0")
+
+    def until(self, deadline: float) -> bool:
+        """True once `deadline` has come, False when woken first."""
+        while True:
+            if self.stopping.is_set():
+                raise Stopped
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return True
+            if left <= COARSE:
+                time.sleep(left)
+                continue
+            for key, _ in self._selector.select(left - COARSE):
+                if key.data:
+                    self._peer()
+                else:
+                    with contextlib.suppress(OSError):
+                        self._wake_r.recv(4096)
+                    return False
+
+    def _peer(self) -> None:
+        try:
+            data = self._probe.recv(65536)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            raise Vanished from None
+        if not data:
+            raise Vanished
+
+    def close(self) -> None:
+        self._selector.close()
+        for s in (self._probe, self._wake_r, self._wake_w):
+            s.close()
+
+
+# Linux's SO_TIMESTAMPNS (asm-generic value; Python does not export it)
+_SO_TIMESTAMPNS = (
+    35 if sys.platform == "linux" and platform.machine() in ("x86_64", "aarch64", "i686", "riscv64") else None
+)
+
+
+class Arrivals:
+    """When requests reached this host, from the kernel's receive timestamps (Linux).
+
+    A handler thread can start milliseconds after its request came in on a busy machine;
+    scheduling from the kernel's stamp keeps the stream's offsets true to the client. The
+    kernel stamps packets only while some socket asks for it: this one does, for the
+    server's life. Elsewhere (or in a TLS tunnel) `arrival` is None: the parse time is used.
+    """
+
+    def __init__(self) -> None:
+        self._keep: socket.socket | None = None
+        if _SO_TIMESTAMPNS is not None:
+            with contextlib.suppress(OSError):
+                self._keep = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                self._keep.setsockopt(socket.SOL_SOCKET, _SO_TIMESTAMPNS, 1)
+
+    def arrival(self, sock: socket.socket) -> float | None:
+        """The time.monotonic() at which the first unread byte on `sock` arrived (waits for it)."""
+        option = _SO_TIMESTAMPNS
+        if self._keep is None or option is None or type(sock) is not socket.socket:
+            return None
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, option, 1)
+            _, ancillary, _, _ = sock.recvmsg(1, socket.CMSG_SPACE(16), socket.MSG_PEEK)
+        except (OSError, ValueError):
+            return None
+        for level, kind, data in ancillary:
+            if level == socket.SOL_SOCKET and kind == option and len(data) >= 16:
+                sec, nsec = struct.unpack("qq", data[:16])
+                stamp = float(sec) + float(nsec) * 1e-9  # CLOCK_REALTIME
+                return time.monotonic() - (time.time() - stamp)
+        return None
+
+    def close(self) -> None:
+        if self._keep is not None:
+            self._keep.close()
+
+
+@dataclass
+class Pacing:
+    """Clock settings of one stream: `speed` None is as fast as the client reads."""
+
+    t0: float
+    speed: float | None
+    heartbeat: float
+
+    @property
+    def scale(self) -> float:
+        """Recording seconds per wall second, for durations (1 at max speed)."""
+        return self.speed or 1.0
+
+    def at(self, offset: float) -> float:
+        return -math.inf if self.speed is None else self.t0 + offset / self.speed
+
+
+class Streamer:
+    """Writes one stream's items, applying the server's faults as they trigger."""
+
+    def __init__(self, sock: socket.socket, waiter: Waiter, pacing: Pacing, faults: FaultBook,
+                 log: ConnectionLog) -> None:  # fmt: skip
+        self.sock, self.waiter, self.pacing, self.book, self.log = sock, waiter, pacing, faults, log
+        self.writer = ChunkedWriter(sock)
+        self.done: set[int] = set()
+        self.armed: list[Fault] = []  # drop/split waiting for the next event line
+        self.rate: float | None = None  # throttle, wall bytes/s
+        self.throttle_start = self.throttle_bytes = 0.0
+        self.last_write = pacing.t0
+        self.events = 0
+
+    # -- faults --------------------------------------------------------------------------
+    def _trigger_time(self, fault: Fault) -> float | None:
+        if fault.after_seconds is None:
+            return None
+        return self.pacing.t0 + fault.after_seconds / self.pacing.scale
+
+    def next_fault_time(self, pending: list[tuple[int, Fault]]) -> float:
+        times = [t for _, f in pending if (t := self._trigger_time(f)) is not None]
+        return min(times, default=math.inf)
+
+    def event_limit(self, pending: list[tuple[int, Fault]]) -> int:
+        """How many more events may go in one write before an event-count fault is due."""
+        if self.armed:
+            return 1
+        counts = [f.after_events - self.events for _, f in pending if f.after_events is not None]
+        return min((c for c in counts if c > 0), default=1 << 62)
+
+    def apply_faults(self, pending: list[tuple[int, Fault]]) -> bool:
+        """Apply what has triggered; True when the stream must end now (a disconnect)."""
+        now = time.monotonic()
+        for ident, fault in pending:
+            t = self._trigger_time(fault)
+            if t is None and fault.after_events is not None and self.events < fault.after_events:
+                continue
+            if t is not None and now < t:
+                continue
+            self.done.add(ident)
+            if not self.book.claim(ident):
+                continue  # another connection took its last use
+            self.log.faults.append(AppliedFault(fault, time.monotonic() - self.pacing.t0, self.events))
+            if fault.kind in ON_NEXT_EVENT:
+                self.armed.append(fault)
+            elif fault.kind is FaultKind.THROTTLE:
+                assert fault.bytes_per_second is not None
+                self.rate = fault.bytes_per_second * self.pacing.scale
+                self.throttle_start, self.throttle_bytes = time.monotonic(), 0.0
+            elif fault.kind is FaultKind.STALL:
+                assert fault.seconds is not None
+                deadline = time.monotonic() + fault.seconds / self.pacing.scale
+                while not self.waiter.until(deadline):
+                    pass  # a wake does not end a stall
+            elif fault.kind is FaultKind.DISCONNECT:
+                sent = time.monotonic() - self.pacing.t0
+                self._write(encode_chunk(DISCONNECT_LINE))
+                self.log.note(LineKind.FAULT, math.nan, sent, sent, len(DISCONNECT_LINE))
+                self.writer.finish()
+                return True
+        return False
+
+    def take_armed(self, kind: FaultKind) -> bool:
+        for fault in self.armed:
+            if fault.kind is kind:
+                self.armed.remove(fault)
+                return True
+        return False
+
+    # -- writing -------------------------------------------------------------------------
+    def due(self, item: Item | Finish) -> float:
+        if item.offset is None:
+            return self.last_write + self.pacing.heartbeat / self.pacing.scale
+        return self.pacing.at(item.offset)
+
+    def head(self, status: int, reason: str, headers: tuple[tuple[str, str], ...]) -> None:
+        self.writer.start(status, reason, headers)
+
+    def send_items(self, items: list[Item]) -> None:
+        """Recorded lines, one chunk each, in one write."""
+        parts: list[bytes] = []
+        for item in items:
+            parts += (b"%x\r\n" % len(item.raw), item.raw, b"\r\n")
+        now = time.monotonic()
+        self._write(b"".join(parts))
+        self.events += self.log.note_items(items, self.pacing.speed, now - self.pacing.t0)
+        self.last_write = time.monotonic()
+
+    def keepalive(self, item: Item) -> None:
+        due, now = self.due(item) - self.pacing.t0, time.monotonic()
+        self._write(encode_chunk(item.raw))
+        self.log.note(LineKind.KEEPALIVE, math.nan, due, now - self.pacing.t0, len(item.raw))
+        self.last_write = time.monotonic()
+
+    def split(self, item: Item) -> None:
+        """The line with its `\\r` and `\\n` in two chunks, two writes."""
+        raw = item.raw
+        cut = len(raw) - 1 if raw.endswith(b"\r\n") else len(raw) // 2
+        now = time.monotonic()
+        self._write(encode_chunk(raw[:cut]))
+        self._write(encode_chunk(raw[cut:]))
+        self.events += self.log.note_items([item], self.pacing.speed, now - self.pacing.t0)
+        self.last_write = time.monotonic()
+
+    def cut(self, item: Item) -> None:
+        """Half of the line's chunk, then the connection is closed under it."""
+        raw = item.raw
+        self._write(b"%x\r\n" % len(raw) + raw[: max(1, len(raw) // 2)])
+
+    def finish(self) -> None:
+        self._write(b"0\r\n\r\n")
+
+    def _write(self, data: bytes) -> None:
+        if self.rate is None:
+            self.sock.sendall(data)
+            return
+        # throttled: pieces of about 20 ms, each when the rate allows it
+        piece = max(1, int(self.rate / 50))
+        view = memoryview(data)
+        for start in range(0, len(data), piece):
+            deadline = self.throttle_start + self.throttle_bytes / self.rate
+            while not self.waiter.until(deadline):
+                pass
+            chunk = view[start : start + piece]
+            self.sock.sendall(chunk)
+            self.throttle_bytes += len(chunk)
+
+
+def run(streamer: Streamer, items: Iterator[Item | Finish], on_item: Callable[[Item | Finish | None], None]) -> End:
+    """Serve `items` until the body ends; `on_item` is told the first item not yet sent as it changes."""
+    s, waiter, book = streamer, streamer.waiter, streamer.book
+    speed, t0 = s.pacing.speed, s.pacing.t0
+    ahead: list[Item | Finish | None] = []  # read ahead while nothing is due: no decoding between wake and write
+
+    def take() -> Item | Finish | None:
+        return ahead.pop() if ahead else next(items, None)
+
+    nxt = take()
+    on_item(nxt)
+    while True:
+        pending = book.pending(s.done)
+        if pending and s.apply_faults(pending):
+            return End.COMPLETED
+        if nxt is None:
+            return End.COMPLETED
+        if not ahead and isinstance(nxt, Item):
+            ahead.append(next(items, None))
+        due = s.due(nxt)
+        fault_at = s.next_fault_time(pending) if pending else math.inf
+        if fault_at < due:
+            waiter.until(fault_at)
+            continue
+        if not waiter.until(due):
+            continue  # woken: a fault may have been injected
+        if isinstance(nxt, Finish):
+            if nxt.clean:
+                s.finish()
+                return End.COMPLETED
+            return End.DROPPED
+        if nxt.offset is None:
+            s.keepalive(nxt)
+            continue
+        if nxt.event and s.armed:
+            if s.take_armed(FaultKind.DROP):
+                s.cut(nxt)
+                return End.DROPPED
+            if s.take_armed(FaultKind.SPLIT):
+                s.split(nxt)
+                nxt = take()
+                on_item(nxt)
+                continue
+        # what is already due leaves in one write (one chunk per line still), up to a fault's turn
+        batch, size = [nxt], len(nxt.raw)
+        limit = (s.event_limit(pending) if pending else 1 << 62) - nxt.event
+        now = time.monotonic()
+        nxt = take()
+        while type(nxt) is Item and size < BATCH_BYTES and limit > 0:
+            offset = nxt.offset
+            if offset is None or (speed is not None and (t0 + offset / speed > now or t0 + offset / speed >= fault_at)):
+                break
+            batch.append(nxt)
+            size += len(nxt.raw)
+            limit -= nxt.event
+            nxt = take()
+        s.send_items(batch)
+        on_item(nxt)
