@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from harness._cli_stream import _on_signals, _write_ready
+from harness._cli_stream import on_signals, write_ready
 from harness.faults import GRAMMAR, FaultKind
 
 
@@ -104,12 +104,12 @@ def replay(cassettes: tuple[Path, ...], host: str, port: int, speed: float | Non
         click.echo(f"warning: {warning}", err=True)
     stop = threading.Event()
     try:
-        with _on_signals(stop.set), server:
+        with on_signals(stop.set), server:
             click.echo(f"listening {server.base_url}")
             sys.stdout.flush()
             info = ready_info(server)
             if ready_file is not None:
-                _write_ready(ready_file, info)
+                write_ready(ready_file, info)
             if not quiet:
                 for name, url in info["endpoints"].items():
                     click.echo(f"  {name}: {url}", err=True)

@@ -22,7 +22,7 @@ from harness.recorder import DEFAULT_BASE_URL, MAX_LINE, Recorder, RecordOptions
 
 
 @contextmanager
-def _on_signals(stop: Callable[[], None]) -> Iterator[None]:
+def on_signals(stop: Callable[[], None]) -> Iterator[None]:
     """Ctrl-C and SIGTERM call `stop` (a second Ctrl-C interrupts for real)."""
     previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
 
@@ -180,7 +180,7 @@ def record(target: str, cassette: Path, params: tuple[str, ...], token: str | No
     )  # fmt: skip
     tty = sys.stderr.isatty()
     recorder = Recorder(target, cassette, options)
-    with _on_signals(recorder.request_stop):
+    with on_signals(recorder.request_stop):
         if tty:
             with _StatusLine(recorder, validate) as status:
                 recorder.on_message = status.message
@@ -196,7 +196,7 @@ def record(target: str, cassette: Path, params: tuple[str, ...], token: str | No
     result.raise_for_error()
 
 
-def _write_ready(path: Path, info: dict[str, Any]) -> None:
+def write_ready(path: Path, info: dict[str, Any]) -> None:
     """Write `info` as JSON atomically: a reader sees no file or the whole file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
@@ -252,9 +252,9 @@ def serve(host: str, port: int, token: str | None, rate: float, heartbeat: float
     except OSError as exc:
         raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     stop = threading.Event()
-    with _on_signals(stop.set), server:
+    with on_signals(stop.set), server:
         if ready_file is not None:  # first, so that it exists once the line below is read
-            _write_ready(ready_file, ready_info(server))
+            write_ready(ready_file, ready_info(server))
         click.echo(f"listening {server.url}")
         sys.stdout.flush()
         if not quiet:

@@ -83,7 +83,8 @@ def synth_source(seed: int | None) -> EventSource:
     return lines
 
 
-def _problem(status: int, title: str, detail: str) -> bytes:
+def generic_problem(status: int, title: str, detail: str) -> bytes:
+    """An `about:blank` Problem body, as X answers 401, 404 and 405."""
     return json.dumps({"title": title, "detail": detail, "type": "about:blank", "status": status}).encode()
 
 
@@ -150,23 +151,23 @@ class LoopbackServer:
         try:
             request = client.read_request()
         except BadRequest as exc:
-            self._refuse(client, 400, "Bad Request", _problem(400, "Bad Request", str(exc)))
+            self._refuse(client, 400, "Bad Request", generic_problem(400, "Bad Request", str(exc)))
             return
         if request is None:
             return
         self._note(client, f"{request.method} {request.target}")
         try:
-            endpoint = _endpoint(request.path)
+            endpoint = endpoint_at(request.path)
         except UnknownEndpointError as exc:
-            self._refuse(client, 404, "Not Found", _problem(404, "Not Found Error", str(exc)))
+            self._refuse(client, 404, "Not Found", generic_problem(404, "Not Found Error", str(exc)))
             return
         if request.method != "GET":
             detail = f"{request.method} is not supported: streams are GET"
-            self._refuse(client, 405, "Method Not Allowed", _problem(405, "Method Not Allowed", detail))
+            self._refuse(client, 405, "Method Not Allowed", generic_problem(405, "Method Not Allowed", detail))
             return
         token = request.bearer()
         if not token or (self.options.token is not None and token != self.options.token):
-            self._refuse(client, 401, "Unauthorized", _problem(401, "Unauthorized", "Unauthorized"))
+            self._refuse(client, 401, "Unauthorized", generic_problem(401, "Unauthorized", "Unauthorized"))
             return
         params: dict[str, str] = {}
         try:
@@ -238,7 +239,8 @@ class LoopbackServer:
             self.events_sent += sent - first
 
 
-def _endpoint(path: str) -> Endpoint:
+def endpoint_at(path: str) -> Endpoint:
+    """The stream served at `path` (a trailing slash allowed); the servers answer 404 otherwise."""
     for endpoint in ENDPOINTS.values():
         if path in (endpoint.path, endpoint.path + "/"):
             return endpoint

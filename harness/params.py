@@ -124,7 +124,7 @@ def check_query(endpoint: Endpoint | str, params: Mapping[str, str]) -> dict[str
         if p.required and p.name not in params:
             expected = _describe(p.type)
             raise ParameterError(
-                f"{p.name}: required by {_where(e)} ({expected}), found nothing: add --param {p.name}=...",
+                f"{p.name}: required by {_where(e)} ({expected}), found nothing",
                 parameter=p.name,
             )
     for name, value in params.items():

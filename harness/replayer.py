@@ -39,7 +39,7 @@ from harness._replay_stream import Arrivals, Finish, Pacing, Stopped, Streamer, 
 from harness._wire import BadRequest, Client, LoopbackHTTPServer, Request, read_request, send_response
 from harness.errors import CassetteError, ParameterError, UnknownEndpointError, UsageError
 from harness.faults import Fault, FaultBook, FaultKind, phrase, status_answer
-from harness.loopback import JSON_HEADERS, _endpoint, _problem
+from harness.loopback import JSON_HEADERS, endpoint_at, generic_problem
 from harness.model import resolve_endpoint
 from harness.params import check_query, invalid_request_body, parse_query
 
@@ -222,7 +222,7 @@ class ReplayServer:
             request = read_request(rfile)
         except BadRequest as exc:
             log.end, log.error = End.INVALID, str(exc)
-            self._refuse(sock, log, 400, _problem(400, "Bad Request", str(exc)))
+            self._refuse(sock, log, 400, generic_problem(400, "Bad Request", str(exc)))
             log.end = End.INVALID
             return None
         except (TimeoutError, OSError) as exc:
@@ -246,11 +246,11 @@ class ReplayServer:
         if request.method == "CONNECT":
             if self._interceptor is None:
                 detail = "CONNECT: this replay server is no proxy (start it in proxy mode: --proxy)"
-                self._refuse(sock, log, 405, _problem(405, "Method Not Allowed", detail))
+                self._refuse(sock, log, 405, generic_problem(405, "Method Not Allowed", detail))
                 return
             if not self._interceptor.allows(request):
                 detail = f"{request.target}: this proxy intercepts {' and '.join(self._interceptor.hosts)} only"
-                self._refuse(sock, log, 403, _problem(403, "Forbidden", detail))
+                self._refuse(sock, log, 403, generic_problem(403, "Forbidden", detail))
                 return
             log.tunnel = self._interceptor.host_of(request)
             try:
@@ -269,23 +269,23 @@ class ReplayServer:
 
     def _route(self, sock: Any, request: Request, log: ConnectionLog) -> None:
         try:
-            endpoint = _endpoint(request.path)
+            endpoint = endpoint_at(request.path)
         except UnknownEndpointError as exc:
-            self._refuse(sock, log, 404, _problem(404, "Not Found Error", str(exc)))
+            self._refuse(sock, log, 404, generic_problem(404, "Not Found Error", str(exc)))
             return
         log.endpoint = endpoint.name
         recording = self.recordings.get(endpoint.name)
         if recording is None:
             detail = f"no cassette for {endpoint.path}: this server replays {', '.join(self.recordings)}"
-            self._refuse(sock, log, 404, _problem(404, "Not Found Error", detail))
+            self._refuse(sock, log, 404, generic_problem(404, "Not Found Error", detail))
             return
         if request.method != "GET":
             detail = f"{request.method} is not supported: streams are GET"
-            self._refuse(sock, log, 405, _problem(405, "Method Not Allowed", detail))
+            self._refuse(sock, log, 405, generic_problem(405, "Method Not Allowed", detail))
             return
         token = request.bearer()
         if not token or (self.token is not None and token != self.token):
-            self._refuse(sock, log, 401, _problem(401, "Unauthorized", "Unauthorized"))
+            self._refuse(sock, log, 401, generic_problem(401, "Unauthorized", "Unauthorized"))
             return
         params: dict[str, str] = {}
         try:
