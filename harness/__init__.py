@@ -5,9 +5,11 @@ from __future__ import annotations
 from harness._version import __version__
 from harness.cassette import Cassette, CassetteWriter, CloseReason, Connection, Header, Line, write_cassette
 from harness.errors import HarnessError
+from harness.faults import Fault
 from harness.loopback import LoopbackServer, ServeOptions
 from harness.model import ENDPOINTS, resolve_endpoint
 from harness.recorder import Recorder, RecordOptions, RecordResult
+from harness.replayer import ReplayServer
 from harness.report import Finding, Validation, validate_paths
 from harness.schemagen import Profile
 from harness.validator import Contract, ReferenceEngine, Violation
@@ -19,6 +21,7 @@ __all__ = [
     "CloseReason",
     "Connection",
     "Contract",
+    "Fault",
     "Finding",
     "HarnessError",
     "Header",
@@ -29,6 +32,7 @@ __all__ = [
     "RecordResult",
     "Recorder",
     "ReferenceEngine",
+    "ReplayServer",
     "ServeOptions",
     "Validation",
     "Violation",

@@ -1,0 +1,24 @@
+"""README's pytest example runs as written: first run records from loopback, second replays."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+pytest_plugins = ["pytester"]
+
+README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+
+
+def test_readme_pytest_example(pytester: pytest.Pytester) -> None:
+    match = re.search(r"<!-- readme-example: (\S+) -->\n```python\n(.*?)```", README, re.S)
+    assert match, "README lost its pytest example"
+    name, code = match.groups()
+    assert len(code.strip().splitlines()) < 15
+    pytester.makepyfile(**{name.removesuffix(".py"): code})
+    first = pytester.runpytest("--stream-record-mode=once", "--stream-record-url=loopback")
+    first.assert_outcomes(passed=1)
+    assert (pytester.path / "cassettes" / "search.jsonl").is_file()
+    pytester.runpytest().assert_outcomes(passed=1)
