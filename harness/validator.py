@@ -3,24 +3,28 @@
 `Contract` is what callers use: validate an event of an endpoint, a Problem body, or a raw
 stream line. The work is done by an `Engine`; `ReferenceEngine` is jsonschema's 2020-12
 validator with format checking, corrected where jsonschema strays from the JSON Schema
-spec (see `ecma_pattern`).
+spec (see `ecma_pattern`). The default engine, `FastEngine` (`harness._fast`), gives the
+reference's verdicts much faster: it accepts what it can prove valid and asks the
+reference about the rest.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, Protocol
 
 import jsonschema
+import orjson
 from jsonschema import Draft202012Validator, ValidationError
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 from harness import schemagen
+from harness.errors import UsageError
 from harness.model import resolve_endpoint
 from harness.schemagen import Profile
 
@@ -148,16 +152,39 @@ class ReferenceEngine:
         return f"{current}#{json_pointer(here)}"
 
 
-class Contract:
-    """The X streams' contract: validate events, error payloads and raw lines."""
+ENGINES = ("fast", "reference")
 
-    def __init__(self, profile: Profile | str = Profile.DEFAULT, engine: Engine | None = None) -> None:
+
+class Contract:
+    """The X streams' contract: validate events, error payloads and raw lines.
+
+    `engine` is an `Engine`, or "fast" (the default: the reference's verdicts, fast) or
+    "reference" (jsonschema itself, for every payload).
+    """
+
+    def __init__(self, profile: Profile | str = Profile.DEFAULT, engine: Engine | str | None = None) -> None:
         self.profile = Profile.parse(profile)
-        self.engine: Engine = engine if engine is not None else ReferenceEngine(self.profile)
+        if engine is None or engine == "fast":
+            from harness._fast import FastEngine  # it builds on this module
+
+            engine = FastEngine(self.profile)
+        elif engine == "reference":
+            engine = ReferenceEngine(self.profile)
+        elif isinstance(engine, str):
+            raise UsageError(f"unknown engine {engine!r}: expected one of {', '.join(ENGINES)}")
+        self.engine: Engine = engine
+        self._event_files: dict[str, str] = {}
+
+    def event_file(self, endpoint: str) -> str:
+        """The event schema of an endpoint (name or path)."""
+        found = self._event_files.get(endpoint)
+        if found is None:
+            found = self._event_files[endpoint] = schemagen.event_file(resolve_endpoint(endpoint).name)
+        return found
 
     def check_event(self, payload: Any, endpoint: str) -> list[Violation]:
         """Violations of one decoded stream line of `endpoint` (name or path)."""
-        return self.engine.violations(schemagen.event_file(resolve_endpoint(endpoint).name), payload)
+        return self.engine.violations(self.event_file(endpoint), payload)
 
     def check_problem(self, payload: Any) -> list[Violation]:
         """Violations of an HTTP error body (an RFC 7807 Problem)."""
@@ -165,15 +192,77 @@ class Contract:
 
     def check_line(self, raw: bytes | str, endpoint: str, *, problem: bool = False) -> list[Violation]:
         """Violations of one raw line; a line that is not JSON is itself a violation."""
-        try:
-            payload = json.loads(raw)
-        except ValueError as exc:
-            text = raw if isinstance(raw, str) else raw.decode("utf-8", "replace")
-            return [not_json(text, str(exc))]
-        return self.check_problem(payload) if problem else self.check_event(payload, endpoint)
+        if problem:
+            return self._lines(PROBLEM_SCHEMA, [raw])[0][1]
+        return self.inspect_line(raw, endpoint)[1]
+
+    def inspect_line(self, raw: bytes | str, endpoint: str) -> tuple[str, list[Violation]]:
+        """`inspect_lines` of one line."""
+        return self._lines(self.event_file(endpoint), [raw])[0]
+
+    def inspect_lines(self, raws: Sequence[bytes | str], endpoint: str) -> list[tuple[str, list[Violation]]]:
+        """(kind, violations) of each raw stream line of `endpoint`, in order.
+
+        `kind` is "error" for an in-stream error payload (`errors` without `data`), else
+        "event" (a line that is not JSON is an event with one violation). Lines are best
+        given in batches: the fast engine checks a batch's strings together.
+        """
+        return self._lines(self.event_file(endpoint), raws)
+
+    def _lines(self, schema: str, raws: Sequence[bytes | str]) -> list[tuple[str, list[Violation]]]:
+        line_kinds = getattr(self.engine, "line_kinds", None)
+        kinds: Sequence[str | None] = line_kinds(schema, raws) if line_kinds is not None else [None] * len(raws)
+        if None not in kinds:  # all valid: the common case
+            return [(kind, []) for kind in kinds]  # type: ignore[misc]
+        out: list[tuple[str, list[Violation]]] = []
+        for kind, raw in zip(kinds, raws, strict=True):
+            if kind is not None:
+                out.append((kind, []))
+                continue
+            try:
+                payload = loads(raw)
+            except ValueError as exc:
+                text = raw if isinstance(raw, str) else raw.decode("utf-8", "replace")
+                out.append(("event", [not_json(text, str(exc))]))
+                continue
+            out.append((payload_kind(payload), self.engine.violations(schema, payload)))
+        return out
 
     def is_valid(self, payload: Any, endpoint: str) -> bool:
         return not self.check_event(payload, endpoint)
+
+
+def loads(raw: bytes | str) -> Any:
+    """`json.loads`, faster: orjson, and json itself where orjson reads differently.
+
+    orjson refuses what json reads its own way (NaN, lone surrogates, a BOM, UTF-16...), so
+    those keep json's reading and json's error message; and it turns an integer beyond 64
+    bits into a float, so a float that large sends the line to json too.
+    """
+    try:
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return json.loads(raw)
+    return json.loads(raw) if _huge_float(value) else value
+
+
+_HUGE = float(2**63)  # an orjson float this large may have been an integer literal
+
+
+def _huge_float(value: Any) -> bool:
+    t = type(value)
+    if t is float:
+        return bool(value >= _HUGE or value <= -_HUGE)
+    if t is dict:
+        return any(_huge_float(v) for v in value.values())
+    if t is list:
+        return any(_huge_float(v) for v in value)
+    return False
+
+
+def payload_kind(payload: Any) -> str:
+    """ "error" for an in-stream error payload (`errors` and no `data`), else "event"."""
+    return "error" if isinstance(payload, dict) and "data" not in payload and "errors" in payload else "event"
 
 
 def not_json(text: str, reason: str) -> Violation:

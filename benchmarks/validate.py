@@ -1,0 +1,163 @@
+"""Contract validation throughput: jsonschema, jsonschema-rs and harness, same events, one run.
+
+    python benchmarks/validate.py                      # under a minute
+    python benchmarks/validate.py --events 4000 --rounds 7 --cassette-events 40000
+
+Every engine gets the same raw lines (~2 KB filtered-stream events drawn from the object
+model) and must parse and fully validate them, formats included, against the same
+generated draft 2020-12 schemas:
+
+- jsonschema: the reference (`json.loads` + jsonschema's Draft202012Validator with format
+  checking and the spec's `pattern`), on a subset: it is that slow;
+- jsonschema-rs: `orjson.loads` + `jsonschema_rs.Draft202012Validator(validate_formats=True)`
+  with a registry of the generated files;
+- harness: `Contract.inspect_lines` in batches, as `harness validate` runs it (and, for
+  the record, `Contract.check_line` one line at a time).
+
+Rounds are interleaved and the best of each is kept (this machine is shared). Then the
+scaling of `harness validate -j 1` / `-j 2` on one large generated cassette.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import jsonschema_rs
+import orjson
+
+from harness import schemagen
+from harness._parallel import ParallelValidation
+from harness.cassette import CassetteWriter, CloseReason, Header
+from harness.report import Validation
+from harness.schemagen import Profile
+from harness.synth import Synth, encode_line
+from harness.validator import Contract, ReferenceEngine
+
+ENDPOINT = "search-stream"
+BATCH = 256  # lines per Contract.inspect_lines call, as `harness validate` does
+
+
+def events(n: int, seed: int = 7) -> list[bytes]:
+    """`n` valid search-stream lines of 1.5-2.6 KB (about 2 KB on average)."""
+    synth, out = Synth(seed, optional=0.5, depth=4), []
+    while len(out) < n:
+        line = encode_line(synth.event(ENDPOINT))
+        if 1500 <= len(line) <= 2600:
+            out.append(line)
+    return out
+
+
+def rust_validator() -> jsonschema_rs.Validator:
+    schemas = schemagen.generate(Profile.DEFAULT)
+    registry = jsonschema_rs.Registry([(s["$id"], s) for s in schemas.values()])
+    root = schemas[schemagen.event_file(ENDPOINT)]
+    return jsonschema_rs.Draft202012Validator(root, validate_formats=True, registry=registry)
+
+
+def throughput(lines: list[bytes], rounds: int, reference_share: int) -> dict[str, float]:
+    schema = schemagen.event_file(ENDPOINT)
+    reference = ReferenceEngine(Profile.DEFAULT).validator(schema)
+    rust = rust_validator()
+    contract = Contract(Profile.DEFAULT)  # the fast engine, the default
+    few = lines[:reference_share]
+
+    def run_reference() -> bool:
+        return all(reference.is_valid(json.loads(line)) for line in few)
+
+    def run_rust() -> bool:
+        return all(rust.is_valid(orjson.loads(line)) for line in lines)
+
+    def run_harness() -> bool:
+        return all(
+            not found
+            for start in range(0, len(lines), BATCH)
+            for _, found in contract.inspect_lines(lines[start : start + BATCH], ENDPOINT)
+        )
+
+    def run_harness_lines() -> bool:
+        return all(not contract.check_line(line, ENDPOINT) for line in lines)
+
+    runs: dict[str, tuple[Callable[[], bool], int]] = {
+        "jsonschema": (run_reference, len(few)),
+        "jsonschema-rs": (run_rust, len(lines)),
+        "harness": (run_harness, len(lines)),
+        "harness (line by line)": (run_harness_lines, len(lines)),
+    }
+    best = dict.fromkeys(runs, float("inf"))
+    for _ in range(rounds):
+        for name, (run, _) in runs.items():
+            start = time.perf_counter()
+            if not run():
+                raise SystemExit(f"{name} found a violation in valid events")
+            best[name] = min(best[name], time.perf_counter() - start)
+    return {name: runs[name][1] / best[name] for name in runs}
+
+
+def write_cassette(path: Path, lines: list[bytes], n: int) -> Path:
+    header = Header(endpoint=ENDPOINT, url="https://api.x.com/2/tweets/search/stream", labels={"source": "bench"})
+    with CassetteWriter(path, header) as w:
+        w.connection(200, "OK", offset=0.1)
+        for i in range(n):
+            w.line(lines[i % len(lines)], 0.2 + i / 1000)
+        w.close_connection(CloseReason.CLIENT_STOPPED, 0.3 + n / 1000)
+    return path
+
+
+def scaling(path: Path, tiny: Path, n: int) -> dict[str, tuple[float, float]]:
+    """`harness validate` on one large cassette: events/s with start-up, and without it
+    (the time of the same run on a tiny cassette taken off)."""
+    runs: dict[str, Callable[[], Validation]] = {
+        "-j 1": lambda: Validation(Contract(Profile.DEFAULT)),
+        "-j 1 (pool)": lambda: ParallelValidation(Profile.DEFAULT, jobs=1),
+        "-j 2": lambda: ParallelValidation(Profile.DEFAULT, jobs=2),
+    }
+    out = {}
+    for name, make in runs.items():
+        elapsed = []
+        for target, events in ((tiny, 10), (path, n)):
+            start = time.perf_counter()
+            run = make()
+            found = sum(1 for _ in run.run([target]))
+            elapsed.append(time.perf_counter() - start)
+            if found or run.tally.events != events:
+                raise SystemExit(f"{name}: {found} finding(s), {run.tally.events} event(s)")
+        out[name] = (n / elapsed[1], n / (elapsed[1] - elapsed[0]))
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--events", type=int, default=3000, help="distinct events to validate")
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds; the best is kept")
+    parser.add_argument("--reference-events", type=int, default=150, help="events for jsonschema (slow)")
+    parser.add_argument("--cassette-events", type=int, default=60000, help="events in the -j cassette")
+    args = parser.parse_args()
+
+    start = time.perf_counter()
+    lines = events(args.events)
+    print(f"{len(lines)} search-stream events, {sum(map(len, lines)) / len(lines):.0f} B on average")
+    rates = throughput(lines, args.rounds, args.reference_events)
+    print(f"\n{'engine':24} {'events/s':>10} {'vs jsonschema':>14} {'vs jsonschema-rs':>17}")
+    for name, rate in rates.items():
+        print(f"{name:24} {rate:10.0f} {rate / rates['jsonschema']:13.1f}x {rate / rates['jsonschema-rs']:16.2f}x")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = write_cassette(Path(tmp) / "large.jsonl", lines, args.cassette_events)
+        tiny = write_cassette(Path(tmp) / "tiny.jsonl", lines, 10)
+        size = path.stat().st_size / 1e6
+        print(f"\nharness validate, one cassette of {args.cassette_events} events ({size:.0f} MB)")
+        print(f"{'':24} {'events/s':>10} {'(no start-up)':>14}")
+        scaled = scaling(path, tiny, args.cassette_events)
+        base = scaled["-j 1 (pool)"][1]
+        for name, (rate, steady) in scaled.items():
+            print(f"{name:24} {rate:10.0f} {steady:14.0f}   {steady / base:.2f}x of -j 1 (pool), no start-up")
+    print(f"\n({time.perf_counter() - start:.0f} s)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,196 @@
+"""Blocks of a cassette or NDJSON file, checked apart from the rest (`-j N`, `_parallel`).
+
+A worker checks a block knowing nothing of what came before it: it turns the block into
+`Run`s of line records (with their events checked, counted, and their findings located
+relative to the run) and the structural records between them. The main process replays
+those in order, with the state a block cannot know: record order, the connection's
+status, event indices, tallies. Reading and record parsing follow `harness.cassette`
+exactly, so a cut or malformed cassette ends at the same place with the same message.
+"""
+
+from __future__ import annotations
+
+import gzip
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Union
+
+from harness.cassette import Close, Connection, Line, decode_record
+from harness.validator import Contract, Violation, loads
+
+__all__ = ["Block", "CassetteItem", "Cut", "End", "Fail", "Record", "Run", "cassette_block", "cassette_blocks"]
+
+#: (event index within the run or None, payload kind, line, arrival offset or None, violation)
+Found = tuple[Union[int, None], str, int, Union[float, None], Violation]
+
+
+@dataclass
+class Run:
+    """Consecutive payload lines (or line records of one connection, offsets in order)."""
+
+    first_line: int = 0
+    first_offset: float = 0.0
+    last_offset: float = 0.0
+    events: int = 0
+    errors: int = 0
+    heartbeats: int = 0
+    payloads: int = 0
+    found: list[Found] = field(default_factory=list)
+    body: list[tuple[int, Line]] | None = None  # an error response's lines: kept, not checked
+
+    def check(self, contract: Contract, endpoint: str, lines: list[tuple[int, bytes, float | None]]) -> Run:
+        """Check payload lines (line number, raw, offset) and count them as `Validation` does."""
+        results = contract.inspect_lines([raw for _, raw, _ in lines], endpoint)
+        for (lineno, _, offset), (kind, violations) in zip(lines, results, strict=True):
+            self.payloads += 1
+            event: int | None = None
+            if kind == "error":
+                self.errors += 1
+            elif violations and violations[0].keyword == "json":  # not JSON: no event index
+                self.events += 1
+            else:
+                event, self.events = self.events, self.events + 1
+            self.found += [(event, kind, lineno, offset, v) for v in violations]
+        return self
+
+
+@dataclass(frozen=True)
+class Record:
+    """A connection or close record, at its line."""
+
+    line: int
+    record: Connection | Close
+
+
+@dataclass(frozen=True)
+class Cut:
+    """The last line is cut short (no newline, not JSON): it and the rest are ignored."""
+
+    line: int
+    message: str
+
+
+@dataclass(frozen=True)
+class Fail:
+    """A record that is not JSON or is malformed: the cassette cannot be read past it."""
+
+    line: int
+    message: str
+
+
+CassetteItem = Union[Run, Record, Cut, Fail]
+
+
+@dataclass(frozen=True)
+class Block:
+    """Whole lines of a cassette after its header; the file's last line may lack its newline."""
+
+    data: bytes
+    first_line: int
+
+
+@dataclass(frozen=True)
+class End:
+    """The end of a cassette's lines: cut short (`truncated`), or unreadable (`error`)."""
+
+    truncated: bool = False
+    error: str | None = None
+
+
+def cassette_blocks(path: Path, size: int) -> Iterator[Block | End]:
+    """The lines after the header, in blocks of about `size` bytes, then `End`.
+
+    Read as `harness.cassette` reads (gzip's `read1`, a cut stream ending quietly with
+    what was decoded), so the lines are the same.
+    """
+    with gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb") as f:
+        pending, header, first, truncated = bytearray(), False, 2, False
+        while True:
+            try:
+                chunk = f.read1(1 << 16)
+            except gzip.BadGzipFile as exc:
+                yield End(error=f"not a gzip file: {exc}")
+                return
+            except (EOFError, OSError, zlib.error):
+                truncated, chunk = True, b""
+            if not chunk:
+                break
+            pending += chunk
+            if not header:
+                end = pending.find(b"\n")
+                if end < 0:
+                    continue
+                del pending[: end + 1]
+                header = True
+            while len(pending) >= size and (end := pending.find(b"\n", size - 1)) >= 0:
+                data = bytes(pending[: end + 1])
+                del pending[: end + 1]
+                yield Block(data, first)
+                first += data.count(b"\n")
+        if header and pending:
+            yield Block(bytes(pending), first)
+        yield End(truncated=truncated)
+
+
+def cassette_block(contract: Contract, endpoint: str, block: Block, *, status: int) -> list[CassetteItem]:
+    """A block's runs and records; lines before its first connection record are taken
+    to belong to a response with `status`."""
+    items: list[CassetteItem] = []
+    run: list[tuple[int, Line]] = []
+
+    def flush() -> None:
+        if run:
+            items.append(_run(contract, endpoint, run, status))
+            run.clear()
+
+    data = block.data
+    start, lineno = 0, block.first_line - 1
+    while start < len(data):
+        end = data.find(b"\n", start)
+        end = len(data) if end < 0 else end + 1
+        line, start, lineno = data[start:end], end, lineno + 1
+        if line.isspace():  # a blank line (no copy, unlike strip)
+            continue
+        try:
+            obj = loads(line)
+        except ValueError:
+            flush()
+            if not line.endswith(b"\n"):  # the file's last line, cut short
+                items.append(Cut(lineno, f"line {lineno} is cut short ({len(line)} bytes, no newline): ignored"))
+            else:
+                snippet = line.rstrip(b"\r\n")[:60].decode("utf-8", "replace")
+                items.append(Fail(lineno, f"not JSON: {snippet!r}"))
+            return items
+        try:
+            record = decode_record(obj)
+        except (KeyError, TypeError, ValueError) as exc:
+            flush()
+            items.append(Fail(lineno, f"malformed record: {exc!s}"))
+            return items
+        if isinstance(record, Line):
+            if run and record.offset < run[-1][1].offset:
+                flush()  # the replay reports the offset going back
+            run.append((lineno, record))
+        else:
+            flush()
+            items.append(Record(lineno, record))
+            if isinstance(record, Connection):
+                status = record.status
+    flush()
+    return items
+
+
+def _run(contract: Contract, endpoint: str, lines: list[tuple[int, Line]], status: int) -> Run:
+    run = Run(lines[0][0], lines[0][1].offset, lines[-1][1].offset)
+    if status != 200:
+        run.body = list(lines)
+        return run
+    payloads: list[tuple[int, bytes, float | None]] = []
+    for lineno, line in lines:
+        if line.is_heartbeat:
+            run.heartbeats += 1
+        else:
+            payloads.append((lineno, line.raw, line.offset))
+    return run.check(contract, endpoint, payloads) if payloads else run

@@ -1,0 +1,228 @@
+"""The fast engine: a typed one-pass check for valid payloads, the reference for the rest.
+
+`FastEngine` answers "valid?" with a decoder compiled from the object model (`_typed`),
+which accepts a subset of what the reference accepts. A payload it accepts is valid; for
+anything else the reference engine gives the verdict and the exact violations, so
+messages, pointers and schema locations are the reference's by construction.
+"""
+
+from __future__ import annotations
+
+import gc
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from operator import attrgetter, methodcaller
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+from msgspec import UNSET
+
+from harness import schemagen
+from harness._typed import TypedModel
+from harness.model import DEFINITIONS, ENDPOINTS, Ref, Type
+from harness.schemagen import Profile
+
+if TYPE_CHECKING:
+    from harness.validator import Engine, Violation
+
+__all__ = ["FastEngine", "no_gc", "plain_json"]
+
+BATCH = 128  # lines decoded before their strings are checked: enough to share the cost, few enough to stay in cache
+_LEAVES = frozenset({str, int, float, bool, type(None)})
+
+
+def plain_json(value: Any) -> bool:
+    """Whether a decoded payload holds only what `json.loads` produces.
+
+    `msgspec.convert` takes tuples, sets and other mappings where the reference wants a
+    list or a dict; anything but the plain JSON types goes to the reference.
+    """
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        t = type(node)
+        if t is dict:
+            for key, child in node.items():
+                if type(key) is not str:
+                    return False
+                c = type(child)
+                if c is dict or c is list:
+                    stack.append(child)
+                elif c not in _LEAVES:
+                    return False
+        elif t is list:
+            for child in node:
+                c = type(child)
+                if c is dict or c is list:
+                    stack.append(child)
+                elif c not in _LEAVES:
+                    return False
+        elif t not in _LEAVES:
+            return False
+    return True
+
+
+class FastEngine:
+    """An `Engine` with a fast path, exact by delegation to `reference` (default: jsonschema's).
+
+    Thread-safe; one decode at a time (the typed model's collected objects are shared).
+    """
+
+    def __init__(self, profile: Profile | str = Profile.DEFAULT, *, reference: Engine | None = None) -> None:
+        self.profile = Profile.parse(profile)
+        if reference is None:
+            from harness.validator import ReferenceEngine  # it imports this module's users
+
+            reference = ReferenceEngine(self.profile)
+        self.reference: Engine = reference
+        self.model = TypedModel(self.profile)
+        self._types: dict[str, Any] = {}
+        self._decoders: dict[str, tuple[msgspec.json.Decoder[Any], tuple[str, str] | None]] = {}
+        self._lock = threading.Lock()
+
+    def type_for(self, schema: str) -> Any:
+        """The typed decoder's type for one generated schema file."""
+        t = self._types.get(schema)
+        if t is None:
+            t = self._types[schema] = self.model.type_of(_declaration(schema))
+        return t
+
+    def accepts(self, schema: str, payload: Any) -> bool:
+        """True only if the reference accepts `payload` too (False: ask the reference)."""
+        if not plain_json(payload):
+            return False
+        t = self.type_for(schema)
+        with self._lock:
+            self.model.reset()
+            try:
+                msgspec.convert(payload, t)
+            except Exception:  # ValidationError, and e.g. a lone surrogate in a tag: ask the reference
+                return False
+            return self.model.strings_ok()
+
+    def violations(self, schema: str, payload: Any) -> list[Violation]:
+        if self.accepts(schema, payload):
+            return []
+        return self.reference.violations(schema, payload)
+
+    def line_kinds(self, schema: str, raws: Sequence[bytes | str]) -> list[str | None]:
+        """Per raw line the fast path accepts: "error" (an in-stream error payload, no
+        `data`) or "event"; None where only the reference can tell.
+
+        Lines are checked in batches of `BATCH`, their strings together (which is where
+        the speed comes from); if some string of a batch fails, its lines are redone one
+        by one to find which.
+        """
+        decoder, envelope = self._decoder(schema)
+        out: list[str | None] = []
+        with self._lock, no_gc():
+            for start in range(0, len(raws), BATCH):
+                batch = raws[start : start + BATCH]
+                kinds = self._kinds(decoder, envelope, batch)
+                if any(kinds) and not self.model.strings_ok():
+                    kinds = [
+                        self._one(decoder, envelope, raw) if k else None for k, raw in zip(kinds, batch, strict=True)
+                    ]
+                out += kinds
+        return out
+
+    def _one(
+        self, decoder: msgspec.json.Decoder[Any], envelope: tuple[str, str] | None, raw: bytes | str
+    ) -> str | None:
+        kind = self._kinds(decoder, envelope, [raw])[0]
+        return kind if kind is not None and self.model.strings_ok() else None
+
+    def line_kind(self, schema: str, raw: bytes | str) -> str | None:
+        """`line_kinds` of one line."""
+        return self.line_kinds(schema, [raw])[0]
+
+    def _kinds(
+        self, decoder: msgspec.json.Decoder[Any], envelope: tuple[str, str] | None, raws: Sequence[bytes | str]
+    ) -> list[str | None]:
+        self.model.reset()
+        try:
+            values = list(map(decoder.decode, raws))  # the common case: every line decodes
+        except Exception:  # DecodeError (ValidationError is one), UnicodeError...: line by line
+            self.model.reset()
+            return [self._kind(decoder, envelope, raw) for raw in raws]
+        # msgspec skips unknown members without checking their UTF-8, json.loads refuses bad
+        # UTF-8 anywhere (and takes encoded surrogates, rare enough to go to the reference).
+        utf8 = None if all(map(_ISASCII, raws)) else [_utf8(raw) for raw in raws]
+        if envelope is None:
+            kinds: list[str | None] = ["event"] * len(values)
+        else:
+            data = list(map(attrgetter(envelope[0]), values))
+            if UNSET not in data:
+                kinds = ["event"] * len(values)
+            else:
+                errors = attrgetter(envelope[1])
+                kinds = [
+                    "error" if d is UNSET and errors(v) is not UNSET else "event"
+                    for d, v in zip(data, values, strict=True)
+                ]
+        if utf8 is not None:
+            kinds = [k if ok else None for k, ok in zip(kinds, utf8, strict=True)]
+        return kinds
+
+    def _kind(
+        self, decoder: msgspec.json.Decoder[Any], envelope: tuple[str, str] | None, raw: bytes | str
+    ) -> str | None:
+        try:
+            value = decoder.decode(raw)
+        except Exception:  # DecodeError, UnicodeError...: the reference decides
+            return None
+        if not _utf8(raw):
+            return None
+        if envelope is not None and getattr(value, envelope[0]) is UNSET:
+            return "error" if getattr(value, envelope[1]) is not UNSET else "event"
+        return "event"
+
+    def _decoder(self, schema: str) -> tuple[msgspec.json.Decoder[Any], tuple[str, str] | None]:
+        found = self._decoders.get(schema)
+        if found is None:
+            t = self.type_for(schema)
+            attrs = self.model.attributes.get(t) if isinstance(t, type) else None
+            # Attribute names of `data` and `errors` when the schema is an event envelope.
+            envelope = (attrs["data"], attrs["errors"]) if attrs and {"data", "errors"} <= attrs.keys() else None
+            found = self._decoders[schema] = (msgspec.json.Decoder(t), envelope)
+        return found
+
+
+_ISASCII = methodcaller("isascii")
+
+
+def _utf8(raw: bytes | str) -> bool:
+    """Whether json.loads can decode `raw` (the fast decoder may not have looked at all of it)."""
+    if isinstance(raw, str) or raw.isascii():
+        return True
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+@contextmanager
+def no_gc() -> Iterator[None]:
+    # Decoding allocates a lot and keeps it alive until the batch's strings are checked:
+    # that sets the cyclic GC off over and over, for objects that hold no cycles (reference
+    # counting frees them). So no cyclic GC meanwhile (if it was on, it is on again after).
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _declaration(schema: str) -> Type:
+    """The model type a generated schema file stands for."""
+    for name in ENDPOINTS:
+        if schema == schemagen.event_file(name):
+            return Ref(ENDPOINTS[name].event)
+    for name in DEFINITIONS:
+        if schema == schemagen.definition_file(name):
+            return Ref(name)
+    raise KeyError(f"no generated schema named {schema!r}")
