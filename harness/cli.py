@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from harness.errors import HarnessError
 from harness.model import ENDPOINTS
 from harness.report import Baseline, Validation
 from harness.schemagen import Profile
-from harness.validator import Contract
+from harness.validator import ENGINES, Contract
 
 ENDPOINT_HELP = "Endpoint short name or path: " + ", ".join(ENDPOINTS)
 
@@ -51,16 +52,44 @@ def main() -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="JSON list of known violations ({file, pointer, keyword, reason}): reported, not failing.",
 )
+@click.option(
+    "--engine",
+    type=click.Choice(ENGINES),
+    default="fast",
+    show_default=True,
+    help="fast: the reference's verdicts, fast; reference: jsonschema for every payload.",
+)
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=0),
+    default=1,
+    show_default=True,
+    help="Processes to validate with (0: one per core); same findings, in the same order.",
+)
 def validate(
-    paths: tuple[Path, ...], endpoint: str | None, strict: bool, fmt: str, quiet: bool, baseline: Path | None
+    paths: tuple[Path, ...],
+    endpoint: str | None,
+    strict: bool,
+    fmt: str,
+    quiet: bool,
+    baseline: Path | None,
+    engine: str,
+    jobs: int,
 ) -> None:
     """Validate cassettes, directories of them, or raw NDJSON dumps of stream lines.
 
     Exit status: 0 all valid (or only known violations), 1 violations found (or a stale
     baseline entry), 2 usage error or unreadable input.
     """
-    contract = Contract(Profile.STRICT if strict else Profile.DEFAULT)
-    run = Validation(contract, endpoint=endpoint)
+    profile = Profile.STRICT if strict else Profile.DEFAULT
+    jobs = jobs or os.cpu_count() or 1
+    if jobs > 1:
+        from harness._parallel import ParallelValidation
+
+        run: Validation = ParallelValidation(profile, engine=engine, jobs=jobs, endpoint=endpoint)
+    else:
+        run = Validation(Contract(profile, engine), endpoint=endpoint)
     known = Baseline.load(baseline) if baseline else Baseline([])
     progress = _Progress(run) if fmt == "text" and sys.stderr.isatty() else None
     failing = known_count = 0
@@ -138,7 +167,9 @@ def schemas_check(root: Path) -> None:
 
 @main.command()
 @click.argument("endpoint")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Cassette to write.")
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Cassette to write."
+)
 @click.option("--events", default=20, show_default=True, type=click.IntRange(min=0), help="Events in all.")
 @click.option("--seed", default=0, show_default=True, type=int, help="Same seed, same cassette.")
 @click.option("--rate", default=2.0, show_default=True, type=click.FloatRange(min=0.001), help="Mean events/s.")

@@ -179,3 +179,15 @@ def test_real_subprocess_exit_codes(tmp_path: Path, synthetic: Path) -> None:
     assert bad.returncode == 1 and "/data/created_at" in bad.stdout
     missing = subprocess.run([*exe, "validate", str(tmp_path / "nope")], capture_output=True, text=True, timeout=60)
     assert missing.returncode == 2 and missing.stderr.startswith("error: ") and "Traceback" not in missing.stderr
+
+
+def test_event_indices_count_within_each_file(tmp_path: Path) -> None:
+    bad = json.dumps({"data": {**VALID_TWEET, "id": "x"}})
+    good = json.dumps({"data": VALID_TWEET})
+    (tmp_path / "a.ndjson").write_text(f"{good}\n{good}\n{bad}\n")
+    (tmp_path / "b.ndjson").write_text(f"{bad}\n{good}\n")
+    for jobs in ("1", "2"):
+        code, out, _ = run("validate", str(tmp_path), "-e", "search-stream", "--format", "json", "-j", jobs)
+        assert code == 1
+        found = [(Path(v["file"]).name, v["line"], v["event"]) for v in json.loads(out)["violations"]]
+        assert found == [("a.ndjson", 3, 2), ("b.ndjson", 1, 0)], jobs

@@ -1,0 +1,254 @@
+"""`harness validate -j N`: validation on N processes, reported as one process would.
+
+The main process reads the inputs and cuts them into tasks: the lines of a small file, or
+a block of a large one (NDJSON lines; whole records of a cassette). Spawned worker
+processes, each with its own contract, parse and check them. The main process takes the
+results back in input order and replays what `Validation` does: counts, event indices,
+cassette record order, HTTP error bodies, warnings and errors, each at its place in the
+stream. So the findings, their order and locations, and the tally are those of `-j 1`.
+
+A cassette block is checked assuming that the connection it starts in answered 200, as
+nearly always; when the replay finds otherwise (an error body across a block boundary),
+the main process checks that block again itself, with the status it now knows.
+"""
+
+from __future__ import annotations
+
+import gzip
+import multiprocessing
+import warnings
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from harness._blocks import Block, CassetteItem, Cut, End, Fail, Record, Run, cassette_block, cassette_blocks
+from harness._fast import no_gc
+from harness.cassette import Cassette, CassetteWarning, Connection, Line, _Order
+from harness.errors import CassetteFormatError, CassetteOrderError, UsageError
+from harness.model import resolve_endpoint
+from harness.report import Finding, Validation, expand, is_cassette
+from harness.schemagen import Profile
+from harness.validator import Contract
+
+__all__ = ["ParallelValidation"]
+
+LINES_PER_TASK = 2000  # NDJSON lines per task
+BYTES_PER_TASK = 1 << 20  # cassette bytes per task
+
+_contract: Contract | None = None  # a worker process's own
+
+
+def _init_worker(profile: str, engine: str) -> None:
+    global _contract
+    _contract = Contract(profile, engine)
+
+
+def _check_lines(endpoint: str, lines: list[tuple[int, bytes, float | None]]) -> Run:
+    assert _contract is not None
+    with no_gc():
+        return Run().check(_contract, endpoint, lines)
+
+
+def _check_block(endpoint: str, block: Block) -> list[CassetteItem]:
+    assert _contract is not None
+    with no_gc():
+        return cassette_block(_contract, endpoint, block, status=200)
+
+
+Apply = Callable[[Any], Iterator[Finding]]
+
+
+@dataclass
+class _Step:
+    """What to replay at one point of the input: a task's result, or an action alone."""
+
+    apply: Apply
+    task: tuple[Callable[..., Any], tuple[Any, ...]] | None = None
+    future: Future[Any] | None = None
+
+
+@dataclass
+class _CassetteState:
+    """What `Validation.cassette` keeps while reading one cassette."""
+
+    path: Path
+    endpoint: str
+    order: _Order = field(default_factory=_Order)
+    conn: Connection | None = None
+    body: list[tuple[int, Line]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    cut: bool = False
+
+
+class ParallelValidation(Validation):
+    """`Validation` on `jobs` processes: the same findings, in the same order, same tally."""
+
+    def __init__(self, profile: Profile | str = Profile.DEFAULT, *, engine: str = "fast", jobs: int = 2,
+                 endpoint: str | None = None) -> None:  # fmt: skip
+        super().__init__(Contract(profile, engine), endpoint=endpoint)
+        self.jobs, self.engine = jobs, engine
+
+    def run(self, paths: Iterable[str | Path]) -> Iterator[Finding]:
+        context = multiprocessing.get_context("spawn")  # fork would copy whatever the caller holds
+        initargs = (self.contract.profile.value, self.engine)
+        with ProcessPoolExecutor(self.jobs, mp_context=context, initializer=_init_worker, initargs=initargs) as pool:
+            window: deque[_Step] = deque()
+            for step in self._steps(paths):
+                if step.task is not None:
+                    step.future = pool.submit(step.task[0], *step.task[1])
+                window.append(step)
+                while len(window) > 4 * self.jobs:  # bounded: constant memory, as with -j 1
+                    yield from _replay(window.popleft())
+            while window:
+                yield from _replay(window.popleft())
+
+    # -- the steps, in input order ---------------------------------------------------------
+    def _steps(self, paths: Iterable[str | Path]) -> Iterator[_Step]:
+        try:
+            for path in expand(paths):
+                yield _Step(self._count_file)
+                if is_cassette(path):
+                    yield from self._cassette_steps(path)
+                elif self.endpoint is None:
+                    raise UsageError(
+                        f"{path} is not a cassette: give --endpoint NAME to validate it as raw NDJSON lines"
+                    )
+                else:
+                    yield from self._ndjson_steps(path, self.endpoint)
+        except Exception as exc:  # raised in its place, after what came before it
+            yield _Step(_raiser(exc))
+
+    def _count_file(self, _: None) -> Iterator[Finding]:
+        self.tally.files += 1
+        self.file_base = self.tally.events
+        return iter(())
+
+    def _ndjson_steps(self, path: Path, endpoint: str) -> Iterator[_Step]:
+        # Read exactly as `Validation.ndjson` does, so that a cut file stops at the same line.
+        opener = gzip.open if path.suffix == ".gz" else open
+        first = [0]  # the file's first event, known once replayed
+        yield _Step(partial(self._note_events, first))
+        lines: list[tuple[int, bytes, float | None]] = []
+        heartbeats = 0
+        try:
+            with opener(path, "rb") as f:
+                for lineno, raw in enumerate(f, 1):
+                    if raw.isspace():
+                        heartbeats += 1
+                        continue
+                    lines.append((lineno, raw, None))
+                    if len(lines) >= LINES_PER_TASK:
+                        yield self._lines_step(path, endpoint, lines, heartbeats)
+                        lines, heartbeats = [], 0
+        except (OSError, EOFError) as exc:
+            yield self._lines_step(path, endpoint, lines, heartbeats)
+            yield _Step(partial(self._ndjson_cut, path, str(exc), first))
+            return
+        yield self._lines_step(path, endpoint, lines, heartbeats)
+
+    def _note_events(self, first: list[int], _: None) -> Iterator[Finding]:
+        first[0] = self.tally.events
+        return iter(())
+
+    def _ndjson_cut(self, path: Path, reason: str, first: list[int], _: None) -> Iterator[Finding]:
+        events = self.tally.events - first[0]
+        self.tally.warnings.append(f"{path}: read up to a cut ({reason}) after {events} events")
+        return iter(())
+
+    def _lines_step(self, path: Path, endpoint: str, lines: list[tuple[int, bytes, float | None]],
+                    heartbeats: int) -> _Step:  # fmt: skip
+        def apply(run: Run | None) -> Iterator[Finding]:
+            self.tally.heartbeats += heartbeats
+            return self._apply_run(path, endpoint, run) if run is not None else iter(())
+
+        return _Step(apply, (_check_lines, (endpoint, lines)) if lines else None)
+
+    def _apply_run(self, path: Path, endpoint: str, run: Run) -> Iterator[Finding]:
+        t = self.tally
+        first = t.events
+        t.events += run.events
+        t.error_payloads += run.errors
+        t.heartbeats += run.heartbeats
+        t.endpoints[endpoint] += run.payloads
+        for event, kind, lineno, offset, violation in run.found:
+            where: dict[str, Any] = {"file": str(path), "line": lineno}
+            if offset is not None:
+                where["offset"] = offset
+            if event is not None:
+                where["event"] = first + event - self.file_base
+            yield self._found(endpoint, kind, violation, where)
+
+    # -- cassettes -------------------------------------------------------------------------
+    def _cassette_steps(self, path: Path) -> Iterator[_Step]:
+        cassette = Cassette(path)  # the header, checked as `Validation.cassette` does
+        state = _CassetteState(path, resolve_endpoint(cassette.header.endpoint).name)
+        for block in cassette_blocks(path, BYTES_PER_TASK):
+            if isinstance(block, End):
+                yield _Step(partial(self._end_cassette, state, block))
+            else:
+                yield _Step(partial(self._apply_block, state, block), (_check_block, (state.endpoint, block)))
+
+    def _apply_block(self, state: _CassetteState, block: Block, items: list[CassetteItem]) -> Iterator[Finding]:
+        if state.cut:
+            return
+        conn = state.conn
+        if conn is not None and not state.order.closed and conn.status != 200:
+            # The block starts inside an error response: check it again, knowing that.
+            items = cassette_block(self.contract, state.endpoint, block, status=conn.status)
+        for item in items:
+            if isinstance(item, Run):
+                _in_order(state, Line(item.first_offset, b""), item.first_line)
+                state.order.last = item.last_offset
+                if item.body is not None:
+                    state.body += item.body
+                else:
+                    yield from self._apply_run(state.path, state.endpoint, item)
+            elif isinstance(item, Record):
+                _in_order(state, item.record, item.line)
+                if isinstance(item.record, Connection):
+                    state.conn, state.body = item.record, []
+                    self.tally.connections += 1
+                elif state.conn is not None and state.conn.status != 200:
+                    yield from self._http_error(state.path, state.endpoint, state.conn, state.body)
+            elif isinstance(item, Cut):
+                _warn(state, item.message)
+                state.cut = True
+                return
+            elif isinstance(item, Fail):
+                raise CassetteFormatError(item.message, path=state.path, line=item.line)
+
+    def _end_cassette(self, state: _CassetteState, end: End, _: None) -> Iterator[Finding]:
+        if end.error is not None:
+            raise CassetteFormatError(end.error, path=state.path, line=1)
+        if end.truncated and not state.cut:
+            _warn(state, "compressed stream ends early (the file was cut): read up to the cut")
+        self.tally.warnings += state.warnings
+        return iter(())
+
+
+def _replay(step: _Step) -> Iterator[Finding]:
+    return step.apply(step.future.result() if step.future is not None else None)
+
+
+def _in_order(state: _CassetteState, record: Any, line: int) -> None:
+    problem = state.order.check(record)
+    if problem:
+        raise CassetteOrderError(problem, path=state.path, line=line)
+
+
+def _warn(state: _CassetteState, message: str) -> None:
+    # as `Cassette._cut` does: kept for the tally, and a CassetteWarning
+    text = f"{state.path}: {message}"
+    state.warnings.append(text)
+    warnings.warn(text, CassetteWarning, stacklevel=3)
+
+
+def _raiser(exc: Exception) -> Apply:
+    def apply(_: Any) -> Iterator[Finding]:
+        raise exc
+
+    return apply

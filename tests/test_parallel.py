@@ -1,0 +1,146 @@
+"""`harness validate -j N` reports exactly what `-j 1` reports: same findings, same order,
+same locations, same tally, same warnings and errors at the same point."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import warnings
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from harness import _parallel
+from harness.cassette import Close, CloseReason, Connection, Header, Line, Record, write_cassette
+from harness.cli import main
+from harness.errors import HarnessError
+from harness.report import Validation
+from harness.synth import Synth, encode_line, synthetic_session
+from harness.validator import Contract
+
+Outcome = tuple[list[dict[str, Any]], dict[str, Any], tuple[str, str] | None, list[str]]
+
+
+def outcome(run: Validation, paths: list[Path]) -> Outcome:
+    """Everything a run reports: findings, tally, the error it ends with, its warnings."""
+    found: list[dict[str, Any]] = []
+    error = None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            for finding in run.run(paths):
+                found.append(finding.as_dict())
+        except HarnessError as exc:
+            error = (type(exc).__name__, str(exc))
+    return found, run.tally.as_dict(), error, [str(w.message) for w in caught]
+
+
+def both(paths: list[Path], endpoint: str | None = None) -> tuple[Outcome, Outcome]:
+    sequential = outcome(Validation(Contract(), endpoint=endpoint), paths)
+    parallel = outcome(_parallel.ParallelValidation(jobs=2, endpoint=endpoint), paths)
+    return sequential, parallel
+
+
+@pytest.fixture(autouse=True)
+def small_tasks(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Tiny tasks, so that files are cut into many blocks, error bodies included.
+    monkeypatch.setattr(_parallel, "LINES_PER_TASK", 3)
+    monkeypatch.setattr(_parallel, "BYTES_PER_TASK", 60)  # about a record each
+
+
+def _events(endpoint: str, n: int, seed: int) -> list[bytes]:
+    synth = Synth(seed, optional=0.3, depth=2)
+    lines = [encode_line(synth.event(endpoint)) for _ in range(n)]
+    for i in range(0, n, 4):  # every fourth event breaks the contract
+        event = json.loads(lines[i])
+        event["data"]["id"] = f"x{i}"
+        lines[i] = encode_line(event)
+    return lines
+
+
+def _header(endpoint: str) -> Header:
+    return Header(endpoint=endpoint, url=f"https://api.x.com/{endpoint}")
+
+
+def mixed_cassette(path: Path) -> Path:
+    """200 events (some bad, heartbeats, not JSON, an error payload), a 503 with a
+    multi-line Problem body, a 200 again."""
+    events = _events("search-stream", 14, 3)
+    problem = json.dumps({"type": "about:blank", "title": 5, "status": 503}, indent=2).encode()
+    records: list[Record] = [Connection(0, 200, "OK", (), 0.1, 0.0)]
+    t = 0.2
+    for i, raw in enumerate(events[:8]):
+        t += 0.1
+        records.append(Line(t, raw))
+        if i % 3 == 0:
+            records.append(Line(t + 0.01, b"\r\n"))
+    records += [Line(t + 0.02, b"{not json\r\n"), Line(t + 0.03, encode_line(Synth(1).problem()))]
+    records.append(Close(t + 0.1, CloseReason.SERVER_CLOSED))
+    records.append(Connection(1, 503, "Service Unavailable", (), 0.1, 5.0))
+    records += [Line(0.2 + i / 100, line + b"\n") for i, line in enumerate(problem.split(b"\n"))]
+    records.append(Close(0.5, CloseReason.SERVER_CLOSED))
+    records.append(Connection(2, 200, "OK", (), 0.1, 9.0))
+    records += [Line(0.2 + i, raw) for i, raw in enumerate(events[8:])]
+    records.append(Close(20.0, CloseReason.CLIENT_STOPPED))
+    return write_cassette(path, _header("search-stream"), records)
+
+
+def test_many_files_and_large_ones_report_as_one_process(tmp_path: Path) -> None:
+    header, records = synthetic_session("firehose-ja", events=30, seed=2, connections=3,
+                                        errors=["operational-disconnect"] * 2)  # fmt: skip
+    write_cassette(tmp_path / "a" / "session.jsonl.gz", header, records)
+    mixed = mixed_cassette(tmp_path / "a" / "mixed.jsonl")
+    dump = tmp_path / "dump.ndjson"
+    lines = _events("firehose-ja", 11, 5)
+    lines[3:3] = [b"\r\n", b"[1, 2\r\n", b"\n"]
+    dump.write_bytes(b"".join(lines))
+    zipped = tmp_path / "dump.ndjson.gz"
+    zipped.write_bytes(gzip.compress(b"".join(_events("firehose-ja", 7, 6))))
+
+    sequential, parallel = both([tmp_path / "a", dump, zipped, mixed], endpoint="firehose-ja")
+    assert parallel == sequential
+    found, tally, error, _ = sequential
+    assert error is None
+    # the inputs do hold what the equality is about
+    assert tally["files"] == 5 and tally["http_errors"] == 2 and tally["heartbeats"] >= 4
+    assert {f["payload"] for f in found} == {"event", "http-error"}
+    assert any(f["event"] is None for f in found) and any(f["event"] for f in found)  # not JSON / events
+    assert len({f["file"] for f in found}) == 3  # the synthetic session is valid
+
+
+def test_a_cut_cassette_warns_at_the_same_place(tmp_path: Path) -> None:
+    mixed = mixed_cassette(tmp_path / "cut.jsonl")
+    mixed.write_bytes(mixed.read_bytes() + b'{"kind": "line", "offset": 30, "te')
+    data = gzip.compress(mixed_cassette(tmp_path / "whole.jsonl").read_bytes())
+    truncated = tmp_path / "truncated.jsonl.gz"
+    truncated.write_bytes(data[: len(data) * 2 // 3])
+
+    sequential, parallel = both([mixed, truncated])
+    assert parallel == sequential
+    assert len(sequential[1]["warnings"]) == 2 and len(sequential[3]) == 2
+
+
+@pytest.mark.parametrize(
+    ("damage", "error"),
+    [
+        (lambda text: text.replace('"offset":1.0', '"offset":0.001', 1), "CassetteOrderError"),
+        (lambda text: text.replace('"kind":"close"', '"kind":"closed"', 1), "CassetteFormatError"),
+    ],
+)
+def test_a_broken_cassette_fails_after_the_same_findings(tmp_path: Path, damage: Any, error: str) -> None:
+    path = mixed_cassette(tmp_path / "broken.jsonl")
+    path.write_text(damage(path.read_text()))
+    sequential, parallel = both([path])
+    assert parallel == sequential
+    found, _, raised, _ = sequential
+    assert raised is not None and raised[0] == error and found
+
+
+def test_cli_jobs_option(tmp_path: Path) -> None:
+    path = mixed_cassette(tmp_path / "m.jsonl")
+    outs = [CliRunner().invoke(main, ["validate", str(path), "--format", "json", "-j", j]) for j in ("1", "2")]
+    assert [o.exit_code for o in outs] == [1, 1]
+    assert outs[0].stdout == outs[1].stdout
+    assert json.loads(outs[0].stdout)["summary"]["events"] == 15
