@@ -19,6 +19,7 @@ from functools import cache
 from typing import Any, Protocol, TypeVar
 
 from harness._version import __version__
+from harness._wire import STREAM_HEADERS
 from harness.cassette import Close, CloseReason, Connection, Header, Line, Record
 from harness.model import (
     DEFINITIONS,
@@ -261,9 +262,6 @@ def problem_kinds() -> list[str]:
     union = DEFINITIONS["Problem"]
     assert isinstance(union, Union_)
     return sorted({t.rsplit("/", 1)[-1] for t in union.tags})
-
-
-STREAM_HEADERS = (("Content-Type", "application/json; charset=utf-8"), ("Transfer-Encoding", "chunked"))
 
 
 def encode_line(payload: Any) -> bytes:

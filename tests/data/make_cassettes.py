@@ -11,9 +11,10 @@ import json
 import sys
 from pathlib import Path
 
+from harness._wire import STREAM_HEADERS
 from harness.cassette import Close, CloseReason, Connection, Header, Line, write_cassette
 from harness.model import ENDPOINTS
-from harness.synth import STREAM_HEADERS, encode_line, synthetic_session
+from harness.synth import encode_line, synthetic_session
 
 HERE = Path(__file__).resolve().parent
 PAGES = {
