@@ -9,11 +9,11 @@ import math
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 
+from harness._choice import parse_choice
 from harness._recording import Item, Recorded, read_items
 from harness._replay_stream import Finish
 from harness._wire import STREAM_HEADERS
 from harness.cassette import CloseReason
-from harness.errors import UsageError
 from harness.model import Endpoint
 
 HOP_BY_HOP = {
@@ -35,10 +35,7 @@ class OnEnd(enum.StrEnum):
 
     @classmethod
     def parse(cls, value: OnEnd | str) -> OnEnd:
-        try:
-            return cls(value)
-        except ValueError:
-            raise UsageError(f"on_end: expected one of {', '.join(m.value for m in cls)}, found {value!r}") from None
+        return parse_choice(cls, value, "on_end")
 
 
 @dataclass(frozen=True)

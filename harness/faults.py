@@ -30,6 +30,7 @@ import threading
 import time
 from dataclasses import dataclass
 
+from harness._choice import parse_choice
 from harness.errors import UsageError
 
 DEFAULT_STALL = 32.0
@@ -52,11 +53,7 @@ class FaultKind(enum.StrEnum):
 
     @classmethod
     def parse(cls, text: str) -> FaultKind:
-        try:
-            return cls(text.strip().lower())
-        except ValueError:
-            valid = ", ".join(k.value for k in cls)
-            raise UsageError(f"fault kind: expected one of {valid}, found {text!r}") from None
+        return parse_choice(cls, text.strip().lower(), "fault kind")
 
 
 #: Kinds that act on the next event line rather than at the moment they trigger.

@@ -16,7 +16,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from harness.errors import UsageError
+from harness._choice import parse_choice
 from harness.model import (
     DEFINITIONS,
     ENDPOINTS,
@@ -49,11 +49,7 @@ class Profile(enum.StrEnum):
 
     @classmethod
     def parse(cls, value: str | Profile) -> Profile:
-        try:
-            return cls(value)
-        except ValueError:
-            valid = ", ".join(p.value for p in cls)
-            raise UsageError(f"unknown schema profile {value!r}: expected one of {valid}") from None
+        return parse_choice(cls, value, "schema profile")
 
     @property
     def folder(self) -> str:
