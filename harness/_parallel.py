@@ -27,7 +27,7 @@ from typing import Any
 
 from harness._blocks import Block, CassetteItem, Cut, End, Fail, Record, Run, cassette_block, cassette_blocks
 from harness._fast import no_gc
-from harness.cassette import Cassette, CassetteWarning, Connection, Line, _Order
+from harness.cassette import Cassette, CassetteWarning, Connection, Line, RecordOrder
 from harness.errors import CassetteFormatError, CassetteOrderError, UsageError
 from harness.model import resolve_endpoint
 from harness.report import Finding, Validation, expand, is_cassette
@@ -77,7 +77,7 @@ class _CassetteState:
 
     path: Path
     endpoint: str
-    order: _Order = field(default_factory=_Order)
+    order: RecordOrder = field(default_factory=RecordOrder)
     conn: Connection | None = None
     body: list[tuple[int, Line]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, NamedTuple
 
-from harness.cassette import CRLF, Cassette, Close, CloseReason, Connection, Header, Line, decode_record
+from harness.cassette import CRLF, Cassette, Close, CloseReason, Connection, Header, Line, RecordOrder, decode_record
 from harness.errors import CassetteError, CassetteFormatError, CassetteOrderError
 
 FULL_CHECK_BYTES = 64 << 20
@@ -95,10 +95,8 @@ class _Scan:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.found: list[Recorded] = []
-        self.current: Connection | None = None
+        self.order = RecordOrder()
         self.start = self.lines = self.events = 0
-        self.last = 0.0
-        self.started = 0.0
 
     def fail(self, lineno: int, message: str, order: bool = False) -> CassetteError:
         cls = CassetteOrderError if order else CassetteFormatError
@@ -126,42 +124,32 @@ class _Scan:
             self.close(lineno, record)
 
     def line(self, lineno: int, offset: float, event: bool) -> None:
-        if self.current is None:
-            raise self.fail(lineno, "a line record outside any connection (expected a connection record first)", True)
-        if offset < self.last:
-            raise self.fail(lineno, f"offset {offset} goes back in time (previous record at {self.last})", True)
-        self.last = offset
+        problem = self.order.line(offset)
+        if problem:
+            raise self.fail(lineno, problem, True)
         self.lines += 1
         self.events += event
 
     def connection(self, lineno: int, c: Connection, start: int) -> None:
-        if self.current is not None:
-            raise self.fail(
-                lineno, f"connection {c.index} starts before connection {self.current.index} was closed", True
-            )
-        if c.index != len(self.found):
-            raise self.fail(lineno, f"expected connection index {len(self.found)}, found {c.index}", True)
-        if c.started < self.started:
-            raise self.fail(lineno, f"connection {c.index} starts at {c.started}s, before the previous one", True)
-        self.current, self.start, self.lines, self.events = c, start, 0, 0
-        self.last, self.started = c.offset, c.started
+        problem = self.order.check(c)
+        if problem:
+            raise self.fail(lineno, problem, True)
+        self.start, self.lines, self.events = start, 0, 0
 
     def close(self, lineno: int, close: Close) -> None:
-        c = self.current
-        if c is None:
-            raise self.fail(lineno, "a close record outside any connection (expected a connection record first)", True)
-        if close.offset < self.last:
-            raise self.fail(lineno, f"offset {close.offset} goes back in time (previous record at {self.last})", True)
+        c = self.order.connection
+        problem = self.order.check(close)
+        if problem or c is None:
+            raise self.fail(lineno, problem or "a close record outside any connection", True)
         self.found.append(Recorded(self.path, c.index, self.start, c.status, c.reason, c.headers, c.offset, close,
                                    self.lines, self.events))  # fmt: skip
-        self.current = None
 
     def finish(self, warnings: list[str]) -> None:
-        if self.current is not None:  # a recording that was killed: it ends where its last record is
-            warnings.append(
-                f"{self.path}: connection {self.current.index} has no close record: served as stopped there"
-            )
-            self.close(0, Close(self.last, CloseReason.CLIENT_STOPPED, "no close record"))
+        o = self.order
+        if o.connection is not None and not o.closed:  # a recording that was killed: it ends at its last record
+            index = o.connection.index
+            warnings.append(f"{self.path}: connection {index} has no close record: served as stopped there")
+            self.close(0, Close(o.last, CloseReason.CLIENT_STOPPED, "no close record"))
 
 
 def scan(path: str | Path, warnings: list[str] | None = None) -> tuple[Header, list[Recorded]]:

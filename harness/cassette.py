@@ -166,8 +166,8 @@ def _dumps(obj: Mapping[str, Any]) -> bytes:
     return orjson.dumps(obj) + b"\n"
 
 
-class _Order:
-    """The ordering rules, shared by the writer and the reader."""
+class RecordOrder:
+    """The ordering rules of a cassette's records, shared by every writer and reader."""
 
     def __init__(self) -> None:
         self.connection: Connection | None = None
@@ -186,14 +186,18 @@ class _Order:
             self.connection, self.closed, self.last = r, False, r.offset
             self.count += 1
             return None
-        if self.connection is None or self.closed:
-            kind = "close" if isinstance(r, Close) else "line"
-            return f"a {kind} record outside any connection (expected a connection record first)"
-        if r.offset < self.last:
-            return f"offset {r.offset} goes back in time (previous record at {self.last})"
-        self.last = r.offset
-        if isinstance(r, Close):
+        problem = self.line(r.offset, "close" if isinstance(r, Close) else "line")
+        if problem is None and isinstance(r, Close):
             self.closed = True
+        return problem
+
+    def line(self, offset: float, kind: str = "line") -> str | None:
+        """The check of a line (or close) record at `offset`, without building the record."""
+        if self.connection is None or self.closed:
+            return f"a {kind} record outside any connection (expected a connection record first)"
+        if offset < self.last:
+            return f"offset {offset} goes back in time (previous record at {self.last})"
+        self.last = offset
         return None
 
 
@@ -204,7 +208,7 @@ class CassetteWriter:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._file = open_binary(self.path, "wb" if overwrite else "xb")
-        self._order = _Order()
+        self._order = RecordOrder()
         self.header = header
         self.records = 0
         self._emit(encode_header(header))
@@ -328,7 +332,7 @@ class Cassette:
 
     def entries(self) -> Iterator[tuple[int, Record]]:
         """Every record with its line number in the file, checked for order."""
-        order = _Order()
+        order = RecordOrder()
         self.warnings = []
         with self._lines() as lines:
             next(lines, None)
