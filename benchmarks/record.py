@@ -26,15 +26,14 @@ from collections.abc import Iterator
 from multiprocessing.connection import Connection
 from pathlib import Path
 
+from harness.cassette import Cassette, Connection, Line
 from harness.loopback import LoopbackServer, ServeOptions
 from harness.recorder import Recorder, RecordOptions, RecordResult
 
 EVENT_SIZE = 2048
 TOKEN = "AAAAAAAAAAAAAAAAAAAAABenchmarkToken%2Bq9Z7x1c0ffee0123456789abcdef"
 PAGE = os.sysconf("SC_PAGE_SIZE")
-_ID = re.compile(rb'\\"id\\":\\"(\d{19})')
-_OFFSET = re.compile(rb'"offset":([0-9.e-]+)')
-_STARTED = re.compile(rb'"started":([0-9.e-]+)')
+_ID = re.compile(rb'"id":"(\d{19})')
 
 
 def event(n: int) -> bytes:
@@ -118,17 +117,15 @@ def record(events: int, rate: float, path: Path, profile: bool = False,
 
 
 def arrivals(path: Path, origin: float) -> Iterator[tuple[int, float]]:
-    """(event number, time.monotonic() of arrival) of every line record, read straight off the file."""
+    """(event number, time.monotonic() of arrival) of every line record, as the harness reads it."""
     started = 0.0
-    with open(path, "rb") as f:
-        for line in f:
-            if line.startswith(b'{"kind":"connection"'):
-                m = _STARTED.search(line)
-                started = float(m.group(1)) if m else 0.0
-            elif line.startswith(b'{"kind":"line"'):
-                ident, offset = _ID.search(line), _OFFSET.search(line)
-                assert ident and offset, line[:120]
-                yield int(ident.group(1)), origin + started + float(offset.group(1))
+    for record in Cassette(path):
+        if isinstance(record, Connection):
+            started = record.started
+        elif isinstance(record, Line) and not record.is_heartbeat:
+            ident = _ID.search(record.raw)
+            assert ident, record.raw[:120]
+            yield int(ident.group(1)), origin + started + record.offset
 
 
 def lag_report(path: Path, origin: float, sent: list[float]) -> tuple[int, bool, list[float], list[float]]:

@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Union
 
-from harness.cassette import Close, Connection, Line, decode_record
-from harness.validator import Contract, Violation, loads
+from harness._records import NotJSON, parse_record
+from harness.cassette import Close, Connection, Line
+from harness.validator import Contract, Violation
 
 __all__ = ["Block", "CassetteItem", "Cut", "End", "Fail", "Record", "Run", "cassette_block", "cassette_blocks"]
 
@@ -154,18 +155,15 @@ def cassette_block(contract: Contract, endpoint: str, block: Block, *, status: i
         if line.isspace():  # a blank line (no copy, unlike strip)
             continue
         try:
-            obj = loads(line)
-        except ValueError:
+            record = parse_record(line)
+        except NotJSON as exc:
             flush()
             if not line.endswith(b"\n"):  # the file's last line, cut short
                 items.append(Cut(lineno, f"line {lineno} is cut short ({len(line)} bytes, no newline): ignored"))
             else:
-                snippet = line.rstrip(b"\r\n")[:60].decode("utf-8", "replace")
-                items.append(Fail(lineno, f"not JSON: {snippet!r}"))
+                items.append(Fail(lineno, str(exc)))
             return items
-        try:
-            record = decode_record(obj)
-        except (KeyError, TypeError, ValueError) as exc:
+        except ValueError as exc:
             flush()
             items.append(Fail(lineno, f"malformed record: {exc!s}"))
             return items

@@ -1,40 +1,23 @@
 """What the replayer serves: each endpoint's recorded connections, read lazily from disk.
 
-At start-up `scan` reads every cassette once, checks its structure and notes where each
+At start-up `scan` reads every cassette once, checks every record and notes where each
 connection starts (a byte position) and how it ended; serving one connection then seeks
-there and decodes its lines one by one (`read_lines`), so memory stays flat whatever the
-cassette's size. Cassettes up to FULL_CHECK_BYTES have every record decoded by the scan;
-in bigger ones the line records' text is decoded when served.
+there and parses its lines one by one (`read_items`), so memory stays flat whatever the
+cassette's size.
 """
 
 from __future__ import annotations
 
 import gzip
-import json
 import zlib
-from collections.abc import Callable, Generator
+from collections.abc import Generator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, NamedTuple
+from typing import IO, NamedTuple
 
-from harness.cassette import CRLF, Cassette, Close, CloseReason, Connection, Header, Line, RecordOrder, decode_record
+from harness._records import NotJSON, parse_record
+from harness.cassette import Cassette, Close, CloseReason, Connection, Header, Line, RecordOrder
 from harness.errors import CassetteError, CassetteFormatError, CassetteOrderError
-
-FULL_CHECK_BYTES = 64 << 20
-_LINE = b'{"kind":"line","offset":'
-
-loads: Callable[[bytes], Any]
-try:  # twice as fast as json on 2 KB lines: the difference between 60k and 100k+ events/s
-    import orjson
-
-    def loads(data: bytes) -> Any:
-        try:
-            return orjson.loads(data)
-        except orjson.JSONDecodeError:  # e.g. a lone surrogate, which json accepts
-            return json.loads(data)
-
-except ImportError:  # pragma: no cover - orjson is a dependency; json is the fallback
-    loads = json.loads
 
 
 @dataclass(frozen=True)
@@ -79,16 +62,6 @@ def _open(path: Path) -> IO[bytes]:
         raise CassetteFormatError(f"cannot open: {exc.strerror or exc}", path=path) from None
 
 
-def decode_line(data: bytes) -> Line | Close | Connection:
-    """A record of a cassette from its bytes; line records take the short way."""
-    obj = loads(data)
-    if type(obj) is dict and obj.get("kind") == "line" and "b64" not in obj and "eol" not in obj:
-        text = obj.get("text", "")
-        if type(text) is str:
-            return Line(float(obj["offset"]), text.encode() + CRLF)
-    return decode_record(obj)
-
-
 class _Scan:
     """The state of one cassette's scan: structure checks and the connections found."""
 
@@ -102,19 +75,12 @@ class _Scan:
         cls = CassetteOrderError if order else CassetteFormatError
         return cls(message, path=self.path, line=lineno)
 
-    def record(self, lineno: int, data: bytes, position: int, quick: bool) -> None:
-        if quick and data.startswith(_LINE):
-            comma = data.find(b",", len(_LINE))
-            try:
-                self.line(lineno, float(data[len(_LINE) : comma]), True)  # kind "line" is never a heartbeat
-                return
-            except ValueError:
-                pass  # the long way tells what is wrong
+    def record(self, lineno: int, data: bytes, position: int) -> None:
         try:
-            record = decode_line(data)
-        except CassetteError:
-            raise
-        except (KeyError, TypeError, ValueError) as exc:
+            record = parse_record(data)
+        except NotJSON as exc:
+            raise self.fail(lineno, str(exc)) from None
+        except ValueError as exc:
             raise self.fail(lineno, f"malformed record: {exc!s}") from None
         if isinstance(record, Line):
             self.line(lineno, record.offset, not record.is_heartbeat)
@@ -158,20 +124,16 @@ def scan(path: str | Path, warnings: list[str] | None = None) -> tuple[Header, l
     header = Cassette(path).header  # the header checks and their messages
     warnings = warnings if warnings is not None else []
     state = _Scan(path)
-    try:
-        quick = path.stat().st_size > FULL_CHECK_BYTES
-    except OSError as exc:
-        raise CassetteFormatError(f"cannot open: {exc.strerror or exc}", path=path) from None
     with _open(path) as f:
         position, lineno = 0, 0
         try:
             for data in f:
                 lineno += 1
-                if lineno > 1 and data.strip():
+                if lineno > 1 and not data.isspace():
                     if not data.endswith(b"\n") and not _is_json(data):
                         warnings.append(f"{path}:{lineno}: cut short ({len(data)} bytes, no newline): ignored")
                         break
-                    state.record(lineno, data, position, quick)
+                    state.record(lineno, data, position)
                 position += len(data)
         except gzip.BadGzipFile as exc:
             raise CassetteFormatError(f"not a gzip file: {exc}", path=path, line=1) from None
@@ -185,9 +147,11 @@ def scan(path: str | Path, warnings: list[str] | None = None) -> tuple[Header, l
 
 def _is_json(data: bytes) -> bool:
     try:
-        json.loads(data)
-    except ValueError:
+        parse_record(data)
+    except NotJSON:
         return False
+    except ValueError:
+        return True  # JSON, and the scan says what is wrong with it
     return True
 
 
@@ -196,8 +160,7 @@ def read_items(rec: Recorded, serial: int, shift: float, position: int | None = 
     """The lines of one recorded connection as `Item`s due `shift` + their offset, decoded lazily
     from `position` (a line record's byte position) and `number`; ends at the close record.
 
-    This is the replay's hot loop: a line record as the cassette writer writes it costs one
-    `loads`, one `encode` and one tuple.
+    This is the replay's hot loop: one `parse_record` and one tuple per line.
     """
     new = tuple.__new__
     with _open(rec.path) as f:
@@ -205,26 +168,19 @@ def read_items(rec: Recorded, serial: int, shift: float, position: int | None = 
         f.seek(pos)
         try:
             for data in f:
+                if data.isspace():
+                    pos += len(data)
+                    continue
                 try:
-                    obj = loads(data) if data.startswith(_LINE) else None
-                    if obj is not None and len(obj) == 3 and "text" in obj:  # no eol, no b64
-                        off = obj["offset"]
-                        # tuple.__new__ skips the NamedTuple's Python-level __new__: a third of the cost
-                        yield new(Item, (shift + off, obj["text"].encode() + CRLF, True, serial, pos, number, off))
-                        pos += len(data)
-                        number += 1
-                        continue
-                    elif obj is None and not data.strip():
-                        pos += len(data)
-                        continue
-                    else:
-                        record = decode_record(obj) if obj is not None else decode_line(data)
-                        if not isinstance(record, Line):
-                            return
-                        off, raw, event = record.offset, record.raw, not record.is_heartbeat
-                except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                    record = parse_record(data)
+                except ValueError as exc:
                     raise CassetteFormatError(f"malformed record at byte {pos}: {exc!s}", path=rec.path) from None
-                yield Item(shift + off, raw, event, serial, pos, number, off)
+                if type(record) is not Line:
+                    return
+                off, raw = record.offset, record.raw
+                event = raw[:1] not in b"\r\n" or not record.is_heartbeat
+                # tuple.__new__ skips the NamedTuple's Python-level __new__: a third of the cost
+                yield new(Item, (shift + off, raw, event, serial, pos, number, off))
                 pos += len(data)
                 number += 1
         except (EOFError, zlib.error):

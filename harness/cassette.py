@@ -3,202 +3,69 @@
 Line 1 is the header. Then, per connection, a `connection` record (status and headers),
 one record per line received (`line`, or `heartbeat` for a blank keep-alive), and a
 `close` record saying how the connection ended. Offsets are seconds since that
-connection's request was sent. Lines are stored byte-exact: `text` without its line
-terminator, `eol` only where the terminator was not CRLF, and `b64` instead of `text`
-for bytes that are not UTF-8. A name ending in `.gz` is read and written as gzip.
+connection's request was sent. Lines are stored byte-exact: a JSON object as itself
+(`json`), any other line as `text`, or `b64` for bytes that are not UTF-8; `eol` only
+where the terminator was not CRLF. Version 1 (text and b64 only) is still read. A name
+ending in `.gz` is read and written as gzip. Records are encoded and parsed in
+`harness._records`.
 
-    {"format": "x-stream-cassette", "version": 1, "endpoint": "search-stream", ...}
+    {"format": "x-stream-cassette", "version": 2, "endpoint": "search-stream", ...}
     {"kind": "connection", "index": 0, "started": 0.0, "offset": 0.0123, "status": 200, ...}
-    {"kind": "line", "offset": 0.5, "text": "{\\"data\\": {...}}"}
+    {"kind": "line", "offset": 0.5, "json": {"data": {...}}}
+    {"kind": "line", "offset": 0.6, "text": "not json"}
     {"kind": "heartbeat", "offset": 20.5}
     {"kind": "close", "offset": 31.0, "reason": "client-stopped"}
 """
 
 from __future__ import annotations
 
-import base64
-import enum
 import json
 import warnings
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Union
-
-import orjson
+from typing import Any
 
 from harness._lines import NumberedLines, open_binary
-from harness.errors import CassetteError, CassetteFormatError, CassetteOrderError, CassetteVersionError
+from harness._records import (
+    CRLF,
+    FORMAT,
+    READABLE,
+    VERSION,
+    Close,
+    CloseReason,
+    Connection,
+    Header,
+    Line,
+    NotJSON,
+    Record,
+    RecordOrder,
+    encode_header,
+    encode_lines,
+    encode_record,
+    parse_record,
+)
+from harness.errors import CassetteFormatError, CassetteOrderError, CassetteVersionError
 
-FORMAT = "x-stream-cassette"
-VERSION = 1
-CRLF = b"\r\n"
+__all__ = [
+    "CRLF",
+    "FORMAT",
+    "VERSION",
+    "Cassette",
+    "CassetteWarning",
+    "CassetteWriter",
+    "Close",
+    "CloseReason",
+    "Connection",
+    "Header",
+    "Line",
+    "Record",
+    "RecordOrder",
+    "write_cassette",
+]
 
 
 class CassetteWarning(UserWarning):
     """A cassette was readable up to a cut (an unfinished last record)."""
-
-
-class CloseReason(enum.StrEnum):
-    """How a recorded connection ended."""
-
-    SERVER_CLOSED = "server-closed"
-    CLIENT_STOPPED = "client-stopped"
-    ERROR = "error"
-
-
-@dataclass(frozen=True)
-class Header:
-    """What was recorded, from where, with what (secrets already removed)."""
-
-    endpoint: str
-    url: str
-    method: str = "GET"
-    query: Mapping[str, str] = field(default_factory=dict)
-    request_headers: Mapping[str, str] = field(default_factory=dict)
-    recorded_at: str = ""
-    tool: str = ""
-    labels: Mapping[str, str] = field(default_factory=dict)
-    version: int = VERSION
-
-
-@dataclass(frozen=True)
-class Connection:
-    """A response: `started` is seconds since the cassette's first request."""
-
-    index: int
-    status: int
-    reason: str = ""
-    headers: tuple[tuple[str, str], ...] = ()
-    offset: float = 0.0
-    started: float = 0.0
-
-    def header(self, name: str) -> str | None:
-        lname = name.lower()
-        return next((v for k, v in self.headers if k.lower() == lname), None)
-
-
-@dataclass(frozen=True)
-class Line:
-    """One line of the body, byte-exact, terminator included."""
-
-    offset: float
-    raw: bytes
-
-    @property
-    def is_heartbeat(self) -> bool:
-        return self.raw.strip(b"\r\n") == b""
-
-    @property
-    def payload(self) -> bytes:
-        """The line without its terminator."""
-        return self.raw.rstrip(b"\r\n")
-
-
-@dataclass(frozen=True)
-class Close:
-    """The end of a connection."""
-
-    offset: float
-    reason: CloseReason
-    error: str | None = None
-
-
-Record = Union[Connection, Line, Close]
-
-
-def _round(offset: float) -> float:
-    return round(offset, 6)
-
-
-def encode_header(h: Header) -> dict[str, Any]:
-    return {
-        "format": FORMAT,
-        "version": h.version,
-        "endpoint": h.endpoint,
-        "method": h.method,
-        "url": h.url,
-        "query": dict(h.query),
-        "request_headers": dict(h.request_headers),
-        "recorded_at": h.recorded_at,
-        "tool": h.tool,
-        "labels": dict(h.labels),
-    }
-
-
-def _line_obj(offset: float, raw: bytes) -> dict[str, Any]:
-    payload = raw.rstrip(b"\r\n")
-    heartbeat = not payload.strip(b"\r\n")
-    out: dict[str, Any] = {"kind": "heartbeat" if heartbeat else "line", "offset": round(offset, 6)}
-    try:
-        text = payload.decode("utf-8")
-    except UnicodeDecodeError:
-        out["b64"] = base64.b64encode(payload).decode("ascii")
-    else:
-        if text or not heartbeat:
-            out["text"] = text
-    if len(raw) - len(payload) != 2 or not raw.endswith(CRLF):
-        out["eol"] = raw[len(payload) :].decode("latin-1")
-    return out
-
-
-def encode_record(r: Record) -> dict[str, Any]:
-    if isinstance(r, Line):
-        return _line_obj(r.offset, r.raw)
-    if isinstance(r, Connection):
-        return {
-            "kind": "connection",
-            "index": r.index,
-            "started": _round(r.started),
-            "offset": _round(r.offset),
-            "status": r.status,
-            "reason": r.reason,
-            "headers": [list(h) for h in r.headers],
-        }
-    out = {"kind": "close", "offset": _round(r.offset), "reason": r.reason.value}
-    if r.error is not None:
-        out["error"] = r.error
-    return out
-
-
-def _dumps(obj: Mapping[str, Any]) -> bytes:
-    # orjson: the recorder's hot path is this encode (about 5x json.dumps on 2 KB lines)
-    return orjson.dumps(obj) + b"\n"
-
-
-class RecordOrder:
-    """The ordering rules of a cassette's records, shared by every writer and reader."""
-
-    def __init__(self) -> None:
-        self.connection: Connection | None = None
-        self.closed = True
-        self.last = 0.0
-        self.count = 0
-
-    def check(self, r: Record) -> str | None:
-        if isinstance(r, Connection):
-            if not self.closed:
-                return f"connection {r.index} starts before connection {self.count - 1} was closed"
-            if r.index != self.count:
-                return f"expected connection index {self.count}, found {r.index}"
-            if self.connection is not None and r.started < self.connection.started:
-                return f"connection {r.index} starts at {r.started}s, before the previous one"
-            self.connection, self.closed, self.last = r, False, r.offset
-            self.count += 1
-            return None
-        problem = self.line(r.offset, "close" if isinstance(r, Close) else "line")
-        if problem is None and isinstance(r, Close):
-            self.closed = True
-        return problem
-
-    def line(self, offset: float, kind: str = "line") -> str | None:
-        """The check of a line (or close) record at `offset`, without building the record."""
-        if self.connection is None or self.closed:
-            return f"a {kind} record outside any connection (expected a connection record first)"
-        if offset < self.last:
-            return f"offset {offset} goes back in time (previous record at {self.last})"
-        self.last = offset
-        return None
 
 
 class CassetteWriter:
@@ -213,8 +80,8 @@ class CassetteWriter:
         self.records = 0
         self._emit(encode_header(header))
 
-    def _emit(self, obj: Mapping[str, Any]) -> None:
-        self._file.write(_dumps(obj))
+    def _emit(self, data: bytes) -> None:
+        self._file.write(data)
         self._file.flush()
 
     def write(self, record: Record) -> None:
@@ -240,8 +107,7 @@ class CassetteWriter:
         problem = self._order.check(Line(offset, b""))
         if problem:
             raise CassetteOrderError(problem, path=self.path, line=self.records + 2)
-        self._file.write(b"".join(_dumps(_line_obj(offset, raw)) for raw in raws))
-        self._file.flush()
+        self._emit(encode_lines(raws, offset))
         self.records += len(raws)
 
     def close_connection(self, reason: CloseReason, offset: float, error: str | None = None) -> None:
@@ -271,9 +137,10 @@ def _decode_header(obj: Any, path: Path) -> Header:
             line=1,
         )
     version = obj.get("version")
-    if version != VERSION:
+    if version not in READABLE or type(version) is not int:
+        readable = " and ".join(map(str, READABLE))
         raise CassetteVersionError(
-            f"cassette format version {version!r} is not supported: this harness reads version {VERSION}",
+            f"cassette format version {version!r} is not supported: this harness reads versions {readable}",
             path=path,
             line=1,
         )
@@ -287,25 +154,10 @@ def _decode_header(obj: Any, path: Path) -> Header:
             recorded_at=str(obj.get("recorded_at", "")),
             tool=str(obj.get("tool", "")),
             labels=dict(obj.get("labels") or {}),
+            version=version,
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise CassetteFormatError(f"header is missing or has a bad member: {exc}", path=path, line=1) from None
-
-
-def decode_record(obj: Any) -> Record:
-    """A record from its JSON object; raises ValueError/KeyError/TypeError if malformed."""
-    kind = obj["kind"]
-    if kind in ("line", "heartbeat"):
-        payload = base64.b64decode(obj["b64"], validate=True) if "b64" in obj else obj.get("text", "").encode()
-        eol = obj.get("eol", "\r\n").encode("latin-1")
-        return Line(float(obj["offset"]), payload + eol)
-    if kind == "connection":
-        headers = tuple((str(k), str(v)) for k, v in obj.get("headers", []))
-        return Connection(int(obj["index"]), int(obj["status"]), str(obj.get("reason", "")), headers,
-                          float(obj["offset"]), float(obj.get("started", 0.0)))  # fmt: skip
-    if kind == "close":
-        return Close(float(obj["offset"]), CloseReason(obj["reason"]), obj.get("error"))
-    raise ValueError(f"unknown record kind {kind!r}: expected line, heartbeat, connection or close")
 
 
 class Cassette:
@@ -339,17 +191,14 @@ class Cassette:
             for lineno, data in lines:
                 if not data.strip():
                     continue
-                if not data.endswith(b"\n"):
-                    try:
-                        json.loads(data)
-                    except ValueError:
+                try:
+                    record = parse_record(data)
+                except NotJSON as exc:
+                    if not data.endswith(b"\n"):
                         self._cut(f"line {lineno} is cut short ({len(data)} bytes, no newline): ignored")
                         return
-                try:
-                    record = decode_record(self._parse(data, lineno))
-                except CassetteError:
-                    raise
-                except (KeyError, TypeError, ValueError) as exc:
+                    raise CassetteFormatError(str(exc), path=self.path, line=lineno) from None
+                except ValueError as exc:
                     raise CassetteFormatError(f"malformed record: {exc!s}", path=self.path, line=lineno) from None
                 problem = order.check(record)
                 if problem:

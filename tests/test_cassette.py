@@ -28,10 +28,22 @@ from harness.errors import CassetteFormatError, CassetteOrderError, CassetteVers
 
 HEADER = Header(endpoint="search-stream", url="https://api.x.com/2/tweets/search/stream", labels={"source": "test"})
 
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    max_leaves=8,
+)
+# JSON objects as a server may write them: compact, spaced, escaped or not
+json_objects = st.builds(
+    lambda obj, ascii, spaced: json.dumps(obj, ensure_ascii=ascii, separators=(", ", ": ") if spaced else (",", ":")),
+    st.dictionaries(st.text(max_size=5), json_values, max_size=4),
+    st.booleans(),
+    st.booleans(),
+).map(str.encode)
 line_bytes = st.builds(
     lambda body, eol: body.replace(b"\n", b"") + eol,
-    st.binary(max_size=64) | st.text(max_size=40).map(str.encode),
-    st.sampled_from([b"\r\n", b"\n", b""]),
+    st.binary(max_size=64) | st.text(max_size=40).map(str.encode) | json_objects,
+    st.sampled_from([b"\r\n", b"\r\n", b"\n", b""]),
 )
 
 
@@ -72,12 +84,14 @@ def test_line_encoding_is_readable_and_exact(tmp_path: Path) -> None:
         Close(2.0, CloseReason.SERVER_CLOSED),
     ]
     path = write_cassette(tmp_path / "c.jsonl", HEADER, records)
-    lines = [json.loads(x) for x in path.read_text().splitlines()]
-    assert lines[0]["format"] == FORMAT and lines[0]["version"] == 1
-    assert lines[2] == {"kind": "line", "offset": 0.5, "text": '{"data":{"id":"1"}}'}
+    data = path.read_bytes().splitlines()
+    lines = [json.loads(x) for x in data]
+    assert lines[0]["format"] == FORMAT and lines[0]["version"] == 2
+    # a JSON object is stored as itself: its bytes, verbatim, are the member's value
+    assert data[2] == b'{"kind":"line","offset":0.5,"json":{"data":{"id":"1"}}}'
     assert lines[3] == {"kind": "heartbeat", "offset": 1.0}
     assert "b64" in lines[4]
-    assert lines[5]["eol"] == ""
+    assert lines[5] == {"kind": "line", "offset": 2.0, "eol": "", "text": '{"half'}
     assert list(Cassette(path)) == records
     assert [e.raw for e in Cassette(path).events()] == [records[1].raw, records[3].raw, records[4].raw]  # type: ignore[union-attr]
 
@@ -156,9 +170,60 @@ CONN = {"kind": "connection", "index": 0, "status": 200, "offset": 0.0}
 def test_unknown_version_fails_loudly(tmp_path: Path) -> None:
     path = _write_lines(tmp_path / "c.jsonl", HEAD | {"version": 7})
     with pytest.raises(
-        CassetteVersionError, match=r"c.jsonl:1: cassette format version 7 is not supported: .* version 1"
+        CassetteVersionError, match=r"c.jsonl:1: cassette format version 7 is not supported: .* versions 1 and 2"
     ):
         Cassette(path)
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        b'{"data": {"id": "1"}}',  # spaced: kept as it came
+        b'{"data":{"text":"\\u6771\\"q\\""}}',  # escapes kept, not re-encoded
+        '{"data":{"text":"東京"}}'.encode(),
+        b'{"a":1,"a":2}',  # duplicate members: JSON all the same
+    ],
+)
+def test_json_lines_are_stored_verbatim(tmp_path: Path, payload: bytes) -> None:
+    path = write_cassette(tmp_path / "c.jsonl", HEADER, [Connection(0, 200), Line(0.5, payload + b"\r\n")])
+    record = path.read_bytes().splitlines()[2]
+    assert record == b'{"kind":"line","offset":0.5,"json":' + payload + b"}"
+    assert [line.raw for line in Cassette(path).events()] == [payload + b"\r\n"]
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        b'{"a":NaN}',  # json.loads takes it; not JSON for everyone else
+        b'{"a":"\\ud800"}',  # a lone surrogate escape
+        b'{"a":"\xff"}',  # not UTF-8
+        b'{"a":1}\r{"b":2}',  # a CR inside: universal-newline readers would split the record
+        b' {"a":1}',  # whitespace around the object would not survive a re-read
+        b'{"a":1} x',
+        b"[1, 2]",
+        b'"text"',
+    ],
+)
+def test_other_lines_are_stored_as_text_or_b64(tmp_path: Path, payload: bytes) -> None:
+    path = write_cassette(tmp_path / "c.jsonl", HEADER, [Connection(0, 200), Line(0.5, payload + b"\r\n")])
+    record = json.loads(path.read_bytes().splitlines()[2])
+    assert "json" not in record and ("text" in record or "b64" in record)
+    assert [line.raw for line in Cassette(path).events()] == [payload + b"\r\n"]
+
+
+def test_version_1_cassettes_are_still_read(tmp_path: Path) -> None:
+    path = _write_lines(
+        tmp_path / "v1.jsonl",
+        HEAD,
+        CONN,
+        {"kind": "line", "offset": 0.5, "text": '{"data":{"id":"1"}}'},
+        {"kind": "line", "offset": 0.6, "b64": "//4=", "eol": "\n"},
+        {"kind": "heartbeat", "offset": 1.0},
+        {"kind": "close", "offset": 1.0, "reason": "server-closed"},
+    )
+    cassette = Cassette(path)
+    assert cassette.header.version == 1
+    assert [r.raw for r in cassette if isinstance(r, Line)] == [b'{"data":{"id":"1"}}\r\n', b"\xff\xfe\n", b"\r\n"]
 
 
 @pytest.mark.parametrize(
@@ -170,6 +235,18 @@ def test_unknown_version_fails_loudly(tmp_path: Path) -> None:
         ([HEAD | {"format": "vcr"}], CassetteFormatError, r"found format 'vcr'"),
         ([HEAD, CONN, "garbage"], CassetteFormatError, r"c.jsonl:3: not JSON: 'garbage'"),
         ([HEAD, CONN, {"kind": "tape"}], CassetteFormatError, r":3: malformed record: unknown record kind 'tape'"),
+        (
+            [HEAD, CONN, {"kind": "line", "offset": 1, "json": {}, "text": "x"}],
+            CassetteFormatError,
+            r":3: malformed record: a line record holds one of json, text or b64, found more",
+        ),
+        ([HEAD, CONN, {"kind": "line", "text": "x"}], CassetteFormatError, r":3: malformed record: a line record with"),
+        (
+            [HEAD, CONN, {"kind": "close", "offset": 1, "reason": "bored"}],
+            CassetteFormatError,
+            r":3: malformed record: a close record's reason is one of server-closed, client-stopped, error, found 'bor",
+        ),
+        ([HEAD, CONN, {"kind": "line", "offset": "s"}], CassetteFormatError, r":3: malformed record: Expected `float"),
         ([HEAD, {"kind": "line", "offset": 1, "text": "x"}], CassetteOrderError, r":2: a line record outside any"),
         (
             [HEAD, CONN, {"kind": "line", "offset": 2, "text": "x"}, {"kind": "line", "offset": 1, "text": "y"}],

@@ -164,6 +164,6 @@ def test_inspect_summarizes_a_cassette() -> None:
 
 def test_inspect_refuses_a_broken_cassette(tmp_path: Path) -> None:
     bad = tmp_path / "bad.jsonl"
-    bad.write_text('{"format": "x-stream-cassette", "version": 2}\n')
+    bad.write_text('{"format": "x-stream-cassette", "version": 3}\n')
     result = CliRunner().invoke(main, ["inspect", str(bad)])
-    assert result.exit_code == 2 and "version 2 is not supported" in result.stderr
+    assert result.exit_code == 2 and "version 3 is not supported" in result.stderr
