@@ -23,7 +23,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from multiprocessing.connection import Connection
+from multiprocessing.connection import Connection as Pipe
 from pathlib import Path
 
 from harness.cassette import Cassette, Connection, Line
@@ -53,7 +53,7 @@ def _filler() -> bytes:
     return fill.ljust(room) + tail
 
 
-def source_process(conn: Connection, events: int, rate: float) -> None:
+def source_process(conn: Pipe, events: int, rate: float) -> None:
     """The loopback source: serve `events` events, then hand the send log over."""
     sent = array.array("d", bytes(8 * events))
 

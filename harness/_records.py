@@ -162,9 +162,10 @@ def _verbatim(payload: bytes) -> bool:
     """Whether a line can be stored as itself: one JSON object, UTF-8, on one line.
 
     msgspec refuses a few texts `json.loads` takes (NaN, a lone surrogate escape): those
-    go to `text`, which keeps them just as well.
+    go to `text`, which keeps them just as well. A CR or LF can only be whitespace in a
+    valid object; the caller makes sure there is none.
     """
-    if payload[:1] != b"{" or payload[-1:] != b"}" or payload.find(10) >= 0 or payload.find(13) >= 0:
+    if payload[:1] != b"{" or payload[-1:] != b"}":
         return False
     try:
         _SKIP(payload)  # msgspec skips strings without checking their UTF-8...
@@ -175,14 +176,18 @@ def _verbatim(payload: bytes) -> bool:
     return True
 
 
-def _line_record(line: bytes, heartbeat: bytes, raw: bytes) -> bytes:
-    """A line's record; `line` and `heartbeat` are the record's start for either kind."""
-    payload = raw.rstrip(b"\r\n")
-    eol = raw[len(payload) :]
-    tail = b"" if eol == CRLF else b',"eol":' + orjson.dumps(eol.decode("latin-1"))
-    if not payload:
-        return heartbeat + tail + b"}\n"
-    if _verbatim(payload):
+def _line_record(line: bytes, heartbeat: bytes, raw: bytes, single: bool) -> bytes:
+    """A line's record; `line` and `heartbeat` are the record's start for either kind;
+    `single`: `raw` holds no CR or LF but its terminator."""
+    if raw[-3:] == b"}\r\n":  # the usual event: no need to look for its terminator
+        payload, tail = raw[:-2], b""
+    else:
+        payload = raw.rstrip(b"\r\n")
+        eol = raw[len(payload) :]
+        tail = b"" if eol == CRLF else b',"eol":' + orjson.dumps(eol.decode("latin-1"))
+        if not payload:
+            return heartbeat + tail + b"}\n"
+    if (single or (payload.find(10) < 0 and payload.find(13) < 0)) and _verbatim(payload):
         return b"".join((line, tail, b',"json":', payload, b"}\n"))
     try:
         stored = b',"text":' + orjson.dumps(payload.decode("utf-8"))
@@ -191,11 +196,19 @@ def _line_record(line: bytes, heartbeat: bytes, raw: bytes) -> bytes:
     return line + tail + stored + b"}\n"
 
 
-def encode_lines(raws: list[bytes], offset: float) -> bytes:
-    """The records of lines that arrived together, all at `offset`."""
+def encode_lines(raws: list[bytes], offset: float, *, split: bool = False) -> bytes:
+    """The records of lines that arrived together, all at `offset`.
+
+    `split`: each line holds one LF, at its end (as `LineSplitter` cuts them), so only a
+    CR needs looking for, and that once for the whole batch.
+    """
     at = _offset(offset)
     line, heartbeat = b'{"kind":"line","offset":' + at, b'{"kind":"heartbeat","offset":' + at
-    return b"".join([_line_record(line, heartbeat, raw) for raw in raws])
+    if split:
+        out = b"".join([_line_record(line, heartbeat, raw, True) for raw in raws])
+        if out.find(13) < 0:  # JSON strings escape theirs: a CR here is inside a verbatim line
+            return out
+    return b"".join([_line_record(line, heartbeat, raw, False) for raw in raws])
 
 
 def encode_record(r: Record) -> bytes:

@@ -36,8 +36,8 @@ class UnsupportedEncoding(ValueError):
 class Body(Protocol):
     """A response body being read."""
 
-    def read(self) -> bytes:
-        """Decoded bytes that have arrived (blocking until some do); b"" at the end."""
+    def read(self) -> list[bytes]:
+        """Decoded bytes that have arrived (blocking until some do), in pieces; [] at the end."""
 
     @property
     def complete(self) -> bool:
@@ -64,7 +64,7 @@ class ChunkedBody:
         self._unzip = _decompressor(encoding)
         self._eof = False
 
-    def read(self) -> bytes:
+    def read(self) -> list[bytes]:
         decoder, unzip, read1 = self.decoder, self._unzip, self._read1
         while not decoder.done:
             if decoder.failed is not None:
@@ -73,12 +73,12 @@ class ChunkedBody:
             if not data:
                 self._eof = True
                 break
-            body = decoder.feed(data)
+            pieces = decoder.pieces(data)
             if unzip is not None:
-                body = unzip.decompress(body)
-            if body:
-                return body
-        return b""
+                pieces = [unzip.decompress(b"".join(pieces))]
+            if any(pieces):
+                return pieces
+        return []
 
     @property
     def complete(self) -> bool:
@@ -96,11 +96,12 @@ class PlainBody:
         self.raw = raw
         self._done = False
 
-    def read(self) -> bytes:
+    def read(self) -> list[bytes]:
         data: bytes = self.raw.read1(READ_SIZE, decode_content=True)
         if not data:
             self._done = True
-        return data
+            return []
+        return [data]
 
     @property
     def complete(self) -> bool:
@@ -282,11 +283,11 @@ def read_whole(resp: requests.Response, emit: Callable[[bytes, float], None], li
     """
     body, splitter = open_body(resp), LineSplitter()
     first, size = b"", 0
-    while size < limit and (data := body.read()):
+    while size < limit and (pieces := body.read()):
         now = time.monotonic()
-        size += len(data)
-        first = first or data[:2048]
-        for raw in splitter.feed(data):
+        size += sum(map(len, pieces))
+        first = first or b"".join(pieces)[:2048]
+        for raw in splitter.feed_pieces(pieces):
             emit(raw, now)
     if splitter.pending:
         emit(splitter.pending, time.monotonic())

@@ -125,16 +125,16 @@ class Segment:
         error: str | None = None
         body = open_body(resp)
         try:
-            while (data := body.read()) and s.stopping is None:
+            while (pieces := body.read()) and s.stopping is None:
                 now = time.monotonic() - self.t0
-                batch = splitter.feed(data)
+                batch = splitter.feed_pieces(pieces)
                 for i, raw in enumerate(batch):
                     if every_line is not None:
                         raw = batch[i] = every_line(raw)
                     elif token is not None and token in raw:
                         raw = batch[i] = redaction.line(raw)
                     c.bytes += len(raw)
-                    if not raw.strip(b"\r\n"):
+                    if raw[0] in b"\r\n" and not raw.strip(b"\r\n"):  # no copy of an event to say so
                         c.heartbeats += 1
                     elif check is not None and check(raw):
                         pass  # an in-stream error payload, counted by the check

@@ -160,24 +160,30 @@ class ChunkDecoder:
     def feed(self, data: bytes) -> bytes:
         """The payload bytes `data` completes; broken framing raises ChunkError (after the
         payload before it was returned, so that nothing that arrived intact is lost)."""
+        return b"".join(self.pieces(data))
+
+    def pieces(self, data: bytes) -> list[bytes]:
+        """`feed`, as the payload pieces it is made of: one per chunk `data` holds whole (a
+        stream's line, as the API sends it), so nothing is copied to join them."""
         if self.failed is not None:
             raise self.failed
         if self._pending:
             data, self._pending = self._pending + data, b""
         out: list[bytes] = []
         pos, end = 0, len(data)
-        match = _CHUNK_SIZE.match
+        match, append, crlf_at = _CHUNK_SIZE.match, out.append, data.startswith
         while pos < end and not self.done:
             if not (self._left or self._crlf or self._trailers):
-                # fast path: a whole chunk (size line, payload, CRLF) is here
-                m = match(data, pos)
-                if m is not None:
+                # fast path: whole chunks (size line, payload, CRLF), one after the other
+                while m := match(data, pos):
                     start = m.end()
                     stop = start + int(m.group(1), 16)
-                    if stop + 2 <= end and stop > start and data[stop : stop + 2] == b"\r\n":
-                        out.append(data[start:stop])
-                        pos = stop + 2
-                        continue
+                    if stop + 2 > end or stop == start or not crlf_at(b"\r\n", stop):
+                        break
+                    append(data[start:stop])
+                    pos = stop + 2
+                if pos >= end:
+                    break
             try:
                 pos = self._step(data, pos, end, out)
             except ChunkError as exc:
@@ -185,7 +191,7 @@ class ChunkDecoder:
                 if not out:
                     raise
                 break
-        return b"".join(out)
+        return out
 
     def _step(self, data: bytes, pos: int, end: int, out: list[bytes]) -> int:
         """One step of the general state machine (pieces of chunks, CRLFs, trailers)."""
@@ -241,6 +247,20 @@ class LineSplitter:
 
     def feed(self, data: bytes) -> list[bytes]:
         """The lines completed by `data`; the rest waits in `pending`."""
+        return self.feed_pieces([data])
+
+    def feed_pieces(self, pieces: list[bytes]) -> list[bytes]:
+        """`feed` of consecutive pieces of the stream (see `ChunkDecoder.pieces`)."""
+        out: list[bytes] = []
+        for data in pieces:
+            # the usual chunk: one whole line, handed on as it is
+            if not self._parts and data[-1:] == b"\n" and data.find(b"\n") == len(data) - 1:
+                out.append(data)
+            else:
+                out += self._feed(data)
+        return out
+
+    def _feed(self, data: bytes) -> list[bytes]:
         last = data.rfind(b"\n")
         if last < 0:
             if data:

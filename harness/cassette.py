@@ -20,8 +20,10 @@ ending in `.gz` is read and written as gzip. Records are encoded and parsed in
 from __future__ import annotations
 
 import json
+import queue
+import threading
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +46,7 @@ from harness._records import (
     encode_record,
     parse_record,
 )
-from harness.errors import CassetteFormatError, CassetteOrderError, CassetteVersionError
+from harness.errors import CassetteFormatError, CassetteOrderError, CassetteVersionError, CassetteWriteError
 
 __all__ = [
     "CRLF",
@@ -68,21 +70,67 @@ class CassetteWarning(UserWarning):
     """A cassette was readable up to a cut (an unfinished last record)."""
 
 
+class _Background:
+    """Writes blocks in a thread of its own, in order, while the caller goes on.
+
+    At most one block waits: a killed process loses what it had not yet handed over and
+    that one block. A failed write is raised by the next `put` or by `close`.
+    """
+
+    def __init__(self, write: Callable[[bytes], None]) -> None:
+        self._write = write
+        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=1)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="cassette-writer", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while (data := self._queue.get()) is not None:
+            if self._error is None:
+                try:
+                    self._write(data)
+                except BaseException as exc:  # handed to the caller's thread
+                    self._error = exc
+
+    def put(self, data: bytes) -> None:
+        if self._error is not None:
+            raise self._error
+        self._queue.put(data)
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+
+
 class CassetteWriter:
     """Appends records to a new cassette, flushing each so a killed process loses nothing."""
 
-    def __init__(self, path: str | Path, header: Header, *, overwrite: bool = True) -> None:
+    def __init__(self, path: str | Path, header: Header, *, overwrite: bool = True, background: bool = False) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = open_binary(self.path, "wb" if overwrite else "xb")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._file = open_binary(self.path, "wb" if overwrite else "xb")
+        except OSError as exc:
+            raise CassetteWriteError(f"cannot create: {exc.strerror or exc}", path=self.path) from None
+        self._failed = False
         self._order = RecordOrder()
         self.header = header
         self.records = 0
-        self._emit(encode_header(header))
+        self._emit: Callable[[bytes], None] = self._write
+        self._write(encode_header(header))
+        self._background = _Background(self._write) if background else None
+        if self._background is not None:
+            self._emit = self._background.put
 
-    def _emit(self, data: bytes) -> None:
-        self._file.write(data)
-        self._file.flush()
+    def _write(self, data: bytes) -> None:
+        try:
+            self._file.write(data)
+            self._file.flush()
+        except OSError as exc:
+            self._failed = True
+            raise CassetteWriteError(f"cannot write: {exc.strerror or exc}", path=self.path) from None
 
     def write(self, record: Record) -> None:
         problem = self._order.check(record)
@@ -101,13 +149,16 @@ class CassetteWriter:
         self.write(Line(offset, raw))
 
     def lines(self, raws: list[bytes], offset: float) -> None:
-        """Lines that arrived together (one socket read): one order check, write and flush."""
+        """Lines that arrived together (one socket read): one order check, write and flush.
+
+        Each must hold one LF, at its end (as `harness._wire.LineSplitter` cuts them).
+        """
         if not raws:
             return
-        problem = self._order.check(Line(offset, b""))
+        problem = self._order.line(offset)
         if problem:
             raise CassetteOrderError(problem, path=self.path, line=self.records + 2)
-        self._emit(encode_lines(raws, offset))
+        self._emit(encode_lines(raws, offset, split=True))
         self.records += len(raws)
 
     def close_connection(self, reason: CloseReason, offset: float, error: str | None = None) -> None:
@@ -119,7 +170,15 @@ class CassetteWriter:
 
     def close(self) -> None:
         if not self._file.closed:
-            self._file.close()
+            try:
+                if self._background is not None:
+                    self._background.close()
+            finally:
+                try:
+                    self._file.close()
+                except OSError:
+                    if not self._failed:  # else it was said already: what could be written is there
+                        raise
 
     def __enter__(self) -> CassetteWriter:
         return self

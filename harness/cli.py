@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ import click
 
 from harness import schemagen
 from harness._version import __version__
+from harness.cassette import CassetteWarning
 from harness.errors import HarnessError
 from harness.model import ENDPOINTS
 from harness.report import Baseline, Validation
@@ -26,7 +28,10 @@ class HarnessGroup(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            with warnings.catch_warnings():
+                # commands say a cassette's cut in their own output: no Python warning line too
+                warnings.simplefilter("ignore", CassetteWarning)
+                return super().invoke(ctx)
         except HarnessError as exc:
             click.echo(f"error: {exc}", err=True)
             ctx.exit(2)

@@ -4,10 +4,11 @@
     ├── UsageError                    bad input from the caller (CLI flags, API arguments)
     │   ├── UnknownEndpointError      not a short name or path of a stream endpoint
     │   └── ParameterError            a query parameter the endpoint refuses
-    ├── CassetteError                 a cassette that cannot be read (names file and line)
+    ├── CassetteError                 a cassette that cannot be read or written (names file and line)
     │   ├── CassetteFormatError       not JSON, missing header, unknown format, bad record
     │   ├── CassetteVersionError      a format version this harness does not know
-    │   └── CassetteOrderError        records out of order
+    │   ├── CassetteOrderError        records out of order
+    │   └── CassetteWriteError        the file cannot be created or written (disk full...)
     ├── InputError                    an input file that cannot be read at all
     └── StreamError                   a stream that could not be recorded or served
         └── HTTPStatusError           the server answered with a non-200 status
@@ -42,7 +43,7 @@ class ParameterError(UsageError):
 
 
 class CassetteError(HarnessError):
-    """A cassette that cannot be read; `path` and `line` say where."""
+    """A cassette that cannot be read or written; `path` and `line` say where."""
 
     def __init__(self, message: str, *, path: str | Path | None = None, line: int | None = None):
         self.path = str(path) if path is not None else None
@@ -64,6 +65,10 @@ class CassetteVersionError(CassetteError):
 
 class CassetteOrderError(CassetteError):
     """Records out of order (offsets going back, a line before its connection)."""
+
+
+class CassetteWriteError(CassetteError):
+    """The cassette's file cannot be created or written (no such folder, disk full...)."""
 
 
 class InputError(HarnessError):

@@ -220,7 +220,7 @@ class Recorder:
         session.headers.clear()
         session.headers.update(self._request_headers())
         reason, error = StopReason.SERVER_CLOSED, None
-        with CassetteWriter(self.path, self.header()) as writer:
+        with CassetteWriter(self.path, self.header(), background=True) as writer:
             if timer is not None:
                 timer.daemon = True
                 timer.start()

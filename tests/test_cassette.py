@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import time
 import warnings
 from pathlib import Path
 
@@ -24,7 +25,7 @@ from harness.cassette import (
     Record,
     write_cassette,
 )
-from harness.errors import CassetteFormatError, CassetteOrderError, CassetteVersionError
+from harness.errors import CassetteFormatError, CassetteOrderError, CassetteVersionError, CassetteWriteError
 
 HEADER = Header(endpoint="search-stream", url="https://api.x.com/2/tweets/search/stream", labels={"source": "test"})
 
@@ -313,3 +314,46 @@ def test_batched_lines_equal_single_lines(tmp_path: Path, batch: list[bytes], of
         with pytest.raises(CassetteOrderError, match="goes back in time"):
             w.lines([b"late\r\n"], offset - 1)
     assert one.read_bytes() == many.read_bytes()
+
+
+@settings(max_examples=30, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(batches=st.lists(st.lists(line_bytes, min_size=1, max_size=5), max_size=6))
+def test_background_writing_writes_the_same_bytes(tmp_path: Path, batches: list[list[bytes]]) -> None:
+    for name, background in (("fg.jsonl", False), ("bg.jsonl", True)):
+        with CassetteWriter(tmp_path / name, HEADER, background=background) as w:
+            w.connection(200)
+            for i, batch in enumerate(batches):
+                w.lines(batch, i * 0.5)
+            w.close_connection(CloseReason.SERVER_CLOSED, 9.0)
+    assert (tmp_path / "fg.jsonl").read_bytes() == (tmp_path / "bg.jsonl").read_bytes()
+
+
+def test_a_failed_background_write_is_raised_by_the_next_call(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    w = CassetteWriter(tmp_path / "c.jsonl", HEADER, background=True)
+    w.connection(200)
+    real = w._file.write
+
+    def full(data: bytes) -> int:
+        if b'"x"' in data:
+            raise OSError(28, "No space left on device")
+        return real(data)
+
+    monkeypatch.setattr(w._file, "write", full)
+    w.lines([b'{"x":1}\r\n'], 0.5)  # handed over: the thread fails on it
+    with pytest.raises(CassetteWriteError, match=r"c.jsonl: cannot write: No space left on device"):
+        for _ in range(100):  # the next call after the thread failed says so
+            w.lines([b'{"y":1}\r\n'], 1.0)
+            time.sleep(0.01)
+    with pytest.raises(CassetteWriteError):
+        w.close()
+    assert [type(r) for r in Cassette(tmp_path / "c.jsonl")] == [Connection]  # what was written stays readable
+
+
+def test_a_json_line_with_a_cr_inside_is_stored_as_text(tmp_path: Path) -> None:
+    raws = [b'{"a":\r1}\r\n', b'{"b":2}\r\n']
+    with CassetteWriter(tmp_path / "c.jsonl", HEADER) as w:
+        w.connection(200)
+        w.lines(raws, 0.5)
+    data = (tmp_path / "c.jsonl").read_bytes()
+    assert b"\r" not in data and data.count(b"\n") == 4
+    assert [r.raw for r in Cassette(tmp_path / "c.jsonl") if isinstance(r, Line)] == raws

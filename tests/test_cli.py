@@ -191,3 +191,14 @@ def test_event_indices_count_within_each_file(tmp_path: Path) -> None:
         assert code == 1
         found = [(Path(v["file"]).name, v["line"], v["event"]) for v in json.loads(out)["violations"]]
         assert found == [("a.ndjson", 3, 2), ("b.ndjson", 1, 0)], jobs
+
+
+@pytest.mark.parametrize("command", ["inspect", "validate"])
+def test_a_cut_cassette_is_said_once_in_the_commands_own_words(synthetic: Path, command: str) -> None:
+    data = synthetic.read_bytes()
+    synthetic.write_bytes(data[: len(data) - 40])  # the close record and the end of a line: cut
+    exe = [sys.executable, "-m", "harness", command, str(synthetic)]
+    done = subprocess.run(exe, capture_output=True, text=True, timeout=60)
+    out = done.stdout + done.stderr
+    assert "cut short" in out and out.count("cut short") == 1, out
+    assert "CassetteWarning" not in out and "Traceback" not in out

@@ -237,3 +237,32 @@ def test_a_non_200_body_is_redacted_too(tmp_path: Path) -> None:
     with Hostile(respond(403, "Forbidden", f'{{"detail":"token {TOKEN} not enrolled"}}'.encode())) as server:
         code, _, _ = run("record", server.url + SEARCH, "-o", out)
     assert code == 1 and TOKEN.encode() not in out.read_bytes()
+
+
+def test_a_full_disk_is_one_clear_line_and_what_was_written_stays(tmp_path: Path) -> None:
+    import resource
+
+    out = tmp_path / "full.jsonl"
+
+    def small_files() -> None:  # writes past 40 KB fail with EFBIG, as on a full disk
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (40_000, 40_000))
+
+    proc = subprocess.run(cli_argv("record", "search-stream", "--loopback", "--max-events", 2000, "-o", out),
+                          preexec_fn=small_files, capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr == f"error: {out}: cannot write: File too large\n"
+    assert out.stat().st_size == 40_000
+    cassette = Cassette(out)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        lines = [r for r in cassette if isinstance(r, Line)]
+    assert len(lines) > 5 and all(r.raw.startswith(b'{"data"') or r.is_heartbeat for r in lines)
+
+
+def test_an_output_that_cannot_be_created_is_one_clear_line(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("not a folder")
+    out = tmp_path / "file" / "c.jsonl"
+    code, _, stderr = run("record", "search-stream", "--loopback", "--max-events", 1, "-o", out, token=None)
+    assert code == 2
+    assert stderr.startswith(f"error: {out}: cannot create: ") and stderr.count("\n") == 1

@@ -45,6 +45,27 @@ def test_line_splitter_keeps_every_byte_whatever_the_cuts(lines: list[bytes], po
     assert b"\n" not in splitter.pending
 
 
+@given(
+    st.lists(
+        st.binary(max_size=120).map(lambda b: b.replace(b"\n", b"") + b"\r\n") | st.binary(max_size=60), max_size=12
+    ),
+    st.lists(st.integers(0, 3000), max_size=20),
+)
+def test_dechunked_pieces_split_into_the_same_lines(chunks: list[bytes], points: list[int]) -> None:
+    # one line per chunk as the API sends it, or anything else; the wire cut anywhere
+    wire = b"".join(encode_chunk(c) for c in chunks if c) + LAST_CHUNK
+    decoder, splitter, reference = ChunkDecoder(), LineSplitter(), LineSplitter()
+    got, expected = [], []
+    for piece in cut(wire, points):
+        pieces = decoder.pieces(piece)
+        assert all(pieces)
+        got += splitter.feed_pieces(pieces)
+        expected += reference.feed(b"".join(pieces))
+    assert got == expected and splitter.pending == reference.pending
+    assert b"".join(got) + splitter.pending == b"".join(chunks)
+    assert all(line.endswith(b"\n") and line.count(b"\n") == 1 for line in got)
+
+
 def test_line_splitter_reports_a_line_past_its_limit() -> None:
     splitter = LineSplitter(max_line=10)
     assert splitter.feed(b"x" * 6) == [] and not splitter.overflowing
