@@ -106,7 +106,9 @@ def record(events: int, rate: float, path: Path, profile: bool = False,
         pstats.Stats(profiler).sort_stats("tottime").print_stats(14)
     elif sampler is not None:
         with sampler:  # the recorder only: not the send log received below
+            cpu = time.process_time()
             result = recorder.run()
+            recorder.cpu_seconds = time.process_time() - cpu  # type: ignore[attr-defined]
     else:
         result = recorder.run()
     parent.send("done")
@@ -180,6 +182,9 @@ def main() -> None:
         print(f"  throughput {s.events / s.elapsed:,.0f} events/s, {s.bytes / s.elapsed / 1e6:.0f} MB/s body "
               f"({s.elapsed:.1f} s; the source took {span:.1f} s to send, blocked by the recorder)")  # fmt: skip
         print(f"  events/s by tenth of the run: {deciles(times)}")
+        cpu = recorder.cpu_seconds  # type: ignore[attr-defined]
+        print(f"  recorder CPU (all its threads): {cpu / s.events * 1e6:.2f} us per event, "
+              f"{cpu / s.elapsed:.0%} of one core")  # fmt: skip
         size = path.stat().st_size
         print(f"  cassette {size / 1e9:.2f} GB ({size / max(s.bytes, 1):.2f} x the body)")
         rss = [r for _, r in mem.samples]
