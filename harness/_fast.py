@@ -99,7 +99,7 @@ class FastEngine:
                 msgspec.convert(payload, t)
             except Exception:  # ValidationError, and e.g. a lone surrogate in a tag: ask the reference
                 return False
-            return self.model.strings_ok()
+            return self.model.batch_ok()
 
     def violations(self, schema: str, payload: Any) -> list[Violation]:
         if self.accepts(schema, payload):
@@ -120,7 +120,7 @@ class FastEngine:
             for start in range(0, len(raws), BATCH):
                 batch = raws[start : start + BATCH]
                 kinds = self._kinds(decoder, envelope, batch)
-                if any(kinds) and not self.model.strings_ok():
+                if any(kinds) and not self.model.batch_ok():
                     kinds = [
                         self._one(decoder, envelope, raw) if k else None for k, raw in zip(kinds, batch, strict=True)
                     ]
@@ -131,7 +131,7 @@ class FastEngine:
         self, decoder: msgspec.json.Decoder[Any], envelope: tuple[str, str] | None, raw: bytes | str
     ) -> str | None:
         kind = self._kinds(decoder, envelope, [raw])[0]
-        return kind if kind is not None and self.model.strings_ok() else None
+        return kind if kind is not None and self.model.batch_ok() else None
 
     def line_kind(self, schema: str, raw: bytes | str) -> str | None:
         """`line_kinds` of one line."""

@@ -5,9 +5,10 @@ so `msgspec.json.decode(raw, type=...)` parses and checks a whole event in C. St
 a pattern or a format are the exception, as msgspec would call Python's `re` for each:
 such members are decoded unchecked (absent ones as ""), every decoded object holding some
 appends itself to a list (its `__post_init__` *is* that list's `append`, so no Python runs)
-and `strings_ok` checks them afterwards, per class of strings, for a whole batch of
-payloads at once (see `_patterns`). The types accept a *subset* of what the reference
-validator accepts: where the two could differ, they are stricter, never looser.
+and `batch_ok` checks them afterwards, all the strings of a check at once for a whole batch
+of payloads (see `_patterns`); likewise objects that require one of some members. The types
+accept a *subset* of what the reference validator accepts: where the two could differ, they
+are stricter, never looser.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ def _ecma(pattern: str) -> str:
     return ecma_pattern(pattern).pattern
 
 
-Get = tuple[list[Any], Callable[[Any], Any], int, StringCheck]
+Read = tuple[list[Any], Callable[[Any], Any], bool]
 
 
 class _Collected:
@@ -45,25 +46,26 @@ class _Collected:
 
     def __init__(self) -> None:
         self.objects: list[Any] = []
-        self.groups: dict[tuple[StringCheck, bool], list[str]] = {}
+        self.members: list[tuple[StringCheck, str, bool]] = []  # (check, attribute, a list of strings?)
 
     def add(self, attr: str, many: bool, check: StringCheck) -> None:
-        # Members going to the same check are read by one getter call per object.
-        self.groups.setdefault((check, many), []).append(attr)
+        self.members.append((check, attr, many))
 
-    def gets(self) -> list[Get]:
-        """(objects, getter, depth, check): `getter` reads an object's strings, flattened
-        `depth` times (a tuple of members, lists of strings) for `check`."""
-        return [
-            (self.objects, attrgetter(*attrs), int(len(attrs) > 1) + int(many), check)
-            for (check, many), attrs in self.groups.items()
-        ]
+    def reads(self) -> list[tuple[StringCheck, Read]]:
+        # One getter per member: a getter of several builds a tuple per object, and
+        # flattening those costs more than the extra calls.
+        return [(check, (self.objects, attrgetter(attr), many)) for check, attr, many in self.members]
+
+
+def _strings(read: Read) -> Iterable[str]:
+    objects, getter, many = read
+    return chain.from_iterable(map(getter, objects)) if many else map(getter, objects)
 
 
 class TypedModel:
     """The msgspec type of every definition, in one profile (strict forbids unknown members).
 
-    Not reentrant: decoding collects objects that `strings_ok` then checks; callers call
+    Not reentrant: decoding collects objects that `batch_ok` then checks; callers call
     `reset` first (`FastEngine` holds a lock around the three).
     """
 
@@ -72,7 +74,9 @@ class TypedModel:
         #: wire name -> attribute name, per generated Struct class
         self.attributes: dict[type, dict[str, str]] = {}
         self._objects: list[list[Any]] = []
-        self._gets: list[Get] = []
+        self._reads: dict[StringCheck, list[Read]] = {}
+        # (objects, getter of the members one of which is required, what it reads when all are absent)
+        self._required: list[tuple[list[Any], Callable[[Any], Any], Any]] = []
         self._shared: dict[tuple[Any, ...], _Collected] = {}
         self._checks: dict[str, tuple[StringCheck, int, int | None] | None] = {}
         self._definitions: dict[str, Any] = {}
@@ -84,19 +88,26 @@ class TypedModel:
             if objects:
                 objects.clear()
 
-    def strings_ok(self) -> bool:
-        """Whether every string collected since `reset` passes its check (and reset)."""
-        ok = True
-        for objects, getter, depth, check in self._gets:
-            if objects and ok:
-                read: Iterable[Any] = map(getter, objects)
-                if depth == 1:
-                    read = chain.from_iterable(read)
-                elif depth == 2:
-                    read = chain.from_iterable(chain.from_iterable(read))
-                ok = check.ok(read)
-        self.reset()
-        return ok
+    def batch_ok(self) -> bool:
+        """Whether the objects decoded since `reset` pass what is checked a batch at a time:
+        each holds a member it requires one of, and every string passes its check (and reset).
+
+        All strings of a check, whatever their class, go to one call.
+        """
+        try:
+            return all(
+                absent not in map(getter, objects) for objects, getter, absent in self._required if objects
+            ) and all(
+                check.ok(chain.from_iterable([_strings(read) for read in reads if read[0]]))
+                for check, reads in self._reads.items()
+            )
+        finally:
+            self.reset()
+
+    def _collect(self, collected: _Collected) -> None:
+        self._objects.append(collected.objects)
+        for check, read in collected.reads():
+            self._reads.setdefault(check, []).append(read)
 
     # -- types -----------------------------------------------------------------------
     def definition(self, name: str) -> Any:
@@ -201,21 +212,27 @@ class TypedModel:
             t, defaults[f.name] = self._field_type(f, attr, collected)
             default = msgspec.NODEFAULT if f.required else defaults[f.name]
             fields.append((attr, t, msgspec.field(default=default, name=f.name)))
-        if collected.groups:
+        if obj.require_any:
+            # Checked with the batch (no Python per object): an own list, as the requirement
+            # reads members only this class has. "", () and UNSET never equal a present value.
+            names = [n for n in obj.require_any if n in attrs]
+            if not names:
+                raise TypeError(f"{obj.name} requires one of members it does not declare")
+            absent = tuple(defaults[n] for n in names)
+            self._collect(collected)
+            getter = attrgetter(*(attrs[n] for n in names))
+            self._required.append((collected.objects, getter, absent if len(names) > 1 else absent[0]))
+        elif collected.members:
             # Classes whose strings are read the same way (same attributes, same checks)
             # share one list: fewer lists to go through per batch.
-            signature = tuple(sorted((id(c), many, tuple(a)) for (c, many), a in collected.groups.items()))
+            signature = tuple(sorted((id(check), attr, many) for check, attr, many in collected.members))
             shared = self._shared.get(signature)
             if shared is None:
                 shared = self._shared[signature] = collected
-                self._objects.append(collected.objects)
-                self._gets += collected.gets()
+                self._collect(collected)
             collected = shared
         namespace: dict[str, Any] = {}
-        if obj.require_any:
-            absent = [(attrs[n], defaults[n]) for n in obj.require_any if n in attrs]
-            namespace["__post_init__"] = _require_any(absent, collected)
-        elif collected.groups:
+        if obj.require_any or collected.members:
             # The list's own append: msgspec calls it with the object, no Python frame.
             namespace["__post_init__"] = collected.objects.append
         cls = msgspec.defstruct(
@@ -289,21 +306,6 @@ _DATE_TIME = (
     rf"(?:{_YEAR}-{_DAY}|{_LEAP})[Tt](?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
     r"(?:\.[0-9]+)?(?:[Zz]|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])"
 )
-
-
-def _require_any(absent: list[tuple[str, Any]], collected: _Collected) -> Callable[[Any], None]:
-    # (attribute, the default it holds when absent: UNSET, "" or ()); a present member never
-    # is that very object ("" and () are refused by the members' minimum lengths).
-    getters = [(attrgetter(a), default) for a, default in absent]
-    collect = collected.objects.append if collected.groups else None
-
-    def __post_init__(self: Any) -> None:
-        if all(g(self) is default for g, default in getters):
-            raise ValueError("a member it requires one of is missing")
-        if collect is not None:
-            collect(self)
-
-    return __post_init__
 
 
 def _constrained(t: Str, pattern: str | None, min_length: int | None) -> Any:
