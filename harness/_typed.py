@@ -14,9 +14,6 @@ are stricter, never looser.
 from __future__ import annotations
 
 import keyword
-from collections.abc import Callable, Iterable
-from itertools import chain
-from operator import attrgetter
 from types import GenericAlias
 from typing import Annotated, Any, Literal, Union
 
@@ -24,6 +21,7 @@ import msgspec
 from msgspec import UNSET, Meta
 
 from harness._patterns import URI_EXACT, URI_FAST, StringCheck, check_for_format, check_for_pattern
+from harness._readers import Reader, lacking, strings_of
 from harness.model import DEFINITIONS, Alias, AnyObj, Arr, Bool, Field, Int, Num, Obj, Ref, Str, Tup, Type, Union_
 from harness.schemagen import Profile
 
@@ -38,9 +36,6 @@ def _ecma(pattern: str) -> str:
     return ecma_pattern(pattern).pattern
 
 
-Read = tuple[list[Any], Callable[[Any], Any], bool]
-
-
 class _Collected:
     """The decoded objects of one Struct class, and how to read their checked strings."""
 
@@ -51,15 +46,8 @@ class _Collected:
     def add(self, attr: str, many: bool, check: StringCheck) -> None:
         self.members.append((check, attr, many))
 
-    def reads(self) -> list[tuple[StringCheck, Read]]:
-        # One getter per member: a getter of several builds a tuple per object, and
-        # flattening those costs more than the extra calls.
-        return [(check, (self.objects, attrgetter(attr), many)) for check, attr, many in self.members]
-
-
-def _strings(read: Read) -> Iterable[str]:
-    objects, getter, many = read
-    return chain.from_iterable(map(getter, objects)) if many else map(getter, objects)
+    def reads(self) -> list[tuple[StringCheck, Reader]]:
+        return [(check, strings_of(attr, many)) for check, attr, many in self.members]
 
 
 class TypedModel:
@@ -74,9 +62,8 @@ class TypedModel:
         #: wire name -> attribute name, per generated Struct class
         self.attributes: dict[type, dict[str, str]] = {}
         self._objects: list[list[Any]] = []
-        self._reads: dict[StringCheck, list[Read]] = {}
-        # (objects, getter of the members one of which is required, what it reads when all are absent)
-        self._required: list[tuple[list[Any], Callable[[Any], Any], Any]] = []
+        self._reads: dict[StringCheck, list[tuple[list[Any], Reader]]] = {}  # (objects, reader of their strings)
+        self._required: list[tuple[list[Any], Reader]] = []  # (objects, reader of those lacking all required)
         self._shared: dict[tuple[Any, ...], _Collected] = {}
         self._checks: dict[str, tuple[StringCheck, int, int | None] | None] = {}
         self._definitions: dict[str, Any] = {}
@@ -91,23 +78,27 @@ class TypedModel:
     def batch_ok(self) -> bool:
         """Whether the objects decoded since `reset` pass what is checked a batch at a time:
         each holds a member it requires one of, and every string passes its check (and reset).
-
-        All strings of a check, whatever their class, go to one call.
         """
         try:
-            return all(
-                absent not in map(getter, objects) for objects, getter, absent in self._required if objects
-            ) and all(
-                check.ok(chain.from_iterable([_strings(read) for read in reads if read[0]]))
-                for check, reads in self._reads.items()
-            )
+            for objects, lacking_all in self._required:
+                if objects and lacking_all(objects):
+                    return False
+            for check, reads in self._reads.items():
+                # All strings of a check, whatever their class, in one list and one call.
+                values: list[str] = []
+                for objects, read in reads:
+                    if objects:
+                        values += read(objects)
+                if values and not check.ok(values):
+                    return False
+            return True
         finally:
             self.reset()
 
     def _collect(self, collected: _Collected) -> None:
         self._objects.append(collected.objects)
         for check, read in collected.reads():
-            self._reads.setdefault(check, []).append(read)
+            self._reads.setdefault(check, []).append((collected.objects, read))
 
     # -- types -----------------------------------------------------------------------
     def definition(self, name: str) -> Any:
@@ -214,14 +205,14 @@ class TypedModel:
             fields.append((attr, t, msgspec.field(default=default, name=f.name)))
         if obj.require_any:
             # Checked with the batch (no Python per object): an own list, as the requirement
-            # reads members only this class has. "", () and UNSET never equal a present value.
+            # reads members only this class has. A present member never is the very default
+            # object ("", () or UNSET) it holds when absent.
             names = [n for n in obj.require_any if n in attrs]
             if not names:
                 raise TypeError(f"{obj.name} requires one of members it does not declare")
-            absent = tuple(defaults[n] for n in names)
             self._collect(collected)
-            getter = attrgetter(*(attrs[n] for n in names))
-            self._required.append((collected.objects, getter, absent if len(names) > 1 else absent[0]))
+            lacking_all = lacking([attrs[n] for n in names], [defaults[n] for n in names])
+            self._required.append((collected.objects, lacking_all))
         elif collected.members:
             # Classes whose strings are read the same way (same attributes, same checks)
             # share one list: fewer lists to go through per batch.
