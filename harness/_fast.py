@@ -12,13 +12,14 @@ import gc
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from operator import attrgetter, methodcaller
+from operator import methodcaller
 from typing import TYPE_CHECKING, Any
 
 import msgspec
 from msgspec import UNSET
 
 from harness import schemagen
+from harness._readers import lacking
 from harness._typed import TypedModel
 from harness.model import DEFINITIONS, ENDPOINTS, Ref, Type
 from harness.schemagen import Profile
@@ -78,7 +79,7 @@ class FastEngine:
         self.reference: Engine = reference
         self.model = TypedModel(self.profile)
         self._types: dict[str, Any] = {}
-        self._decoders: dict[str, tuple[msgspec.json.Decoder[Any], tuple[str, str] | None]] = {}
+        self._decoders: dict[str, tuple[msgspec.json.Decoder[Any], _Envelope | None]] = {}
         self._lock = threading.Lock()
 
     def type_for(self, schema: str) -> Any:
@@ -122,7 +123,7 @@ class FastEngine:
         return out
 
     def _checked(
-        self, decoder: msgspec.json.Decoder[Any], envelope: tuple[str, str] | None, raws: Sequence[bytes | str]
+        self, decoder: msgspec.json.Decoder[Any], envelope: _Envelope | None, raws: Sequence[bytes | str]
     ) -> list[str | None]:
         kinds = self._kinds(decoder, envelope, raws)
         if not any(kinds):
@@ -142,7 +143,7 @@ class FastEngine:
         return self.line_kinds(schema, [raw])[0]
 
     def _kinds(
-        self, decoder: msgspec.json.Decoder[Any], envelope: tuple[str, str] | None, raws: Sequence[bytes | str]
+        self, decoder: msgspec.json.Decoder[Any], envelope: _Envelope | None, raws: Sequence[bytes | str]
     ) -> list[str | None]:
         self.model.reset()
         try:
@@ -153,44 +154,44 @@ class FastEngine:
         # msgspec skips unknown members without checking their UTF-8, json.loads refuses bad
         # UTF-8 anywhere (and takes encoded surrogates, rare enough to go to the reference).
         utf8 = None if _ascii(raws) else [_utf8(raw) for raw in raws]
-        if envelope is None:
+        if envelope is None or not envelope.without_data(values):
             kinds: list[str | None] = ["event"] * len(values)
         else:
-            data = list(map(attrgetter(envelope[0]), values))
-            if UNSET not in data:
-                kinds = ["event"] * len(values)
-            else:
-                errors = attrgetter(envelope[1])
-                kinds = [
-                    "error" if d is UNSET and errors(v) is not UNSET else "event"
-                    for d, v in zip(data, values, strict=True)
-                ]
+            kinds = [envelope.kind(v) for v in values]
         if utf8 is not None:
             kinds = [k if ok else None for k, ok in zip(kinds, utf8, strict=True)]
         return kinds
 
-    def _kind(
-        self, decoder: msgspec.json.Decoder[Any], envelope: tuple[str, str] | None, raw: bytes | str
-    ) -> str | None:
+    def _kind(self, decoder: msgspec.json.Decoder[Any], envelope: _Envelope | None, raw: bytes | str) -> str | None:
         try:
             value = decoder.decode(raw)
         except Exception:  # DecodeError, UnicodeError...: the reference decides
             return None
         if not _utf8(raw):
             return None
-        if envelope is not None and getattr(value, envelope[0]) is UNSET:
-            return "error" if getattr(value, envelope[1]) is not UNSET else "event"
-        return "event"
+        return "event" if envelope is None else envelope.kind(value)
 
-    def _decoder(self, schema: str) -> tuple[msgspec.json.Decoder[Any], tuple[str, str] | None]:
+    def _decoder(self, schema: str) -> tuple[msgspec.json.Decoder[Any], _Envelope | None]:
         found = self._decoders.get(schema)
         if found is None:
             t = self.type_for(schema)
-            attrs = self.model.attributes.get(t) if isinstance(t, type) else None
-            # Attribute names of `data` and `errors` when the schema is an event envelope.
-            envelope = (attrs["data"], attrs["errors"]) if attrs and {"data", "errors"} <= attrs.keys() else None
+            attrs = self.model.attributes.get(t, {}) if isinstance(t, type) else {}
+            envelope = _Envelope(attrs["data"], attrs["errors"]) if {"data", "errors"} <= attrs.keys() else None
             found = self._decoders[schema] = (msgspec.json.Decoder(t), envelope)
         return found
+
+
+class _Envelope:
+    """The members of a stream line that tell an event from an error payload."""
+
+    def __init__(self, data: str, errors: str) -> None:
+        self.data, self.errors = data, errors  # attribute names
+        self.without_data = lacking([data], [UNSET])
+
+    def kind(self, value: Any) -> str:
+        if getattr(value, self.data) is UNSET and getattr(value, self.errors) is not UNSET:
+            return "error"
+        return "event"
 
 
 _ISASCII = methodcaller("isascii")
