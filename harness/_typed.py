@@ -209,7 +209,7 @@ class TypedModel:
             # object ("", () or UNSET) it holds when absent.
             names = [n for n in obj.require_any if n in attrs]
             if not names:
-                raise TypeError(f"{obj.name} requires one of members it does not declare")
+                raise ValueError(f"{obj.name} requires one of members it does not declare")
             self._collect(collected)
             lacking_all = lacking([attrs[n] for n in names], [defaults[n] for n in names])
             self._required.append((collected.objects, lacking_all))
