@@ -146,14 +146,16 @@ class FastEngine:
         self, decoder: msgspec.json.Decoder[Any], envelope: _Envelope | None, raws: Sequence[bytes | str]
     ) -> list[str | None]:
         self.model.reset()
+        # msgspec skips unknown members without checking their UTF-8, json.loads refuses bad
+        # UTF-8 anywhere (and takes encoded surrogates, rare enough to go to the reference).
+        # Tested before decoding: the pass brings the lines into the cache for the decoder.
+        ascii_only = _ascii(raws)
         try:
             values = list(map(decoder.decode, raws))  # the common case: every line decodes
         except Exception:  # DecodeError (ValidationError is one), UnicodeError...: line by line
             self.model.reset()
             return [self._kind(decoder, envelope, raw) for raw in raws]
-        # msgspec skips unknown members without checking their UTF-8, json.loads refuses bad
-        # UTF-8 anywhere (and takes encoded surrogates, rare enough to go to the reference).
-        utf8 = None if _ascii(raws) else [_utf8(raw) for raw in raws]
+        utf8 = None if ascii_only else [_utf8(raw) for raw in raws]
         if envelope is None or not envelope.without_data(values):
             kinds: list[str | None] = ["event"] * len(values)
         else:
