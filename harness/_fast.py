@@ -12,13 +12,14 @@ import gc
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from operator import attrgetter, methodcaller
+from operator import methodcaller
 from typing import TYPE_CHECKING, Any
 
 import msgspec
 from msgspec import UNSET
 
 from harness import schemagen
+from harness._readers import lacking
 from harness._typed import TypedModel
 from harness.model import DEFINITIONS, ENDPOINTS, Ref, Type
 from harness.schemagen import Profile
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
 
 __all__ = ["FastEngine", "no_gc", "plain_json"]
 
-BATCH = 128  # lines decoded before their strings are checked: enough to share the cost, few enough to stay in cache
+BATCH = 256  # lines decoded before their strings are checked together: enough to share the fixed cost
 _LEAVES = frozenset({str, int, float, bool, type(None)})
 
 
@@ -78,7 +79,7 @@ class FastEngine:
         self.reference: Engine = reference
         self.model = TypedModel(self.profile)
         self._types: dict[str, Any] = {}
-        self._decoders: dict[str, tuple[msgspec.json.Decoder[Any], tuple[str, str] | None]] = {}
+        self._decoders: dict[str, tuple[msgspec.json.Decoder[Any], _Envelope | None]] = {}
         self._lock = threading.Lock()
 
     def type_for(self, schema: str) -> Any:
@@ -99,7 +100,7 @@ class FastEngine:
                 msgspec.convert(payload, t)
             except Exception:  # ValidationError, and e.g. a lone surrogate in a tag: ask the reference
                 return False
-            return self.model.strings_ok()
+            return self.model.batch_ok()
 
     def violations(self, schema: str, payload: Any) -> list[Violation]:
         if self.accepts(schema, payload):
@@ -111,85 +112,98 @@ class FastEngine:
         `data`) or "event"; None where only the reference can tell.
 
         Lines are checked in batches of `BATCH`, their strings together (which is where
-        the speed comes from); if some string of a batch fails, its lines are redone one
-        by one to find which.
+        the speed comes from); a batch where some string fails is halved until the lines
+        at fault are found.
         """
         decoder, envelope = self._decoder(schema)
         out: list[str | None] = []
         with self._lock, no_gc():
             for start in range(0, len(raws), BATCH):
-                batch = raws[start : start + BATCH]
-                kinds = self._kinds(decoder, envelope, batch)
-                if any(kinds) and not self.model.strings_ok():
-                    kinds = [
-                        self._one(decoder, envelope, raw) if k else None for k, raw in zip(kinds, batch, strict=True)
-                    ]
-                out += kinds
+                out += self._checked(decoder, envelope, raws[start : start + BATCH])
         return out
 
-    def _one(
-        self, decoder: msgspec.json.Decoder[Any], envelope: tuple[str, str] | None, raw: bytes | str
-    ) -> str | None:
-        kind = self._kinds(decoder, envelope, [raw])[0]
-        return kind if kind is not None and self.model.strings_ok() else None
+    def _checked(
+        self, decoder: msgspec.json.Decoder[Any], envelope: _Envelope | None, raws: Sequence[bytes | str]
+    ) -> list[str | None]:
+        kinds = self._kinds(decoder, envelope, raws)
+        if not any(kinds):
+            self.model.reset()
+            return kinds
+        if self.model.batch_ok():
+            return kinds
+        if len(raws) == 1:
+            return [None]
+        # Halves, not lines one by one: a bad line costs about two more decodes of the
+        # batch, not a batch check per line.
+        half = len(raws) // 2
+        return self._checked(decoder, envelope, raws[:half]) + self._checked(decoder, envelope, raws[half:])
 
     def line_kind(self, schema: str, raw: bytes | str) -> str | None:
         """`line_kinds` of one line."""
         return self.line_kinds(schema, [raw])[0]
 
     def _kinds(
-        self, decoder: msgspec.json.Decoder[Any], envelope: tuple[str, str] | None, raws: Sequence[bytes | str]
+        self, decoder: msgspec.json.Decoder[Any], envelope: _Envelope | None, raws: Sequence[bytes | str]
     ) -> list[str | None]:
         self.model.reset()
+        # msgspec skips unknown members without checking their UTF-8, json.loads refuses bad
+        # UTF-8 anywhere (and takes encoded surrogates, rare enough to go to the reference).
+        # Tested before decoding: the pass brings the lines into the cache for the decoder.
+        ascii_only = _ascii(raws)
         try:
             values = list(map(decoder.decode, raws))  # the common case: every line decodes
         except Exception:  # DecodeError (ValidationError is one), UnicodeError...: line by line
             self.model.reset()
             return [self._kind(decoder, envelope, raw) for raw in raws]
-        # msgspec skips unknown members without checking their UTF-8, json.loads refuses bad
-        # UTF-8 anywhere (and takes encoded surrogates, rare enough to go to the reference).
-        utf8 = None if all(map(_ISASCII, raws)) else [_utf8(raw) for raw in raws]
-        if envelope is None:
+        utf8 = None if ascii_only else [_utf8(raw) for raw in raws]
+        if envelope is None or not envelope.without_data(values):
             kinds: list[str | None] = ["event"] * len(values)
         else:
-            data = list(map(attrgetter(envelope[0]), values))
-            if UNSET not in data:
-                kinds = ["event"] * len(values)
-            else:
-                errors = attrgetter(envelope[1])
-                kinds = [
-                    "error" if d is UNSET and errors(v) is not UNSET else "event"
-                    for d, v in zip(data, values, strict=True)
-                ]
+            kinds = [envelope.kind(v) for v in values]
         if utf8 is not None:
             kinds = [k if ok else None for k, ok in zip(kinds, utf8, strict=True)]
         return kinds
 
-    def _kind(
-        self, decoder: msgspec.json.Decoder[Any], envelope: tuple[str, str] | None, raw: bytes | str
-    ) -> str | None:
+    def _kind(self, decoder: msgspec.json.Decoder[Any], envelope: _Envelope | None, raw: bytes | str) -> str | None:
         try:
             value = decoder.decode(raw)
         except Exception:  # DecodeError, UnicodeError...: the reference decides
             return None
         if not _utf8(raw):
             return None
-        if envelope is not None and getattr(value, envelope[0]) is UNSET:
-            return "error" if getattr(value, envelope[1]) is not UNSET else "event"
-        return "event"
+        return "event" if envelope is None else envelope.kind(value)
 
-    def _decoder(self, schema: str) -> tuple[msgspec.json.Decoder[Any], tuple[str, str] | None]:
+    def _decoder(self, schema: str) -> tuple[msgspec.json.Decoder[Any], _Envelope | None]:
         found = self._decoders.get(schema)
         if found is None:
             t = self.type_for(schema)
-            attrs = self.model.attributes.get(t) if isinstance(t, type) else None
-            # Attribute names of `data` and `errors` when the schema is an event envelope.
-            envelope = (attrs["data"], attrs["errors"]) if attrs and {"data", "errors"} <= attrs.keys() else None
+            attrs = self.model.attributes.get(t, {}) if isinstance(t, type) else {}
+            envelope = _Envelope(attrs["data"], attrs["errors"]) if {"data", "errors"} <= attrs.keys() else None
             found = self._decoders[schema] = (msgspec.json.Decoder(t), envelope)
         return found
 
 
+class _Envelope:
+    """The members of a stream line that tell an event from an error payload."""
+
+    def __init__(self, data: str, errors: str) -> None:
+        self.data, self.errors = data, errors  # attribute names
+        self.without_data = lacking([data], [UNSET])
+
+    def kind(self, value: Any) -> str:
+        if getattr(value, self.data) is UNSET and getattr(value, self.errors) is not UNSET:
+            return "error"
+        return "event"
+
+
 _ISASCII = methodcaller("isascii")
+
+
+def _ascii(raws: Sequence[bytes | str]) -> bool:
+    try:
+        return all(map(bytes.isascii, raws))  # type: ignore[arg-type]  # the method itself: no lookup per line
+    except TypeError:  # str lines among them
+        return all(map(_ISASCII, raws))
 
 
 def _utf8(raw: bytes | str) -> bool:

@@ -5,17 +5,15 @@ so `msgspec.json.decode(raw, type=...)` parses and checks a whole event in C. St
 a pattern or a format are the exception, as msgspec would call Python's `re` for each:
 such members are decoded unchecked (absent ones as ""), every decoded object holding some
 appends itself to a list (its `__post_init__` *is* that list's `append`, so no Python runs)
-and `strings_ok` checks them afterwards, per class of strings, for a whole batch of
-payloads at once (see `_patterns`). The types accept a *subset* of what the reference
-validator accepts: where the two could differ, they are stricter, never looser.
+and `batch_ok` checks them afterwards, all the strings of a check at once for a whole batch
+of payloads (see `_patterns`); likewise objects that require one of some members. The types
+accept a *subset* of what the reference validator accepts: where the two could differ, they
+are stricter, never looser.
 """
 
 from __future__ import annotations
 
 import keyword
-from collections.abc import Callable, Iterable
-from itertools import chain
-from operator import attrgetter
 from types import GenericAlias
 from typing import Annotated, Any, Literal, Union
 
@@ -23,6 +21,7 @@ import msgspec
 from msgspec import UNSET, Meta
 
 from harness._patterns import URI_EXACT, URI_FAST, StringCheck, check_for_format, check_for_pattern
+from harness._readers import Reader, lacking, strings_of
 from harness.model import DEFINITIONS, Alias, AnyObj, Arr, Bool, Field, Int, Num, Obj, Ref, Str, Tup, Type, Union_
 from harness.schemagen import Profile
 
@@ -37,33 +36,24 @@ def _ecma(pattern: str) -> str:
     return ecma_pattern(pattern).pattern
 
 
-Get = tuple[list[Any], Callable[[Any], Any], int, StringCheck]
-
-
 class _Collected:
     """The decoded objects of one Struct class, and how to read their checked strings."""
 
     def __init__(self) -> None:
         self.objects: list[Any] = []
-        self.groups: dict[tuple[StringCheck, bool], list[str]] = {}
+        self.members: list[tuple[StringCheck, str, bool]] = []  # (check, attribute, a list of strings?)
 
     def add(self, attr: str, many: bool, check: StringCheck) -> None:
-        # Members going to the same check are read by one getter call per object.
-        self.groups.setdefault((check, many), []).append(attr)
+        self.members.append((check, attr, many))
 
-    def gets(self) -> list[Get]:
-        """(objects, getter, depth, check): `getter` reads an object's strings, flattened
-        `depth` times (a tuple of members, lists of strings) for `check`."""
-        return [
-            (self.objects, attrgetter(*attrs), int(len(attrs) > 1) + int(many), check)
-            for (check, many), attrs in self.groups.items()
-        ]
+    def reads(self) -> list[tuple[StringCheck, Reader]]:
+        return [(check, strings_of(attr, many)) for check, attr, many in self.members]
 
 
 class TypedModel:
     """The msgspec type of every definition, in one profile (strict forbids unknown members).
 
-    Not reentrant: decoding collects objects that `strings_ok` then checks; callers call
+    Not reentrant: decoding collects objects that `batch_ok` then checks; callers call
     `reset` first (`FastEngine` holds a lock around the three).
     """
 
@@ -72,7 +62,8 @@ class TypedModel:
         #: wire name -> attribute name, per generated Struct class
         self.attributes: dict[type, dict[str, str]] = {}
         self._objects: list[list[Any]] = []
-        self._gets: list[Get] = []
+        self._reads: dict[StringCheck, list[tuple[list[Any], Reader]]] = {}  # (objects, reader of their strings)
+        self._required: list[tuple[list[Any], Reader]] = []  # (objects, reader of those lacking all required)
         self._shared: dict[tuple[Any, ...], _Collected] = {}
         self._checks: dict[str, tuple[StringCheck, int, int | None] | None] = {}
         self._definitions: dict[str, Any] = {}
@@ -84,19 +75,30 @@ class TypedModel:
             if objects:
                 objects.clear()
 
-    def strings_ok(self) -> bool:
-        """Whether every string collected since `reset` passes its check (and reset)."""
-        ok = True
-        for objects, getter, depth, check in self._gets:
-            if objects and ok:
-                read: Iterable[Any] = map(getter, objects)
-                if depth == 1:
-                    read = chain.from_iterable(read)
-                elif depth == 2:
-                    read = chain.from_iterable(chain.from_iterable(read))
-                ok = check.ok(read)
-        self.reset()
-        return ok
+    def batch_ok(self) -> bool:
+        """Whether the objects decoded since `reset` pass what is checked a batch at a time:
+        each holds a member it requires one of, and every string passes its check (and reset).
+        """
+        try:
+            for objects, lacking_all in self._required:
+                if objects and lacking_all(objects):
+                    return False
+            for check, reads in self._reads.items():
+                # All strings of a check, whatever their class, in one list and one call.
+                values: list[str] = []
+                for objects, read in reads:
+                    if objects:
+                        values += read(objects)
+                if values and not check.ok(values):
+                    return False
+            return True
+        finally:
+            self.reset()
+
+    def _collect(self, collected: _Collected) -> None:
+        self._objects.append(collected.objects)
+        for check, read in collected.reads():
+            self._reads.setdefault(check, []).append((collected.objects, read))
 
     # -- types -----------------------------------------------------------------------
     def definition(self, name: str) -> Any:
@@ -201,21 +203,27 @@ class TypedModel:
             t, defaults[f.name] = self._field_type(f, attr, collected)
             default = msgspec.NODEFAULT if f.required else defaults[f.name]
             fields.append((attr, t, msgspec.field(default=default, name=f.name)))
-        if collected.groups:
+        if obj.require_any:
+            # Checked with the batch (no Python per object): an own list, as the requirement
+            # reads members only this class has. A present member never is the very default
+            # object ("", () or UNSET) it holds when absent.
+            names = [n for n in obj.require_any if n in attrs]
+            if not names:
+                raise ValueError(f"{obj.name} requires one of members it does not declare")
+            self._collect(collected)
+            lacking_all = lacking([attrs[n] for n in names], [defaults[n] for n in names])
+            self._required.append((collected.objects, lacking_all))
+        elif collected.members:
             # Classes whose strings are read the same way (same attributes, same checks)
             # share one list: fewer lists to go through per batch.
-            signature = tuple(sorted((id(c), many, tuple(a)) for (c, many), a in collected.groups.items()))
+            signature = tuple(sorted((id(check), attr, many) for check, attr, many in collected.members))
             shared = self._shared.get(signature)
             if shared is None:
                 shared = self._shared[signature] = collected
-                self._objects.append(collected.objects)
-                self._gets += collected.gets()
+                self._collect(collected)
             collected = shared
         namespace: dict[str, Any] = {}
-        if obj.require_any:
-            absent = [(attrs[n], defaults[n]) for n in obj.require_any if n in attrs]
-            namespace["__post_init__"] = _require_any(absent, collected)
-        elif collected.groups:
+        if obj.require_any or collected.members:
             # The list's own append: msgspec calls it with the object, no Python frame.
             namespace["__post_init__"] = collected.objects.append
         cls = msgspec.defstruct(
@@ -289,21 +297,6 @@ _DATE_TIME = (
     rf"(?:{_YEAR}-{_DAY}|{_LEAP})[Tt](?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
     r"(?:\.[0-9]+)?(?:[Zz]|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])"
 )
-
-
-def _require_any(absent: list[tuple[str, Any]], collected: _Collected) -> Callable[[Any], None]:
-    # (attribute, the default it holds when absent: UNSET, "" or ()); a present member never
-    # is that very object ("" and () are refused by the members' minimum lengths).
-    getters = [(attrgetter(a), default) for a, default in absent]
-    collect = collected.objects.append if collected.groups else None
-
-    def __post_init__(self: Any) -> None:
-        if all(g(self) is default for g, default in getters):
-            raise ValueError("a member it requires one of is missing")
-        if collect is not None:
-            collect(self)
-
-    return __post_init__
 
 
 def _constrained(t: Str, pattern: str | None, min_length: int | None) -> Any:

@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 
 from harness import schemagen
 from harness import strategies as xs
-from harness._fast import FastEngine
+from harness._fast import BATCH, FastEngine
+from harness._readers import lacking, strings_of
 from harness.model import ENDPOINTS
 from harness.schemagen import Profile
 from harness.validator import Contract, ReferenceEngine, Violation, not_json, payload_kind
@@ -37,6 +38,7 @@ URIS = [
     "https://t.co/abc", "http://example.com:8080/a/b?c=d&e#f", "mailto:a@b.c", "urn:isbn:0451450523", "about:blank",
     "http://[::1]:80/x", "https://a/%41%zz", "https://a/%41", "https://a b", "//no-scheme", "https://a#b#c",
     "https://user@host/", "HTTPS://X.COM", "https://a\n", "https://é.com", "https:", "", "1http://x",
+    "http:a//b?c", "https:?q", "https:///", "https://a:b", "http://a/b:c", "https://a\nhttps://b",
 ]  # fmt: skip
 IDS = [
     "0",
@@ -312,6 +314,23 @@ def test_an_invalid_line_in_a_batch_is_found_alone() -> None:
     results = CONTRACTS[Profile.DEFAULT].inspect_lines([good, bad, good, b"nope", good], "firehose-ja")
     assert [(kind, [v.pointer for v in found]) for kind, found in results] == [
         ("event", []), ("event", ["/data/author_id"]), ("event", []), ("event", [""]), ("event", [])]  # fmt: skip
+
+
+def test_bad_lines_anywhere_in_full_batches_are_found() -> None:
+    good = json.dumps({"data": TWEET}).encode()
+    bad = json.dumps(event(author_id="9\n", entities={"urls": [{"start": 0, "end": 1, "url": "https://a b"}]})).encode()
+    at = [0, 7, BATCH - 1, BATCH, BATCH + 1, 2 * BATCH - 1]
+    raws = [bad if i in at else good for i in range(2 * BATCH + 3)]
+    results = CONTRACTS[Profile.DEFAULT].inspect_lines(raws, "firehose-ja")
+    assert [i for i, (_, found) in enumerate(results) if found] == at
+
+
+def test_readers_take_attribute_names_only() -> None:
+    for attr in ["a b", "x]", "class", "0a", "a.b"]:
+        with pytest.raises(ValueError, match="not an attribute name"):
+            strings_of(attr, False)
+        with pytest.raises(ValueError, match="not an attribute name"):
+            lacking([attr], [None])
 
 
 def test_contract_engines() -> None:
