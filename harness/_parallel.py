@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import gzip
 import multiprocessing
+import threading
 import warnings
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -59,6 +60,15 @@ def _check_block(endpoint: str, block: Block) -> list[CassetteItem]:
         return cassette_block(_contract, endpoint, block, status=200)
 
 
+def start_method() -> str:
+    """How workers start: "fork" when this process runs one thread (the workers inherit the
+    imported harness: no half-second start-up each), else "spawn", as forking a process
+    with other threads can leave a lock held forever in the child."""
+    if threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods():
+        return "fork"
+    return "spawn"
+
+
 Apply = Callable[[Any], Iterator[Finding]]
 
 
@@ -93,7 +103,7 @@ class ParallelValidation(Validation):
         self.jobs, self.engine = jobs, engine
 
     def run(self, paths: Iterable[str | Path]) -> Iterator[Finding]:
-        context = multiprocessing.get_context("spawn")  # fork would copy whatever the caller holds
+        context = multiprocessing.get_context(start_method())
         initargs = (self.contract.profile.value, self.engine)
         with ProcessPoolExecutor(self.jobs, mp_context=context, initializer=_init_worker, initargs=initargs) as pool:
             window: deque[_Step] = deque()

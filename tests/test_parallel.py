@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import gzip
 import json
+import subprocess
+import sys
 import warnings
 from pathlib import Path
 from typing import Any
@@ -144,3 +146,30 @@ def test_cli_jobs_option(tmp_path: Path) -> None:
     assert [o.exit_code for o in outs] == [1, 1]
     assert outs[0].stdout == outs[1].stdout
     assert json.loads(outs[0].stdout)["summary"]["events"] == 15
+
+
+def test_workers_fork_only_from_a_single_threaded_process(tmp_path: Path) -> None:
+    code = (
+        "import threading, time\n"
+        "from harness._parallel import start_method\n"
+        "alone = start_method()\n"
+        "t = threading.Thread(target=time.sleep, args=(1,)); t.start()\n"
+        "print(alone, start_method())\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.stdout.split() == ["fork", "spawn"], done.stderr
+
+
+def test_a_single_threaded_cli_gives_the_same_report_with_forked_workers(tmp_path: Path) -> None:
+    path = mixed_cassette(tmp_path / "m.jsonl")
+    runs = [
+        subprocess.run(
+            [sys.executable, "-m", "harness", "validate", str(path), "--format", "json", "-j", j],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        for j in ("1", "2")
+    ]
+    assert [r.returncode for r in runs] == [1, 1], runs[1].stderr
+    assert runs[0].stdout == runs[1].stdout
