@@ -94,28 +94,28 @@ class Sampler:
 
 
 def record(events: int, rate: float, path: Path, profile: bool = False,
-           sampler: Sampler | None = None) -> tuple[RecordResult, Recorder, list[float]]:  # fmt: skip
+           sampler: Sampler | None = None) -> tuple[RecordResult, Recorder, list[float], float]:  # fmt: skip
     parent, child = mp.Pipe()
     proc = mp.Process(target=source_process, args=(child, events, rate), daemon=True)
     proc.start()
     url = parent.recv()
     recorder = Recorder(url + "/2/tweets/search/stream", path, RecordOptions(token=TOKEN))
+    cpu = time.process_time()  # this process's threads: the recorder's (and the sampler's, a few reads)
     if profile:
         profiler = cProfile.Profile()
         result = profiler.runcall(recorder.run)
         pstats.Stats(profiler).sort_stats("tottime").print_stats(14)
     elif sampler is not None:
         with sampler:  # the recorder only: not the send log received below
-            cpu = time.process_time()
             result = recorder.run()
-            recorder.cpu_seconds = time.process_time() - cpu  # type: ignore[attr-defined]
     else:
         result = recorder.run()
+    cpu = time.process_time() - cpu
     parent.send("done")
     sent = array.array("d")
     sent.frombytes(parent.recv_bytes())
     proc.join(10)
-    return result, recorder, list(sent)
+    return result, recorder, list(sent), cpu
 
 
 def arrivals(path: Path, origin: float) -> Iterator[tuple[int, float]]:
@@ -173,7 +173,7 @@ def main() -> None:
             f"flat out: {events} events of {EVENT_SIZE} B ({events * EVENT_SIZE / 1e9:.2f} GB) from the loopback source"
         )
         mem = Sampler()
-        result, recorder, sent = record(events, float("inf"), path, sampler=mem)
+        result, recorder, sent, cpu = record(events, float("inf"), path, sampler=mem)
         s = result.stats
         recorded, in_order, lags, times = lag_report(path, recorder.clock_origin or 0.0, sent)
         span = max(sent) - min(sent)
@@ -182,7 +182,6 @@ def main() -> None:
         print(f"  throughput {s.events / s.elapsed:,.0f} events/s, {s.bytes / s.elapsed / 1e6:.0f} MB/s body "
               f"({s.elapsed:.1f} s; the source took {span:.1f} s to send, blocked by the recorder)")  # fmt: skip
         print(f"  events/s by tenth of the run: {deciles(times)}")
-        cpu = recorder.cpu_seconds  # type: ignore[attr-defined]
         print(f"  recorder CPU (all its threads): {cpu / s.events * 1e6:.2f} us per event, "
               f"{cpu / s.elapsed:.0%} of one core")  # fmt: skip
         size = path.stat().st_size
@@ -199,7 +198,7 @@ def main() -> None:
 
         paced = max(10, int(args.latency_rate * args.latency_seconds))
         print(f"paced: {paced} events at {args.latency_rate:g}/s")
-        result, recorder, sent = record(paced, args.latency_rate, Path(tmp) / "paced.jsonl")
+        result, recorder, sent, _ = record(paced, args.latency_rate, Path(tmp) / "paced.jsonl")
         recorded, in_order, lags, _ = lag_report(Path(tmp) / "paced.jsonl", recorder.clock_origin or 0.0, sent)
         within = sum(1 for lag in lags if abs(lag) <= 1.0) / len(lags)
         print(f"  recorded {recorded}/{paced} in order: {in_order}; arrival - send: p50 {pct(lags, 50):.3f} ms, "

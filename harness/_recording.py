@@ -177,10 +177,9 @@ def read_items(rec: Recorded, serial: int, shift: float, position: int | None = 
                     raise CassetteFormatError(f"malformed record at byte {pos}: {exc!s}", path=rec.path) from None
                 if type(record) is not Line:
                     return
-                off, raw = record.offset, record.raw
-                event = raw[:1] not in b"\r\n" or not record.is_heartbeat
+                off = record.offset
                 # tuple.__new__ skips the NamedTuple's Python-level __new__: a third of the cost
-                yield new(Item, (shift + off, raw, event, serial, pos, number, off))
+                yield new(Item, (shift + off, record.raw, not record.is_heartbeat, serial, pos, number, off))
                 pos += len(data)
                 number += 1
         except (EOFError, zlib.error):

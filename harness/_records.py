@@ -74,7 +74,7 @@ class Line:
 
     @property
     def is_heartbeat(self) -> bool:
-        return self.raw.strip(b"\r\n") == b""
+        return is_blank(self.raw)
 
     @property
     def payload(self) -> bytes:
@@ -92,6 +92,12 @@ class Close:
 
 
 Record = Union[Connection, Line, Close]
+
+
+def is_blank(raw: bytes) -> bool:
+    """Whether a line is only CRs and LFs (a heartbeat); an event is told by its first byte,
+    without stripping a copy of it."""
+    return raw[:1] in (b"\r", b"\n", b"") and not raw.strip(b"\r\n")
 
 
 class RecordOrder:

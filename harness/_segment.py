@@ -12,6 +12,7 @@ import requests
 import urllib3
 
 from harness import _response as _diagnose
+from harness._records import is_blank
 from harness._redact import Redaction
 from harness._response import LineCheck, PlainBody, UnsupportedEncoding, open_body
 from harness._wire import ChunkError, LineSplitter
@@ -134,7 +135,7 @@ class Segment:
                     elif token is not None and token in raw:
                         raw = batch[i] = redaction.line(raw)
                     c.bytes += len(raw)
-                    if raw[0] in b"\r\n" and not raw.strip(b"\r\n"):  # no copy of an event to say so
+                    if is_blank(raw):
                         c.heartbeats += 1
                     elif check is not None and check(raw):
                         pass  # an in-stream error payload, counted by the check
