@@ -1,9 +1,12 @@
-"""The fast engine: a typed one-pass check for valid payloads, the reference for the rest.
+"""The fast engine: one-pass checks for valid payloads, the reference for the rest.
 
-`FastEngine` answers "valid?" with a decoder compiled from the object model (`_typed`),
-which accepts a subset of what the reference accepts. A payload it accepts is valid; for
-anything else the reference engine gives the verdict and the exact violations, so
-messages, pointers and schema locations are the reference's by construction.
+`FastEngine` answers "valid?" in up to three steps, each accepting a subset of what the
+reference accepts: raw lines go first to the native checker (`_native`, C, no Python
+object per line) where it was built; what it is not sure of, and decoded payloads, to a
+typed decoder compiled from the object model (`_typed`, msgspec). A payload either
+accepts is valid; for anything else the reference engine gives the verdict and the exact
+violations, so messages, pointers and schema locations are the reference's by
+construction.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import msgspec
 from msgspec import UNSET
 
 from harness import schemagen
+from harness._native import NativeModel, available
 from harness._readers import lacking
 from harness._typed import TypedModel
 from harness.model import DEFINITIONS, ENDPOINTS, Ref, Type
@@ -70,8 +74,12 @@ class FastEngine:
     Thread-safe; one decode at a time (the typed model's collected objects are shared).
     """
 
-    def __init__(self, profile: Profile | str = Profile.DEFAULT, *, reference: Engine | None = None) -> None:
+    def __init__(
+        self, profile: Profile | str = Profile.DEFAULT, *, reference: Engine | None = None, native: bool = True
+    ) -> None:
         self.profile = Profile.parse(profile)
+        #: the native checker of raw lines (None: not built, or not wanted)
+        self.native = NativeModel(self.profile) if native and available() else None
         if reference is None:
             from harness.validator import ReferenceEngine  # it imports this module's users
 
@@ -111,10 +119,21 @@ class FastEngine:
         """Per raw line the fast path accepts: "error" (an in-stream error payload, no
         `data`) or "event"; None where only the reference can tell.
 
-        Lines are checked in batches of `BATCH`, their strings together (which is where
-        the speed comes from); a batch where some string fails is halved until the lines
-        at fault are found.
+        The native checker goes first. The typed decoder takes what it is not sure of in
+        batches of `BATCH`, their strings checked together; a batch where some string
+        fails is halved until the lines at fault are found.
         """
+        if self.native is not None and schema in self.native.roots:
+            kinds = self.native.kinds(schema, raws)
+            if None not in kinds:
+                return kinds
+            unsure = [i for i, kind in enumerate(kinds) if kind is None]
+            for i, kind in zip(unsure, self._typed_kinds(schema, [raws[i] for i in unsure]), strict=True):
+                kinds[i] = kind
+            return kinds
+        return self._typed_kinds(schema, raws)
+
+    def _typed_kinds(self, schema: str, raws: Sequence[bytes | str]) -> list[str | None]:
         decoder, envelope = self._decoder(schema)
         out: list[str | None] = []
         with self._lock, no_gc():

@@ -1,0 +1,22 @@
+"""The native line checker: a C extension, optional (without a compiler, the harness does without it)."""
+
+from setuptools import Extension, setup
+
+setup(
+    ext_modules=[
+        Extension(
+            "harness._speedups",
+            ["harness/_speedups.c"],
+            optional=True,
+            extra_compile_args=[
+                "-O2",
+                "-std=c11",
+                "-Wall",
+                "-Wextra",
+                "-Wno-unused-parameter",
+                "-Wno-missing-field-initializers",
+                "-Wno-cast-function-type",
+            ],
+        )
+    ]
+)

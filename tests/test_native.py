@@ -1,0 +1,254 @@
+"""The native checker: sure only of lines the reference accepts (with the same kind), and
+sure of the valid events the streams carry, so that it is the fast path in fact."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import jsonschema
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_fast import DATE_TIMES, IDS, KEYS, NAMES, STRINGS, URIS, mutated
+
+from harness import schemagen
+from harness import strategies as xs
+from harness._native import (
+    ANYOBJ,
+    ARR,
+    DATE_TIME,
+    INT,
+    NUM,
+    OBJ,
+    SEQ,
+    STR,
+    URI,
+    NativeModel,
+    available,
+    compile_pattern,
+)
+from harness._patterns import URI_FAST
+from harness._typed import _DATE_TIME
+from harness.model import DEFINITIONS, ENDPOINTS, Alias, Arr, Obj, Str
+from harness.schemagen import Profile
+from harness.validator import ReferenceEngine, ecma_pattern, payload_kind
+
+REFERENCE = {p: ReferenceEngine(p) for p in Profile}
+NATIVE = {p: NativeModel(p) for p in Profile}
+FORMATS = jsonschema.Draft202012Validator.FORMAT_CHECKER
+
+
+def reference_kind(raw: bytes | str, schema: str, profile: Profile) -> str | None:
+    """The kind of a line the reference accepts, None if it refuses it."""
+    try:
+        payload = json.loads(raw)
+    except ValueError:
+        return None
+    return None if REFERENCE[profile].violations(schema, payload) else payload_kind(payload)
+
+
+@st.composite
+def encoded(draw: st.DrawFn, payload: Any) -> bytes:
+    """`payload` as a raw line, written the ways a producer may write JSON."""
+    separators = draw(st.sampled_from([(",", ":"), (", ", ": "), (" ,\t", " :\r ")]))
+    text = json.dumps(payload, ensure_ascii=draw(st.booleans()), separators=separators, sort_keys=draw(st.booleans()))
+    return (draw(st.sampled_from(["", " ", "\t"])) + text + draw(st.sampled_from(["", "\r\n", "\n", " "]))).encode(
+        "utf-8", "surrogatepass"
+    )
+
+
+def test_the_native_checker_is_built() -> None:
+    # setup.py builds it wherever there is a C compiler, as on every machine CI runs on
+    assert available()
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), profile=st.sampled_from(list(Profile)))
+def test_sure_only_of_what_the_reference_accepts(data: st.DataObject, profile: Profile) -> None:
+    endpoint = data.draw(st.sampled_from(sorted(ENDPOINTS)))
+    payload = data.draw(xs.events(endpoint, optional=0.4) | xs.error_payloads())
+    raw = data.draw(encoded(data.draw(mutated(payload))))
+    schema = schemagen.event_file(endpoint)
+    [kind] = NATIVE[profile].kinds(schema, [raw])
+    if kind is not None:
+        assert kind == reference_kind(raw, schema, profile)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_bytes_garbled_anywhere(data: st.DataObject) -> None:
+    """Cut, doubled, replaced or inserted bytes: JSON syntax, UTF-8 and escapes as json.loads reads them."""
+    payload = data.draw(xs.events("search-stream", optional=0.2))
+    raw = bytearray(data.draw(encoded(payload)))
+    for _ in range(data.draw(st.integers(1, 3))):
+        at = data.draw(st.integers(0, len(raw)))
+        edit = data.draw(st.sampled_from(["cut", "insert", "replace", "double"]))
+        byte = data.draw(st.sampled_from([*b'"\\{}[],:0-.eE+ tfnu\x00\x1f\x7f', 0x80, 0xC0, 0xE3, 0xED, 0xF4, 0xFF]))
+        if edit == "cut":
+            del raw[at:]
+        elif edit == "insert":
+            raw[at:at] = bytes([byte])
+        elif edit == "replace" and at < len(raw):
+            raw[at] = byte
+        elif edit == "double":
+            raw[at:at] = raw[at : at + 4]
+    schema = schemagen.event_file("search-stream")
+    for profile in Profile:
+        [kind] = NATIVE[profile].kinds(schema, [bytes(raw)])
+        if kind is not None:
+            assert kind == reference_kind(bytes(raw), schema, profile)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_sure_of_valid_events_and_error_payloads(data: st.DataObject) -> None:
+    endpoint = data.draw(st.sampled_from(sorted(ENDPOINTS)))
+    payload = data.draw(xs.events(endpoint) | xs.error_payloads())
+    raw = data.draw(encoded(payload))
+    # "about:blank" is a URI the native rule does not cover (http and https only)
+    blank = any(p["type"] == "about:blank" for p in payload.get("errors", ()))
+    for profile in Profile:
+        [kind] = NATIVE[profile].kinds(schemagen.event_file(endpoint), [raw])
+        assert kind == (None if blank else payload_kind(payload))
+
+
+def test_str_lines_and_lines_it_cannot_read() -> None:
+    line = '{"data": {"id": "1", "text": "\u65e5\u672c", "edit_history_tweet_ids": ["1"]}}'
+    schema = schemagen.event_file("firehose-ja")
+    error = {"type": "https://api.x.com/2/problems/operational-disconnect", "title": "t",
+             "disconnect_type": "UpstreamOperationalDisconnect"}  # fmt: skip
+    lines = [line, line.encode(), "\ud800", b"", "{}", b'{"errors":[]}', json.dumps({"errors": [error]})]
+    assert NATIVE[Profile.DEFAULT].kinds(schema, lines) == ["event", "event", None, None, None, None, "error"]
+
+
+# -- strings, one check at a time ------------------------------------------------------------
+def one_string(checks: tuple[Any, ...] = (), lo: int = -1, hi: int = -1, enum: tuple[bytes, ...] | None = None) -> Any:
+    from harness._speedups import Program  # type: ignore[attr-defined]
+
+    program = Program(((STR, lo, hi, checks, enum),))
+    return lambda value: program.kinds(0, [json.dumps(value)], "ok", "ok", -1, -1)[0] == "ok"
+
+
+def model_patterns() -> list[str]:
+    found = []
+    for d in DEFINITIONS.values():
+        types = [d.type] if isinstance(d, Alias) else [f.type for f in d.fields] if isinstance(d, Obj) else []
+        types += [t.items for t in types if isinstance(t, Arr)]
+        found += [t.pattern for t in types if isinstance(t, Str) and t.pattern is not None]
+    return sorted(set(found))
+
+
+@pytest.mark.parametrize("pattern", model_patterns())
+@settings(max_examples=150, deadline=None)
+@given(value=st.text("0123456789-_aZz\n é", max_size=24) | st.sampled_from(IDS + KEYS + NAMES))
+def test_every_pattern_of_the_model_runs_natively_and_exactly(pattern: str, value: str) -> None:
+    ecma = ecma_pattern(pattern)
+    alternatives = compile_pattern(ecma.pattern)
+    assert alternatives is not None
+    assert one_string(((SEQ, alternatives),))(value) == (ecma.search(value) is not None)
+
+
+@pytest.mark.parametrize(
+    "pattern", [r"^a*b$", r"^[0-9]+[0-9]$", r"^\d+$", r"^(ab|c)d$", "abc", "^[^a]$", "^é$", "^a.$", "^(?i:a)$", "^a$b"]
+)
+def test_patterns_it_cannot_run_exactly_are_left_to_others(pattern: str) -> None:
+    assert compile_pattern(pattern) is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    value=st.sampled_from(DATE_TIMES)
+    | st.builds(
+        "{}-{}-{}{}{}:{}:{}{}{}".format,
+        st.sampled_from(["0000", "0001", "1900", "2000", "2023", "2024", "9999", "02O2"]),
+        st.sampled_from(["00", "01", "02", "04", "12", "13"]),
+        st.sampled_from(["00", "01", "28", "29", "30", "31", "32"]),
+        st.sampled_from("Tt _"),
+        st.sampled_from(["00", "23", "24"]),
+        st.sampled_from(["00", "59", "60"]),
+        st.sampled_from(["00", "59", "60"]),
+        st.sampled_from(["", ".", ".5", ".123456789"]),
+        st.sampled_from(["Z", "z", "", "+05:30", "-23:59", "+24:00", "+0530", "+05:60", "Z\n"]),
+    )
+)
+def test_date_times_as_the_typed_regex_reads_them(value: str) -> None:
+    sure = one_string(((DATE_TIME,),))(value)
+    assert sure == (re.fullmatch(_DATE_TIME, value) is not None)
+    if sure:  # and the regex itself never says more than the reference's checker
+        assert FORMATS.conforms(value, "date-time")
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=st.sampled_from(URIS) | st.from_regex(r"\Ahttps?://[a-z:/?#%@\[\] .\-_~!$&'()*+,;=\n]{0,12}\Z"))
+def test_uris(value: str) -> None:
+    sure = one_string(((URI,),))(value)
+    if sure:
+        assert re.fullmatch(URI_FAST, value) and FORMATS.conforms(value, "uri")
+    plain = re.fullmatch(r"https?://[A-Za-z0-9\-._~!$&'()*+,;=/?]*", value) is not None
+    assert sure == plain
+
+
+@settings(max_examples=200, deadline=None)
+@given(value=st.text(max_size=8) | st.sampled_from(STRINGS), lo=st.integers(-1, 3), hi=st.integers(-1, 5))
+def test_lengths_and_enums_in_code_points(value: str, lo: int, hi: int) -> None:
+    schema: dict[str, Any] = {"type": "string"}
+    if lo >= 0:
+        schema["minLength"] = lo
+    if hi >= 0:
+        schema["maxLength"] = hi
+    surrogate = any(0xD800 <= ord(c) <= 0xDFFF for c in value)
+    sure = one_string(lo=lo, hi=hi)(value)
+    counted = lo >= 0 or hi >= 0  # a lone surrogate has no UTF-8 to count: left to others
+    assert sure == (jsonschema.Draft202012Validator(schema).is_valid(value) and not (surrogate and counted))
+    members = ("photo", "é\u65e5", value[:3])
+    sure = one_string(enum=tuple(m.encode("utf-8", "surrogatepass") for m in members))(value)
+    assert sure == (value in members and not surrogate)
+
+
+# -- numbers and the rest of the nodes -----------------------------------------------------
+NUMBER_TOKENS = ["0", "-0", "7", "10", "11", "-1", "1.0", "1e1", "1E+1", "0.5", "-0.0", "01", "1.", ".5", "+1", "-",
+                 "1e", "1e400", "NaN", "Infinity", "123456789012345678901234567890", "9.999999999999999999",
+                 "10.0000001", "true", "null", '"1"', "1 1"]  # fmt: skip
+
+
+@pytest.mark.parametrize("token", NUMBER_TOKENS)
+@pytest.mark.parametrize(("kind", "name"), [(INT, "integer"), (NUM, "number")])
+@pytest.mark.parametrize("bounds", [(None, None), (0, 10), (-1, None)])
+def test_numbers_as_json_loads_reads_them(
+    token: str, kind: int, name: str, bounds: tuple[int | None, int | None]
+) -> None:
+    from harness._speedups import Program  # type: ignore[attr-defined]
+
+    lo, hi = bounds
+    program = Program(((kind, lo, hi if kind == INT or hi is None else float(hi)),))
+    sure = program.kinds(0, [token], "ok", "ok", -1, -1)[0] == "ok"
+    schema: dict[str, Any] = {"type": name, **({"minimum": lo} if lo is not None else {})}
+    if hi is not None:
+        schema["maximum"] = hi
+    try:
+        valid = jsonschema.Draft202012Validator(schema).is_valid(json.loads(token))
+    except ValueError:
+        valid = False
+    if sure:
+        assert valid
+    plain = re.fullmatch(r"-?(0|[1-9][0-9]*)", token) is not None
+    if valid and plain and len(token) <= 15:  # a plain integer is never left to others
+        assert sure
+
+
+def test_arrays_objects_and_program_errors() -> None:
+    from harness._speedups import Program  # type: ignore[attr-defined]
+
+    nodes = ((ARR, 1, 1, 2), (OBJ, ((b"a", 2, True), (b"b", 3, False)), (), True), (INT, 0, None), (ANYOBJ,))
+    program = Program(nodes)
+    lines = ['[{"a":1}]', '[{"a":1,"b":{"x":[1,{}]}},{"a":2}]', "[]", '[{"a":1},{"a":1},{"a":1}]', '[{"b":{}}]',
+             '[{"a":1,"c":1}]', '[{"a":-1}]', '[{"a":1,"b":[]}]', '[{"a":1,"a":2}]', "[" * 200 + "]" * 200]  # fmt: skip
+    assert program.kinds(0, lines, "ok", "ok", -1, -1) == ["ok", "ok", None, None, None, None, None, None, "ok", None]
+    with pytest.raises(ValueError, match="out of range"):
+        Program(((ARR, 5, 0, -1),))
+    with pytest.raises(ValueError, match="unknown node kind 42"):
+        Program(((42,),))
+    with pytest.raises(ValueError, match="no node 4"):
+        program.kinds(4, [], "ok", "ok", -1, -1)
