@@ -11,17 +11,21 @@ exactly, so a cut or malformed cassette ends at the same place with the same mes
 from __future__ import annotations
 
 import gzip
+import os
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Union
 
+from harness._native import NativeModel, Runner
 from harness._records import NotJSON, parse_record
 from harness.cassette import Close, Connection, Line
 from harness.validator import Contract, Violation
 
-__all__ = ["Block", "CassetteItem", "Cut", "End", "Fail", "Record", "Run", "cassette_block", "cassette_blocks"]
+__all__ = [
+    "Block", "CassetteItem", "Cut", "End", "Fail", "Record", "Run", "cassette_block", "cassette_blocks", "rebased",
+]  # fmt: skip
 
 #: (event index within the run or None, payload kind, line, arrival offset or None, violation)
 Found = tuple[Union[int, None], str, int, Union[float, None], Violation]
@@ -70,7 +74,11 @@ class Cut:
     """The last line is cut short (no newline, not JSON): it and the rest are ignored."""
 
     line: int
-    message: str
+    size: int
+
+    @property
+    def message(self) -> str:
+        return f"line {self.line} is cut short ({self.size} bytes, no newline): ignored"
 
 
 @dataclass(frozen=True)
@@ -86,10 +94,21 @@ CassetteItem = Union[Run, Record, Cut, Fail]
 
 @dataclass(frozen=True)
 class Block:
-    """Whole lines of a cassette after its header; the file's last line may lack its newline."""
+    """Whole lines of a cassette after its header (the file's last line may lack its
+    newline): `data`, or the `size` bytes at `start` of the file at `path`, read by
+    whichever process checks the block (so the main process never copies them)."""
 
-    data: bytes
-    first_line: int
+    data: bytes = b""
+    path: str | None = None
+    start: int = 0
+    size: int = 0
+
+    def read(self) -> bytes:
+        if self.path is None:
+            return self.data
+        with open(self.path, "rb") as f:
+            f.seek(self.start)
+            return f.read(self.size)
 
 
 @dataclass(frozen=True)
@@ -103,11 +122,31 @@ class End:
 def cassette_blocks(path: Path, size: int) -> Iterator[Block | End]:
     """The lines after the header, in blocks of about `size` bytes, then `End`.
 
-    Read as `harness.cassette` reads (gzip's `read1`, a cut stream ending quietly with
-    what was decoded), so the lines are the same.
+    A plain file's blocks are places in it (found by seeking, not reading: the main
+    process reads a few bytes per block). A gzip one's are read as `harness.cassette`
+    reads it (`read1`, a cut stream ending quietly with what was decoded), so the lines
+    are the same.
     """
-    with gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb") as f:
-        pending, header, first, truncated = bytearray(), False, 2, False
+    if path.suffix == ".gz":
+        yield from _gzip_blocks(path, size)
+        return
+    with open(path, "rb") as f:
+        f.readline()  # the header
+        start, total = f.tell(), os.fstat(f.fileno()).st_size
+        while start < total:
+            end = total
+            if total - start > size + size // 2:
+                f.seek(start + size - 1)
+                f.readline()  # to the end of the line this block would cut
+                end = f.tell()
+            yield Block(path=str(path), start=start, size=end - start)
+            start = end
+    yield End()
+
+
+def _gzip_blocks(path: Path, size: int) -> Iterator[Block | End]:
+    with gzip.open(path, "rb") as f:
+        pending, header, truncated = bytearray(), False, False
         while True:
             try:
                 chunk = f.read1(1 << 16)
@@ -128,16 +167,16 @@ def cassette_blocks(path: Path, size: int) -> Iterator[Block | End]:
             while len(pending) >= size and (end := pending.find(b"\n", size - 1)) >= 0:
                 data = bytes(pending[: end + 1])
                 del pending[: end + 1]
-                yield Block(data, first)
-                first += data.count(b"\n")
+                yield Block(data)
         if header and pending:
-            yield Block(bytes(pending), first)
+            yield Block(bytes(pending))
         yield End(truncated=truncated)
 
 
-def cassette_block(contract: Contract, endpoint: str, block: Block, *, status: int) -> list[CassetteItem]:
-    """A block's runs and records; lines before its first connection record are taken
-    to belong to a response with `status`."""
+def cassette_block(contract: Contract, endpoint: str, block: Block, *, status: int) -> tuple[list[CassetteItem], int]:
+    """A block's runs and records, and how many lines were read; line numbers count from
+    1 at the block's start (the caller knows what comes before). Lines before its first
+    connection record are taken to belong to a response with `status`."""
     items: list[CassetteItem] = []
     run: list[tuple[int, Line]] = []
 
@@ -146,9 +185,20 @@ def cassette_block(contract: Contract, endpoint: str, block: Block, *, status: i
             items.append(_run(contract, endpoint, run, status))
             run.clear()
 
-    data = block.data
-    start, lineno = 0, block.first_line - 1
+    native = _runner(contract, endpoint)
+    data = block.read()
+    start, lineno = 0, 0
     while start < len(data):
+        if native is not None and status == 200:
+            # The usual records (payloads valid, offsets in order) in one call; from the
+            # first other line on, Python, one line, then the native checker again.
+            end, records, events, errors, heartbeats, first, last = native(data, start)
+            if records:
+                flush()
+                items.append(Run(lineno + 1, first, last, events, errors, heartbeats, events + errors))
+                start, lineno = end, lineno + records
+                if start >= len(data):
+                    break
         end = data.find(b"\n", start)
         end = len(data) if end < 0 else end + 1
         line, start, lineno = data[start:end], end, lineno + 1
@@ -159,14 +209,14 @@ def cassette_block(contract: Contract, endpoint: str, block: Block, *, status: i
         except NotJSON as exc:
             flush()
             if not line.endswith(b"\n"):  # the file's last line, cut short
-                items.append(Cut(lineno, f"line {lineno} is cut short ({len(line)} bytes, no newline): ignored"))
+                items.append(Cut(lineno, len(line)))
             else:
                 items.append(Fail(lineno, str(exc)))
-            return items
+            return items, lineno
         except ValueError as exc:
             flush()
             items.append(Fail(lineno, f"malformed record: {exc!s}"))
-            return items
+            return items, lineno
         if isinstance(record, Line):
             if run and record.offset < run[-1][1].offset:
                 flush()  # the replay reports the offset going back
@@ -177,7 +227,29 @@ def cassette_block(contract: Contract, endpoint: str, block: Block, *, status: i
             if isinstance(record, Connection):
                 status = record.status
     flush()
-    return items
+    return items, lineno
+
+
+def rebased(items: list[CassetteItem], base: int) -> list[CassetteItem]:
+    """Items with `base` added to their line numbers."""
+    out: list[CassetteItem] = []
+    for item in items:
+        if isinstance(item, Run):
+            item.first_line += base
+            item.found = [(event, kind, line + base, offset, v) for event, kind, line, offset, v in item.found]
+            if item.body is not None:
+                item.body = [(line + base, record) for line, record in item.body]
+            out.append(item)
+        else:
+            out.append(replace(item, line=item.line + base))
+    return out
+
+
+def _runner(contract: Contract, endpoint: str) -> Runner | None:
+    native = getattr(contract.engine, "native", None)
+    if native is None or not isinstance(native, NativeModel):
+        return None
+    return native.runner(contract.event_file(endpoint))
 
 
 def _run(contract: Contract, endpoint: str, lines: list[tuple[int, Line]], status: int) -> Run:

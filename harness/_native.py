@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 import re._parser as sre_parse  # type: ignore[import-not-found]
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from itertools import pairwise
 from typing import Any
 
@@ -35,6 +35,7 @@ UNSURE, STR, INT, NUM, BOOL, ARR, TUP, OBJ, UNION, ANYOBJ = range(10)
 SEQ, DATE_TIME, URI = 1, 2, 3
 
 Item = tuple[bytes, int, int]  # (ASCII class as a 128-bit set, min, max or -1)
+Runner = Callable[[bytes, int], tuple[int, int, int, int, int, float, float]]
 
 
 def available() -> bool:
@@ -66,6 +67,14 @@ class NativeModel:
         root, data, errors = self.roots[schema]
         kinds: list[str | None] = self.program.kinds(root, lines, "event", "error", data, errors)
         return kinds
+
+    def runner(self, schema: str) -> Runner:
+        """`run(data, start)` over cassette records whose payloads must be `schema`: see
+        `Program.run` in `_speedups.c` (end, records, events, errors, heartbeats, first
+        and last offsets of the records it is sure of, from byte `start` on)."""
+        root, data, errors = self.roots[schema]
+        run = self.program.run
+        return lambda block, start: run(root, block, start, data, errors)
 
     def _root(self, schema: str, name: str) -> None:
         d = DEFINITIONS[name]

@@ -1,8 +1,9 @@
 """`harness validate -j N`: validation on N processes, reported as one process would.
 
-The main process reads the inputs and cuts them into tasks: the lines of a small file, or
-a block of a large one (NDJSON lines; whole records of a cassette). Spawned worker
-processes, each with its own contract, parse and check them. The main process takes the
+The main process cuts the inputs into tasks: the lines of a small file, or a block of a
+large one (NDJSON lines; whole records of a cassette, which the worker reads itself).
+Worker processes, each with its own contract, parse and check them (with `-j 1`, this
+process does, task after task). The main process takes the
 results back in input order and replays what `Validation` does: counts, event indices,
 cassette record order, HTTP error bodies, warnings and errors, each at its place in the
 stream. So the findings, their order and locations, and the tally are those of `-j 1`.
@@ -26,7 +27,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from harness._blocks import Block, CassetteItem, Cut, End, Fail, Record, Run, cassette_block, cassette_blocks
+from harness._blocks import Block, CassetteItem, Cut, End, Fail, Record, Run, cassette_block, cassette_blocks, rebased
 from harness._fast import no_gc
 from harness.cassette import Cassette, CassetteWarning, Connection, Line, RecordOrder
 from harness.errors import CassetteFormatError, CassetteOrderError, UsageError
@@ -48,16 +49,18 @@ def _init_worker(profile: str, engine: str) -> None:
     _contract = Contract(profile, engine)
 
 
-def _check_lines(endpoint: str, lines: list[tuple[int, bytes, float | None]]) -> Run:
-    assert _contract is not None
+def _check_lines(endpoint: str, lines: list[tuple[int, bytes, float | None]], contract: Contract | None = None) -> Run:
+    contract = contract or _contract
+    assert contract is not None
     with no_gc():
-        return Run().check(_contract, endpoint, lines)
+        return Run().check(contract, endpoint, lines)
 
 
-def _check_block(endpoint: str, block: Block) -> list[CassetteItem]:
-    assert _contract is not None
+def _check_block(endpoint: str, block: Block, contract: Contract | None = None) -> tuple[list[CassetteItem], int]:
+    contract = contract or _contract
+    assert contract is not None
     with no_gc():
-        return cassette_block(_contract, endpoint, block, status=200)
+        return cassette_block(contract, endpoint, block, status=200)
 
 
 def start_method() -> str:
@@ -89,6 +92,7 @@ class _CassetteState:
     endpoint: str
     order: RecordOrder = field(default_factory=RecordOrder)
     conn: Connection | None = None
+    base: int = 1  # lines before the next block (the header's)
     body: list[tuple[int, Line]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     cut: bool = False
@@ -103,6 +107,11 @@ class ParallelValidation(Validation):
         self.jobs, self.engine = jobs, engine
 
     def run(self, paths: Iterable[str | Path]) -> Iterator[Finding]:
+        if self.jobs == 1:  # the same steps, done in this process as they come
+            for step in self._steps(paths):
+                task = step.task
+                yield from step.apply(task[0](*task[1], self.contract) if task is not None else None)
+            return
         context = multiprocessing.get_context(start_method())
         initargs = (self.contract.profile.value, self.engine)
         with ProcessPoolExecutor(self.jobs, mp_context=context, initializer=_init_worker, initargs=initargs) as pool:
@@ -202,13 +211,17 @@ class ParallelValidation(Validation):
             else:
                 yield _Step(partial(self._apply_block, state, block), (_check_block, (state.endpoint, block)))
 
-    def _apply_block(self, state: _CassetteState, block: Block, items: list[CassetteItem]) -> Iterator[Finding]:
+    def _apply_block(
+        self, state: _CassetteState, block: Block, result: tuple[list[CassetteItem], int]
+    ) -> Iterator[Finding]:
         if state.cut:
             return
+        items, count = result
         conn = state.conn
         if conn is not None and not state.order.closed and conn.status != 200:
             # The block starts inside an error response: check it again, knowing that.
-            items = cassette_block(self.contract, state.endpoint, block, status=conn.status)
+            items, count = cassette_block(self.contract, state.endpoint, block, status=conn.status)
+        items, state.base = rebased(items, state.base), state.base + count
         for item in items:
             if isinstance(item, Run):
                 _in_order(state, Line(item.first_offset, b""), item.first_line)

@@ -806,8 +806,74 @@ static PyObject *Program_kinds(Program *self, PyObject *args) {
     return out;
 }
 
+static const char LINE_RECORD[] = "{\"kind\":\"line\",\"offset\":";
+static const char HEARTBEAT_RECORD[] = "{\"kind\":\"heartbeat\",\"offset\":";
+
+/* run(root, data, start, data, errors): the cassette records of `data` from byte `start`
+ * that are, as the writer writes them, heartbeats or lines of valid payloads, offsets in
+ * order; stops before any other line (or one cut short). Returns (end, records, events,
+ * error payloads, heartbeats, first offset, last offset). */
+static PyObject *Program_run(Program *self, PyObject *args) {
+    int root, data, errors;
+    Py_buffer view;
+    Py_ssize_t start, records = 0, events = 0, errs = 0, heartbeats = 0;
+    if (!PyArg_ParseTuple(args, "iy*nii", &root, &view, &start, &data, &errors)) return NULL;
+    if (root < 0 || root >= self->nnodes || start < 0 || start > view.len) {
+        PyBuffer_Release(&view);
+        return PyErr_Format(PyExc_ValueError, "no node %d, or start %zd out of the data", root, start);
+    }
+    const Node *r = &self->nodes[root];
+    if ((data >= 0 || errors >= 0) && (r->kind != N_OBJ || data >= r->nfields || errors >= r->nfields)) {
+        PyBuffer_Release(&view);
+        return PyErr_Format(PyExc_ValueError, "the envelope's fields are not the root's");
+    }
+    const unsigned char *base = view.buf, *p = base + start, *end = base + view.len;
+    double first = 0.0, last = -INFINITY;
+    unsigned char seen[MAX_FIELDS];
+    Py_BEGIN_ALLOW_THREADS
+    while (p < end) {
+        const unsigned char *nl = memchr(p, '\n', end - p);
+        int heartbeat, integral;
+        if (!nl) break;
+        if (nl - p > (Py_ssize_t)sizeof LINE_RECORD && memcmp(p, LINE_RECORD, sizeof LINE_RECORD - 1) == 0)
+            heartbeat = 0;
+        else if (nl - p > (Py_ssize_t)sizeof HEARTBEAT_RECORD &&
+                 memcmp(p, HEARTBEAT_RECORD, sizeof HEARTBEAT_RECORD - 1) == 0)
+            heartbeat = 1;
+        else
+            break;
+        Cur c = {p + (heartbeat ? sizeof HEARTBEAT_RECORD : sizeof LINE_RECORD) - 1, nl, 0};
+        const unsigned char *number = c.p;
+        if (!number_token(&c, &integral) || c.p - number > 40) break;
+        char tmp[48], *stop;
+        memcpy(tmp, number, c.p - number);
+        tmp[c.p - number] = 0;
+        double offset = strtod(tmp, &stop);
+        if (stop != tmp + (c.p - number) || !isfinite(offset) || offset < last) break;
+        if (heartbeat) {
+            if (c.p + 1 != nl || *c.p != '}') break;
+            heartbeats++;
+        } else {
+            if (nl - c.p < 9 || memcmp(c.p, ",\"json\":", 8) != 0) break;
+            c.p += 8;
+            memset(seen, 0, sizeof seen);
+            if (!value(self, root, &c, r->kind == N_OBJ ? seen : NULL) || c.p + 1 != nl || *c.p != '}') break;
+            if (data >= 0 && errors >= 0 && !seen[data] && seen[errors]) errs++;
+            else events++;
+        }
+        if (!records++) first = offset;
+        last = offset;
+        p = nl + 1;
+    }
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&view);
+    return Py_BuildValue("nnnnndd", (Py_ssize_t)(p - base), records, events, errs, heartbeats, first,
+                         records ? last : 0.0);
+}
+
 static PyMethodDef Program_methods[] = {
     {"kinds", (PyCFunction)Program_kinds, METH_VARARGS, "Per line: event, error, or None (not sure)."},
+    {"run", (PyCFunction)Program_run, METH_VARARGS, "The cassette records it is sure of, from a start."},
     {NULL},
 };
 

@@ -18,7 +18,7 @@ from harness.errors import HarnessError
 from harness.model import ENDPOINTS
 from harness.report import Baseline, Validation
 from harness.schemagen import Profile
-from harness.validator import ENGINES, Contract
+from harness.validator import ENGINES
 
 ENDPOINT_HELP = "Endpoint short name or path: " + ", ".join(ENDPOINTS)
 
@@ -89,12 +89,9 @@ def validate(
     """
     profile = Profile.STRICT if strict else Profile.DEFAULT
     jobs = jobs or os.cpu_count() or 1
-    if jobs > 1:
-        from harness._parallel import ParallelValidation
+    from harness._parallel import ParallelValidation  # -j 1 too: it reads a cassette in blocks, faster
 
-        run: Validation = ParallelValidation(profile, engine=engine, jobs=jobs, endpoint=endpoint)
-    else:
-        run = Validation(Contract(profile, engine), endpoint=endpoint)
+    run: Validation = ParallelValidation(profile, engine=engine, jobs=jobs, endpoint=endpoint)
     known = Baseline.load(baseline) if baseline else Baseline([])
     progress = _Progress(run) if fmt == "text" and sys.stderr.isatty() else None
     failing = known_count = 0

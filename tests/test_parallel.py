@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from harness import _parallel
 from harness.cassette import Close, CloseReason, Connection, Header, Line, Record, write_cassette
@@ -40,8 +42,12 @@ def outcome(run: Validation, paths: list[Path]) -> Outcome:
 
 
 def both(paths: list[Path], endpoint: str | None = None) -> tuple[Outcome, Outcome]:
+    """What `Validation` reports, and what the block reader reports with `-j 2` (checked
+    equal to what it reports with `-j 1`, in this process)."""
     sequential = outcome(Validation(Contract(), endpoint=endpoint), paths)
+    alone = outcome(_parallel.ParallelValidation(jobs=1, endpoint=endpoint), paths)
     parallel = outcome(_parallel.ParallelValidation(jobs=2, endpoint=endpoint), paths)
+    assert alone == parallel
     return sequential, parallel
 
 
@@ -138,6 +144,37 @@ def test_a_broken_cassette_fails_after_the_same_findings(tmp_path: Path, damage:
     assert parallel == sequential
     found, _, raised, _ = sequential
     assert raised is not None and raised[0] == error and found
+
+
+DAMAGE = {
+    "bad event": lambda line: line.replace(b'"id":"', b'"id":"x', 1),
+    "blank line": lambda line: line + b"\n",
+    "spaces": lambda line: line.replace(b'"offset":', b'"offset": ', 1),
+    "crlf": lambda line: line[:-1] + b"\r\n",
+    "eol member": lambda line: line.replace(b'"json":', b'"eol":"\\n","json":', 1),
+    "offset back": lambda line: line.replace(b'"offset":', b'"offset":0.0001', 1).replace(b"0.0001", b"0.00001", 1),
+    "garbage": lambda line: line[: len(line) // 2] + b"\xff}" + line[len(line) // 2 :],
+    "cut": lambda line: line[: len(line) // 3],
+}
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_damaged_cassettes_read_in_blocks_report_as_one_process(tmp_path: Path, data: st.DataObject) -> None:
+    """Lines the native reader stops at, anywhere, in blocks of any size."""
+    path = mixed_cassette(tmp_path / "m.jsonl")
+    lines = path.read_bytes().splitlines(keepends=True)
+    for _ in range(data.draw(st.integers(1, 3))):
+        at = data.draw(st.integers(1, len(lines) - 1))
+        damage = data.draw(st.sampled_from(sorted(DAMAGE)))
+        lines[at] = DAMAGE[damage](lines[at])
+        if damage == "cut":
+            del lines[at + 1 :]
+            break
+    path.write_bytes(b"".join(lines))
+    _parallel.BYTES_PER_TASK = data.draw(st.sampled_from([60, 700, 5000, 1 << 20]))
+    sequential = outcome(Validation(Contract()), [path])
+    assert outcome(_parallel.ParallelValidation(jobs=1), [path]) == sequential
 
 
 def test_cli_jobs_option(tmp_path: Path) -> None:
