@@ -11,8 +11,12 @@ generated draft 2020-12 schemas:
   checking and the spec's `pattern`), on a subset: it is that slow;
 - jsonschema-rs: `orjson.loads` + `jsonschema_rs.Draft202012Validator(validate_formats=True)`
   with a registry of the generated files;
-- harness: `Contract.inspect_lines` in batches, as `harness validate` runs it (and, for
-  the record, `Contract.check_line` one line at a time).
+- harness: `Contract.inspect_lines` in batches (the native checker, then what it is not
+  sure of to the typed decoder); for the record, `Contract.check_line` one line at a
+  time (as the recorder's `--validate`), and the typed decoder alone (a machine where
+  the C extension could not be built).
+
+The figures are also written to bench-results/validate.json.
 
 Rounds are interleaved and the best of each is kept (this machine is shared). Then the
 scaling of `harness validate -j 1` / `-j 2` on one large generated cassette.
@@ -22,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import tempfile
 import time
 from collections.abc import Callable
@@ -31,6 +36,7 @@ import jsonschema_rs
 import orjson
 
 from harness import schemagen
+from harness._fast import FastEngine
 from harness._parallel import ParallelValidation
 from harness.cassette import CassetteWriter, CloseReason, Header
 from harness.report import Validation
@@ -64,6 +70,7 @@ def throughput(lines: list[bytes], rounds: int, reference_share: int) -> dict[st
     reference = ReferenceEngine(Profile.DEFAULT).validator(schema)
     rust = rust_validator()
     contract = Contract(Profile.DEFAULT)  # the fast engine, the default
+    typed = Contract(Profile.DEFAULT, FastEngine(Profile.DEFAULT, native=False))  # as built without a C compiler
     few = lines[:reference_share]
 
     def run_reference() -> bool:
@@ -72,11 +79,11 @@ def throughput(lines: list[bytes], rounds: int, reference_share: int) -> dict[st
     def run_rust() -> bool:
         return all(rust.is_valid(orjson.loads(line)) for line in lines)
 
-    def run_harness() -> bool:
+    def batches(c: Contract) -> bool:
         return all(
             not found
             for start in range(0, len(lines), BATCH)
-            for _, found in contract.inspect_lines(lines[start : start + BATCH], ENDPOINT)
+            for _, found in c.inspect_lines(lines[start : start + BATCH], ENDPOINT)
         )
 
     def run_harness_lines() -> bool:
@@ -85,8 +92,9 @@ def throughput(lines: list[bytes], rounds: int, reference_share: int) -> dict[st
     runs: dict[str, tuple[Callable[[], bool], int]] = {
         "jsonschema": (run_reference, len(few)),
         "jsonschema-rs": (run_rust, len(lines)),
-        "harness": (run_harness, len(lines)),
+        "harness": (lambda: batches(contract), len(lines)),
         "harness (line by line)": (run_harness_lines, len(lines)),
+        "harness, no C compiler": (lambda: batches(typed), len(lines)),
     }
     best = dict.fromkeys(runs, float("inf"))
     for _ in range(rounds):
@@ -134,6 +142,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds; the best is kept")
     parser.add_argument("--reference-events", type=int, default=150, help="events for jsonschema (slow)")
     parser.add_argument("--cassette-events", type=int, default=60000, help="events in the -j cassette")
+    parser.add_argument("--out", type=Path, default=Path("bench-results/validate.json"), help="figures, as JSON")
     args = parser.parse_args()
 
     start = time.perf_counter()
@@ -153,10 +162,24 @@ def main() -> None:
         scaled = scaling(path, tiny, args.cassette_events, max(1, args.rounds // 2))
         base = scaled["-j 1"]
         for name, (rate, steady) in scaled.items():
-            print(
-                f"{name:24} {rate:10.0f} {steady:14.0f}   {rate / base[0]:.2f}x of -j 1, {steady / base[1]:.2f}x no start-up"
-            )
-    print(f"\n({time.perf_counter() - start:.0f} s)")
+            ratios = f"{rate / base[0]:.2f}x of -j 1, {steady / base[1]:.2f}x without start-up"
+            print(f"{name:24} {rate:10.0f} {steady:14.0f}   {ratios}")
+    figures = {
+        "events": len(lines),
+        "mean_bytes": round(sum(map(len, lines)) / len(lines)),
+        "events_per_s": {name: round(rate) for name, rate in rates.items()},
+        "vs_jsonschema_rs": {name: round(rate / rates["jsonschema-rs"], 3) for name, rate in rates.items()},
+        "validate_cassette": {"events": args.cassette_events, "mb": round(size)}
+        | {
+            name: {"events_per_s": round(rate), "without_start_up": round(steady)}
+            for name, (rate, steady) in scaled.items()
+        },
+        "j2_over_j1": round(scaled["-j 2"][1] / scaled["-j 1"][1], 3),
+        "cores": os.cpu_count(),
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(figures, indent=2) + "\n")
+    print(f"\n({time.perf_counter() - start:.0f} s; figures in {args.out})")
 
 
 if __name__ == "__main__":

@@ -39,7 +39,8 @@ from harness.validator import Contract
 __all__ = ["ParallelValidation"]
 
 LINES_PER_TASK = 2000  # NDJSON lines per task
-BYTES_PER_TASK = 1 << 20  # cassette bytes per task
+BYTES_PER_TASK = 1 << 22  # cassette bytes per task, at most: each task costs the main process a little
+MIN_BYTES_PER_TASK = 1 << 18  # ...and at least, where a file is cut into 8 tasks per worker
 
 _contract: Contract | None = None  # a worker process's own
 
@@ -205,7 +206,7 @@ class ParallelValidation(Validation):
     def _cassette_steps(self, path: Path) -> Iterator[_Step]:
         cassette = Cassette(path)  # the header, checked as `Validation.cassette` does
         state = _CassetteState(path, resolve_endpoint(cassette.header.endpoint).name)
-        for block in cassette_blocks(path, BYTES_PER_TASK):
+        for block in cassette_blocks(path, _block_size(path, self.jobs)):
             if isinstance(block, End):
                 yield _Step(partial(self._end_cassette, state, block))
             else:
@@ -251,6 +252,16 @@ class ParallelValidation(Validation):
             _warn(state, "compressed stream ends early (the file was cut): read up to the cut")
         self.tally.warnings += state.warnings
         return iter(())
+
+
+def _block_size(path: Path, jobs: int) -> int:
+    """Large blocks, but enough of them that every worker gets several (and none waits long
+    for the last one)."""
+    try:
+        size = path.stat().st_size
+    except OSError:
+        size = 0
+    return max(min(BYTES_PER_TASK, size // (8 * jobs)), min(BYTES_PER_TASK, MIN_BYTES_PER_TASK))
 
 
 def _replay(step: _Step) -> Iterator[Finding]:

@@ -24,6 +24,9 @@ from harness.validator import Contract, ReferenceEngine, Violation, not_json, pa
 REFERENCE = {p: ReferenceEngine(p) for p in Profile}
 FAST = {p: FastEngine(p, reference=REFERENCE[p]) for p in Profile}
 CONTRACTS = {p: Contract(p, FAST[p]) for p in Profile}
+# the typed decoder alone, as where the native checker could not be built
+TYPED_FAST = {p: FastEngine(p, reference=REFERENCE[p], native=False) for p in Profile}
+TYPED = {p: Contract(p, TYPED_FAST[p]) for p in Profile}
 EVENT_FILES = [schemagen.event_file(e) for e in ENDPOINTS]
 
 DATE_TIMES = [
@@ -142,7 +145,9 @@ def test_verdicts_equal_the_reference(case: tuple[str, Any], profile: Profile, a
     except ValueError:  # NaN in strict dumps: not possible here, floats are finite
         return
     endpoint = next(e for e in ENDPOINTS if schemagen.event_file(e) == schema)
-    assert CONTRACTS[profile].inspect_line(raw, endpoint) == reference_line(raw, schema, profile)
+    expected_line = reference_line(raw, schema, profile)
+    assert CONTRACTS[profile].inspect_line(raw, endpoint) == expected_line
+    assert TYPED[profile].inspect_line(raw, endpoint) == expected_line
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -153,9 +158,9 @@ def test_batches_of_lines_equal_the_reference_line_by_line(data: st.DataObject) 
     payloads = [data.draw(mutated(p)) if data.draw(st.booleans()) else p for p in payloads]
     raws = [json.dumps(p, ensure_ascii=False).encode("utf-8", "surrogatepass") for p in payloads]
     schema = schemagen.event_file(endpoint)
-    assert CONTRACTS[Profile.DEFAULT].inspect_lines(raws, endpoint) == [
-        reference_line(r, schema, Profile.DEFAULT) for r in raws
-    ]
+    expected = [reference_line(r, schema, Profile.DEFAULT) for r in raws]
+    assert CONTRACTS[Profile.DEFAULT].inspect_lines(raws, endpoint) == expected
+    assert TYPED[Profile.DEFAULT].inspect_lines(raws, endpoint) == expected
 
 
 @settings(max_examples=60, deadline=None)
@@ -167,8 +172,9 @@ def test_valid_payloads_take_the_fast_path(data: st.DataObject) -> None:
     schema = schemagen.event_file(endpoint)
     for profile in Profile:
         assert FAST[profile].accepts(schema, payload)
-        kind = FAST[profile].line_kind(schema, json.dumps(payload, ensure_ascii=False).encode("utf-8", "surrogatepass"))
-        assert kind == payload_kind(payload)
+        raw = json.dumps(payload, ensure_ascii=False).encode("utf-8", "surrogatepass")
+        assert FAST[profile].line_kind(schema, raw) == payload_kind(payload)
+        assert TYPED_FAST[profile].line_kind(schema, raw) == payload_kind(payload)
 
 
 TWEET = {"id": "1", "text": "hi", "edit_history_tweet_ids": ["1"]}
@@ -287,9 +293,10 @@ def test_raw_lines_the_parsers_disagree_on(raw: bytes) -> None:
     for profile in Profile:
         for endpoint in ENDPOINTS:
             schema = schemagen.event_file(endpoint)
-            assert CONTRACTS[profile].inspect_line(raw, endpoint) == reference_line(raw, schema, profile)
-            if text is not None:  # a str line too (json.loads reads no BOM in a str)
-                assert CONTRACTS[profile].inspect_line(text, endpoint) == reference_line(text, schema, profile)
+            for contract in (CONTRACTS[profile], TYPED[profile]):
+                assert contract.inspect_line(raw, endpoint) == reference_line(raw, schema, profile)
+                if text is not None:  # a str line too (json.loads reads no BOM in a str)
+                    assert contract.inspect_line(text, endpoint) == reference_line(text, schema, profile)
 
 
 @pytest.mark.parametrize(
@@ -321,8 +328,9 @@ def test_bad_lines_anywhere_in_full_batches_are_found() -> None:
     bad = json.dumps(event(author_id="9\n", entities={"urls": [{"start": 0, "end": 1, "url": "https://a b"}]})).encode()
     at = [0, 7, BATCH - 1, BATCH, BATCH + 1, 2 * BATCH - 1]
     raws = [bad if i in at else good for i in range(2 * BATCH + 3)]
-    results = CONTRACTS[Profile.DEFAULT].inspect_lines(raws, "firehose-ja")
-    assert [i for i, (_, found) in enumerate(results) if found] == at
+    for contract in (CONTRACTS[Profile.DEFAULT], TYPED[Profile.DEFAULT]):
+        results = contract.inspect_lines(raws, "firehose-ja")
+        assert [i for i, (_, found) in enumerate(results) if found] == at
 
 
 def test_readers_take_attribute_names_only() -> None:
