@@ -24,7 +24,8 @@ from harness.cassette import Close, Connection, Line
 from harness.validator import Contract, Violation
 
 __all__ = [
-    "Block", "CassetteItem", "Cut", "End", "Fail", "Record", "Run", "cassette_block", "cassette_blocks", "rebased",
+    "Block", "CassetteItem", "Cut", "End", "Fail", "Record", "Run", "cassette_block", "file_blocks", "ndjson_block",
+    "rebase_run", "rebased",
 ]  # fmt: skip
 
 #: (event index within the run or None, payload kind, line, arrival offset or None, violation)
@@ -119,8 +120,9 @@ class End:
     error: str | None = None
 
 
-def cassette_blocks(path: Path, size: int) -> Iterator[Block | End]:
-    """The lines after the header, in blocks of about `size` bytes, then `End`.
+def file_blocks(path: Path, size: int, *, header: bool = True) -> Iterator[Block | End]:
+    """The lines (after the header, a cassette's first line), in blocks of about `size`
+    bytes, then `End`.
 
     A plain file's blocks are places in it (found by seeking, not reading: the main
     process reads a few bytes per block). A gzip one's are read as `harness.cassette`
@@ -131,7 +133,8 @@ def cassette_blocks(path: Path, size: int) -> Iterator[Block | End]:
         yield from _gzip_blocks(path, size)
         return
     with open(path, "rb") as f:
-        f.readline()  # the header
+        if header:
+            f.readline()
         start, total = f.tell(), os.fstat(f.fileno()).st_size
         while start < total:
             end = total
@@ -142,6 +145,40 @@ def cassette_blocks(path: Path, size: int) -> Iterator[Block | End]:
             yield Block(path=str(path), start=start, size=end - start)
             start = end
     yield End()
+
+
+def ndjson_block(contract: Contract, endpoint: str, block: Block) -> tuple[Run, int]:
+    """A block of raw stream lines checked (line numbers from 1 at its start), and how
+    many lines it holds. Blank lines are heartbeats."""
+    native = _runner(contract, endpoint, records=False)
+    data = block.read()
+    run, pending = Run(), list[tuple[int, bytes, float | None]]()
+
+    def flush() -> None:
+        if pending:
+            run.check(contract, endpoint, pending)
+            pending.clear()
+
+    start, lineno = 0, 0
+    while start < len(data):
+        if native is not None:  # valid lines and blank ones in one call, then one line here
+            end, lines, events, errors, heartbeats, _, _ = native(data, start)
+            if lines:
+                flush()  # before: event indices follow the lines' order
+                run.events, run.errors = run.events + events, run.errors + errors
+                run.payloads, run.heartbeats = run.payloads + events + errors, run.heartbeats + heartbeats
+                start, lineno = end, lineno + lines
+                if start >= len(data):
+                    break
+        end = data.find(b"\n", start)
+        end = len(data) if end < 0 else end + 1
+        raw, start, lineno = data[start:end], end, lineno + 1
+        if raw.isspace():
+            run.heartbeats += 1
+        else:
+            pending.append((lineno, raw, None))
+    flush()
+    return run, lineno
 
 
 def _gzip_blocks(path: Path, size: int) -> Iterator[Block | End]:
@@ -232,24 +269,23 @@ def cassette_block(contract: Contract, endpoint: str, block: Block, *, status: i
 
 def rebased(items: list[CassetteItem], base: int) -> list[CassetteItem]:
     """Items with `base` added to their line numbers."""
-    out: list[CassetteItem] = []
-    for item in items:
-        if isinstance(item, Run):
-            item.first_line += base
-            item.found = [(event, kind, line + base, offset, v) for event, kind, line, offset, v in item.found]
-            if item.body is not None:
-                item.body = [(line + base, record) for line, record in item.body]
-            out.append(item)
-        else:
-            out.append(replace(item, line=item.line + base))
-    return out
+    return [rebase_run(i, base) if isinstance(i, Run) else replace(i, line=i.line + base) for i in items]
 
 
-def _runner(contract: Contract, endpoint: str) -> Runner | None:
+def rebase_run(run: Run, base: int) -> Run:
+    """`run` (changed in place) with `base` added to its line numbers."""
+    run.first_line += base
+    run.found = [(event, kind, line + base, offset, v) for event, kind, line, offset, v in run.found]
+    if run.body is not None:
+        run.body = [(line + base, record) for line, record in run.body]
+    return run
+
+
+def _runner(contract: Contract, endpoint: str, *, records: bool = True) -> Runner | None:
     native = getattr(contract.engine, "native", None)
     if native is None or not isinstance(native, NativeModel):
         return None
-    return native.runner(contract.event_file(endpoint))
+    return native.runner(contract.event_file(endpoint), records=records)
 
 
 def _run(contract: Contract, endpoint: str, lines: list[tuple[int, Line]], status: int) -> Run:

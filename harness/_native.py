@@ -68,13 +68,14 @@ class NativeModel:
         kinds: list[str | None] = self.program.kinds(root, lines, "event", "error", data, errors)
         return kinds
 
-    def runner(self, schema: str) -> Runner:
-        """`run(data, start)` over cassette records whose payloads must be `schema`: see
-        `Program.run` in `_speedups.c` (end, records, events, errors, heartbeats, first
-        and last offsets of the records it is sure of, from byte `start` on)."""
+    def runner(self, schema: str, *, records: bool = True) -> Runner:
+        """`run(data, start)` over cassette records whose payloads must be `schema` (or,
+        not `records`, raw stream lines): see `Program.run` in `_speedups.c` (end, lines,
+        events, errors, heartbeats, first and last offsets of the lines it is sure of,
+        from byte `start` on)."""
         root, data, errors = self.roots[schema]
         run = self.program.run
-        return lambda block, start: run(root, block, start, data, errors)
+        return lambda block, start: run(root, block, start, data, errors, records)
 
     def _root(self, schema: str, name: str) -> None:
         d = DEFINITIONS[name]

@@ -27,7 +27,20 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from harness._blocks import Block, CassetteItem, Cut, End, Fail, Record, Run, cassette_block, cassette_blocks, rebased
+from harness._blocks import (
+    Block,
+    CassetteItem,
+    Cut,
+    End,
+    Fail,
+    Record,
+    Run,
+    cassette_block,
+    file_blocks,
+    ndjson_block,
+    rebase_run,
+    rebased,
+)
 from harness._fast import no_gc
 from harness.cassette import Cassette, CassetteWarning, Connection, Line, RecordOrder
 from harness.errors import CassetteFormatError, CassetteOrderError, UsageError
@@ -55,6 +68,13 @@ def _check_lines(endpoint: str, lines: list[tuple[int, bytes, float | None]], co
     assert contract is not None
     with no_gc():
         return Run().check(contract, endpoint, lines)
+
+
+def _check_ndjson(endpoint: str, block: Block, contract: Contract | None = None) -> tuple[Run, int]:
+    contract = contract or _contract
+    assert contract is not None
+    with no_gc():
+        return ndjson_block(contract, endpoint, block)
 
 
 def _check_block(endpoint: str, block: Block, contract: Contract | None = None) -> tuple[list[CassetteItem], int]:
@@ -148,14 +168,19 @@ class ParallelValidation(Validation):
         return iter(())
 
     def _ndjson_steps(self, path: Path, endpoint: str) -> Iterator[_Step]:
+        if path.suffix != ".gz":  # places in the file, read by the workers
+            base = [0]  # lines before the next block
+            for block in file_blocks(path, _block_size(path, self.jobs), header=False):
+                if isinstance(block, Block):
+                    yield _Step(partial(self._apply_ndjson, path, endpoint, base), (_check_ndjson, (endpoint, block)))
+            return
         # Read exactly as `Validation.ndjson` does, so that a cut file stops at the same line.
-        opener = gzip.open if path.suffix == ".gz" else open
         first = [0]  # the file's first event, known once replayed
         yield _Step(partial(self._note_events, first))
         lines: list[tuple[int, bytes, float | None]] = []
         heartbeats = 0
         try:
-            with opener(path, "rb") as f:
+            with gzip.open(path, "rb") as f:
                 for lineno, raw in enumerate(f, 1):
                     if raw.isspace():
                         heartbeats += 1
@@ -169,6 +194,11 @@ class ParallelValidation(Validation):
             yield _Step(partial(self._ndjson_cut, path, str(exc), first))
             return
         yield self._lines_step(path, endpoint, lines, heartbeats)
+
+    def _apply_ndjson(self, path: Path, endpoint: str, base: list[int], result: tuple[Run, int]) -> Iterator[Finding]:
+        run, count = result
+        base[0] += count
+        return self._apply_run(path, endpoint, rebase_run(run, base[0] - count))
 
     def _note_events(self, first: list[int], _: None) -> Iterator[Finding]:
         first[0] = self.tally.events
@@ -206,7 +236,7 @@ class ParallelValidation(Validation):
     def _cassette_steps(self, path: Path) -> Iterator[_Step]:
         cassette = Cassette(path)  # the header, checked as `Validation.cassette` does
         state = _CassetteState(path, resolve_endpoint(cassette.header.endpoint).name)
-        for block in cassette_blocks(path, _block_size(path, self.jobs)):
+        for block in file_blocks(path, _block_size(path, self.jobs)):
             if isinstance(block, End):
                 yield _Step(partial(self._end_cassette, state, block))
             else:

@@ -809,15 +809,32 @@ static PyObject *Program_kinds(Program *self, PyObject *args) {
 static const char LINE_RECORD[] = "{\"kind\":\"line\",\"offset\":";
 static const char HEARTBEAT_RECORD[] = "{\"kind\":\"heartbeat\",\"offset\":";
 
-/* run(root, data, start, data, errors): the cassette records of `data` from byte `start`
- * that are, as the writer writes them, heartbeats or lines of valid payloads, offsets in
- * order; stops before any other line (or one cut short). Returns (end, records, events,
- * error payloads, heartbeats, first offset, last offset). */
+/* A raw stream line [p, nl): 1 a valid payload, 2 a valid error payload, 3 a blank line
+ * (a heartbeat), 0 not sure. */
+static int raw_line(const Program *self, int root, int data, int errors, const unsigned char *p,
+                    const unsigned char *nl, unsigned char *seen) {
+    const unsigned char *q = p;
+    while (q < nl && (*q == ' ' || (*q >= '\t' && *q <= '\r'))) q++; /* bytes.isspace() */
+    if (q == nl) return 3;
+    Cur c = {q, nl, 0};
+    const Node *r = &self->nodes[root];
+    memset(seen, 0, MAX_FIELDS);
+    if (!value(self, root, &c, r->kind == N_OBJ ? seen : NULL)) return 0;
+    ws(&c);
+    if (c.p != nl) return 0;
+    return data >= 0 && errors >= 0 && !seen[data] && seen[errors] ? 2 : 1;
+}
+
+/* run(root, data, start, data, errors, records=True): from byte `start` of `data`, the
+ * cassette records that are, as the writer writes them, heartbeats or lines of valid
+ * payloads, offsets in order (or, records=False, raw stream lines: valid payloads and
+ * blank lines); stops before any other line, or one cut short. Returns (end, lines,
+ * events, error payloads, heartbeats, first offset, last offset). */
 static PyObject *Program_run(Program *self, PyObject *args) {
-    int root, data, errors;
+    int root, data, errors, as_records = 1;
     Py_buffer view;
     Py_ssize_t start, records = 0, events = 0, errs = 0, heartbeats = 0;
-    if (!PyArg_ParseTuple(args, "iy*nii", &root, &view, &start, &data, &errors)) return NULL;
+    if (!PyArg_ParseTuple(args, "iy*nii|p", &root, &view, &start, &data, &errors, &as_records)) return NULL;
     if (root < 0 || root >= self->nnodes || start < 0 || start > view.len) {
         PyBuffer_Release(&view);
         return PyErr_Format(PyExc_ValueError, "no node %d, or start %zd out of the data", root, start);
@@ -835,6 +852,16 @@ static PyObject *Program_run(Program *self, PyObject *args) {
         const unsigned char *nl = memchr(p, '\n', end - p);
         int heartbeat, integral;
         if (!nl) break;
+        if (!as_records) {
+            int kind = raw_line(self, root, data, errors, p, nl, seen);
+            if (!kind) break;
+            events += kind == 1;
+            errs += kind == 2;
+            heartbeats += kind == 3;
+            records++;
+            p = nl + 1;
+            continue;
+        }
         if (nl - p > (Py_ssize_t)sizeof LINE_RECORD && memcmp(p, LINE_RECORD, sizeof LINE_RECORD - 1) == 0)
             heartbeat = 0;
         else if (nl - p > (Py_ssize_t)sizeof HEARTBEAT_RECORD &&

@@ -177,6 +177,22 @@ def test_damaged_cassettes_read_in_blocks_report_as_one_process(tmp_path: Path, 
     assert outcome(_parallel.ParallelValidation(jobs=1), [path]) == sequential
 
 
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_damaged_ndjson_read_in_blocks_reports_as_one_process(tmp_path: Path, data: st.DataObject) -> None:
+    lines = _events("firehose-ja", 12, 8)
+    for _ in range(data.draw(st.integers(1, 4))):
+        at = data.draw(st.integers(0, len(lines) - 1))
+        line = lines[at]
+        damaged = [b"\r\n", b" \t\n", b"[1, 2\r\n", line[:-2] + b" \r\n", line[: len(line) // 2] + b"\xff\n", line[:9]]
+        lines[at] = data.draw(st.sampled_from(damaged))
+    path = tmp_path / "dump.ndjson"
+    path.write_bytes(b"".join(lines))
+    _parallel.BYTES_PER_TASK = data.draw(st.sampled_from([60, 3000, 1 << 20]))
+    sequential = outcome(Validation(Contract(), endpoint="firehose-ja"), [path])
+    assert outcome(_parallel.ParallelValidation(jobs=1, endpoint="firehose-ja"), [path]) == sequential
+
+
 def test_cli_jobs_option(tmp_path: Path) -> None:
     path = mixed_cassette(tmp_path / "m.jsonl")
     outs = [CliRunner().invoke(main, ["validate", str(path), "--format", "json", "-j", j]) for j in ("1", "2")]
