@@ -23,12 +23,20 @@ from harness._patterns import URI_EXACT, anchored_body
 from harness.model import DEFINITIONS, ENDPOINTS, Alias, AnyObj, Arr, Bool, Int, Num, Obj, Ref, Str, Tup, Type, Union_
 from harness.schemagen import Profile
 
+NODE_FORMAT = 1  # the node layout this module writes: a stale build of _speedups reads another
+MISSING = ""  # why the native checker is not available, if it is not
+
 try:
     from harness import _speedups  # type: ignore[attr-defined]
 except ImportError:  # built without a C compiler
     _speedups = None
+    MISSING = "harness._speedups was not built (no C compiler at install time?): pip install -e . again"
+else:
+    if getattr(_speedups, "NODE_FORMAT", None) != NODE_FORMAT:
+        _speedups = None
+        MISSING = "harness._speedups is a stale build (another node format): pip install -e . again"
 
-__all__ = ["NativeModel", "available", "compile_pattern"]
+__all__ = ["MISSING", "NativeModel", "available", "compile_pattern"]
 
 # node kinds and string checks, as numbered in _speedups.c
 UNSURE, STR, INT, NUM, BOOL, ARR, TUP, OBJ, UNION, ANYOBJ = range(10)
@@ -39,7 +47,7 @@ Runner = Callable[[bytes, int], tuple[int, int, int, int, int, float, float]]
 
 
 def available() -> bool:
-    """Whether the native checker was built."""
+    """Whether the native checker was built (and is not stale): else `MISSING` says why."""
     return _speedups is not None
 
 
@@ -48,7 +56,7 @@ class NativeModel:
 
     def __init__(self, profile: Profile | str = Profile.DEFAULT) -> None:
         if _speedups is None:
-            raise RuntimeError("harness._speedups was not built (no C compiler at install time)")
+            raise RuntimeError(MISSING)
         self.profile = Profile.parse(profile)
         self._nodes: list[tuple[Any, ...] | None] = []
         self._named: dict[str, int] = {}

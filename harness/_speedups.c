@@ -18,6 +18,7 @@
 enum { N_UNSURE = 0, N_STR, N_INT, N_NUM, N_BOOL, N_ARR, N_TUP, N_OBJ, N_UNION, N_ANYOBJ };
 enum { C_SEQ = 1, C_DATETIME, C_URI };
 
+#define NODE_FORMAT 1 /* the layout of node tuples and of run()'s answer: _native checks it */
 #define MAX_DEPTH 128
 #define MAX_FIELDS 256
 #define DECODED 4096 /* longest checked string with escapes decoded here; longer: not sure */
@@ -619,7 +620,16 @@ static int *int_list(PyObject *seq, Py_ssize_t *n, Py_ssize_t nnodes, int are_no
 static int build_node(Node *d, PyObject *t, Py_ssize_t nnodes) {
     int kind;
     PyObject *a = NULL, *b = NULL, *c = NULL, *x = NULL;
+    static const int needed[] = {0, 4, 2, 2, 0, 3, 1, 3, 2, 0}; /* members after the kind */
     if (!PyArg_ParseTuple(t, "i|OOOO", &kind, &a, &b, &c, &x)) return -1;
+    if (kind < 0 || kind > N_ANYOBJ) {
+        PyErr_Format(PyExc_ValueError, "unknown node kind %d", kind);
+        return -1;
+    }
+    if (PyTuple_GET_SIZE(t) < 1 + needed[kind]) {
+        PyErr_Format(PyExc_ValueError, "a node of kind %d has %d members after its kind", kind, needed[kind]);
+        return -1;
+    }
     d->kind = kind;
     d->nenum = -1;
     d->min_len = d->max_len = d->max_items = -1;
@@ -741,7 +751,10 @@ static int build_node(Node *d, PyObject *t, Py_ssize_t nnodes) {
 static int Program_init(Program *self, PyObject *args, PyObject *kw) {
     PyObject *nodes;
     if (!PyArg_ParseTuple(args, "O!", &PyTuple_Type, &nodes)) return -1;
-    if (self->nodes) { free_nodes(self->nodes, self->nnodes); self->nodes = NULL; }
+    if (self->nodes) { /* another thread may be running it (run releases the GIL) */
+        PyErr_SetString(PyExc_TypeError, "a Program is built once");
+        return -1;
+    }
     Py_ssize_t n = PyTuple_GET_SIZE(nodes);
     self->nodes = PyMem_Calloc(n ? n : 1, sizeof(Node));
     if (!self->nodes) { PyErr_NoMemory(); return -1; }
@@ -925,6 +938,10 @@ PyMODINIT_FUNC PyInit__speedups(void) {
     if (PyType_Ready(&ProgramType) < 0) return NULL;
     PyObject *m = PyModule_Create(&module);
     if (!m) return NULL;
+    if (PyModule_AddIntConstant(m, "NODE_FORMAT", NODE_FORMAT) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
     Py_INCREF(&ProgramType);
     if (PyModule_AddObject(m, "Program", (PyObject *)&ProgramType) < 0) {
         Py_DECREF(&ProgramType);

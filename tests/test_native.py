@@ -20,6 +20,7 @@ from harness._native import (
     ARR,
     DATE_TIME,
     INT,
+    MISSING,
     NUM,
     OBJ,
     SEQ,
@@ -61,7 +62,7 @@ def encoded(draw: st.DrawFn, payload: Any) -> bytes:
 
 def test_the_native_checker_is_built() -> None:
     # setup.py builds it wherever there is a C compiler, as on every machine CI runs on
-    assert available()
+    assert available(), MISSING
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -250,5 +251,9 @@ def test_arrays_objects_and_program_errors() -> None:
         Program(((ARR, 5, 0, -1),))
     with pytest.raises(ValueError, match="unknown node kind 42"):
         Program(((42,),))
+    with pytest.raises(ValueError, match="kind 7 has 3 members"):
+        Program(((OBJ, ()),))
+    with pytest.raises(TypeError, match="built once"):
+        program.__init__(nodes)
     with pytest.raises(ValueError, match="no node 4"):
         program.kinds(4, [], "ok", "ok", -1, -1)
