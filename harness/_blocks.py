@@ -170,9 +170,7 @@ def ndjson_block(contract: Contract, endpoint: str, block: Block) -> tuple[Run, 
                 start, lineno = end, lineno + lines
                 if start >= len(data):
                     break
-        end = data.find(b"\n", start)
-        end = len(data) if end < 0 else end + 1
-        raw, start, lineno = data[start:end], end, lineno + 1
+        raw, start, lineno = *_line_at(data, start), lineno + 1
         if raw.isspace():
             run.heartbeats += 1
         else:
@@ -236,9 +234,7 @@ def cassette_block(contract: Contract, endpoint: str, block: Block, *, status: i
                 start, lineno = end, lineno + records
                 if start >= len(data):
                     break
-        end = data.find(b"\n", start)
-        end = len(data) if end < 0 else end + 1
-        line, start, lineno = data[start:end], end, lineno + 1
+        line, start, lineno = *_line_at(data, start), lineno + 1
         if line.isspace():  # a blank line (no copy, unlike strip)
             continue
         try:
@@ -279,6 +275,13 @@ def rebase_run(run: Run, base: int) -> Run:
     if run.body is not None:
         run.body = [(line + base, record) for line, record in run.body]
     return run
+
+
+def _line_at(data: bytes, start: int) -> tuple[bytes, int]:
+    """The line starting at `start` (its newline included, if it has one), and where the next starts."""
+    end = data.find(b"\n", start)
+    end = len(data) if end < 0 else end + 1
+    return data[start:end], end
 
 
 def _runner(contract: Contract, endpoint: str, *, records: bool = True) -> Runner | None:

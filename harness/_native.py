@@ -3,7 +3,7 @@
 `NativeModel(profile).kinds(schema, lines)` says, per raw line, "event" or "error" when
 the line is surely valid, and None when the checker cannot tell (then the typed decoder
 and, last, the reference decide). Each model type becomes one node tuple (the layout is
-in `_speedups.c`); a constraint the checker cannot run exactly becomes a node that is
+in `_speedups_nodes.h`); a constraint the checker cannot run exactly becomes a node that is
 never sure, so a line holding such a value always goes to the slower engines.
 
 Without a C compiler at install time there is no `_speedups`: `available()` says so and
@@ -38,7 +38,7 @@ else:
 
 __all__ = ["MISSING", "NativeModel", "available", "compile_pattern"]
 
-# node kinds and string checks, as numbered in _speedups.c
+# node kinds and string checks, as numbered in _speedups_nodes.h
 UNSURE, STR, INT, NUM, BOOL, ARR, TUP, OBJ, UNION, ANYOBJ = range(10)
 SEQ, DATE_TIME, URI = 1, 2, 3
 
