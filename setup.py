@@ -7,7 +7,7 @@ setup(
         Extension(
             "harness._speedups",
             ["harness/_speedups.c"],
-            depends=[f"harness/_speedups_{part}.h" for part in ("json", "nodes", "strings", "check")],
+            depends=[f"harness/_speedups_{part}.h" for part in ("json", "nodes", "strings", "check", "objects")],
             optional=True,
             extra_compile_args=[
                 "-O2",

@@ -76,6 +76,11 @@ class NativeModel:
         kinds: list[str | None] = self.program.kinds(root, lines, "event", "error", data, errors)
         return kinds
 
+    def accepts(self, schema: str, payload: Any) -> bool:
+        """True if the decoded `payload` (json.loads' types) is surely valid against `schema`."""
+        ok: bool = self.program.accepts(self.roots[schema][0], payload)
+        return ok
+
     def runner(self, schema: str, *, records: bool = True) -> Runner:
         """`run(data, start)` over cassette records whose payloads must be `schema` (or,
         not `records`, raw stream lines): see `Program.run` in `_speedups.c` (end, lines,

@@ -24,6 +24,7 @@
 #include "_speedups_nodes.h"
 #include "_speedups_strings.h"
 #include "_speedups_check.h"
+#include "_speedups_objects.h"
 
 /* -- the Python type -------------------------------------------------------------------- */
 
@@ -190,9 +191,19 @@ static PyObject *Program_run(Program *self, PyObject *args) {
                          records ? last : 0.0);
 }
 
+/* accepts(root, payload): True if the decoded `payload` is surely valid. */
+static PyObject *Program_accepts(Program *self, PyObject *args) {
+    int root;
+    PyObject *payload;
+    if (!PyArg_ParseTuple(args, "iO", &root, &payload)) return NULL;
+    if (root < 0 || root >= self->nnodes) return PyErr_Format(PyExc_ValueError, "no node %d", root);
+    return PyBool_FromLong(object_value(self, root, payload, 0));
+}
+
 static PyMethodDef Program_methods[] = {
     {"kinds", (PyCFunction)Program_kinds, METH_VARARGS, "Per line: event, error, or None (not sure)."},
     {"run", (PyCFunction)Program_run, METH_VARARGS, "The cassette records it is sure of, from a start."},
+    {"accepts", (PyCFunction)Program_accepts, METH_VARARGS, "Whether a decoded payload is surely valid."},
     {NULL},
 };
 

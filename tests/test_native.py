@@ -3,8 +3,11 @@ sure of the valid events the streams carry, so that it is the fast path in fact.
 
 from __future__ import annotations
 
+import enum
 import json
 import re
+from collections import OrderedDict
+from decimal import Decimal
 from typing import Any
 
 import jsonschema
@@ -77,6 +80,59 @@ def test_sure_only_of_what_the_reference_accepts(data: st.DataObject, profile: P
         assert kind == reference_kind(raw, schema, profile)
 
 
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), profile=st.sampled_from(list(Profile)))
+def test_sure_only_of_decoded_payloads_the_reference_accepts(data: st.DataObject, profile: Profile) -> None:
+    endpoint = data.draw(st.sampled_from(sorted(ENDPOINTS)))
+    payload = data.draw(mutated(data.draw(xs.events(endpoint, optional=0.4) | xs.error_payloads())))
+    schema = schemagen.event_file(endpoint)
+    if NATIVE[profile].accepts(schema, payload):
+        assert REFERENCE[profile].violations(schema, payload) == []
+
+
+class Text(str):
+    pass
+
+
+class Count(enum.IntEnum):
+    ONE = 1
+
+
+@pytest.mark.parametrize(
+    ("change", "sure"),
+    [
+        ({}, True),
+        ({"edit_history_tweet_ids": ("1",)}, False),  # a tuple is no JSON array to the reference
+        ({"edit_history_tweet_ids": [Text("1")]}, False),
+        ({"id": Text("1")}, False),
+        ({"public_metrics": {"retweet_count": Decimal(1), "reply_count": 0, "like_count": 0, "quote_count": 0}}, False),
+        ({"public_metrics": {"retweet_count": Count.ONE, "reply_count": 0, "like_count": 0, "quote_count": 0}}, False),
+        ({"public_metrics": {"retweet_count": True, "reply_count": 0, "like_count": 0, "quote_count": 0}}, False),
+        ({"public_metrics": {"retweet_count": 1.0, "reply_count": 0, "like_count": 0, "quote_count": 0}}, False),
+        ({"public_metrics": {"retweet_count": 2**70, "reply_count": 0, "like_count": 0, "quote_count": 0}}, False),
+        ({"display_text_range": [0, 2**70]}, False),  # bounded: beyond 64 bits, not sure
+        ({"possibly_sensitive": 1}, False),
+        ({"text": "\ud800"}, True),  # unconstrained: any str
+        ({"id": "\ud800"}, False),
+        ({"lang": "\u65e5"}, True),
+        ({"brand_new": (1, {2}, Decimal(3), float("nan"))}, True),  # undeclared: not looked at
+        ({"geo": {"place_id": "p", "coordinates": {"type": "Point", "coordinates": [1.0, float("nan")]}}}, False),
+        ({"geo": {"place_id": "p", "coordinates": {"type": "Point", "coordinates": [1.0, float("inf")]}}}, False),
+        ({"geo": {"place_id": "p", "coordinates": {"type": "Point", "coordinates": [1, 2**60]}}}, False),
+        ({"geo": {"place_id": "p", "coordinates": {"type": "Point", "coordinates": [1, 2**40]}}}, True),
+    ],
+)  # fmt: skip
+def test_decoded_payloads_of_python_types(change: dict[str, Any], sure: bool) -> None:
+    payload = {"data": {"id": "1", "text": "hi", "edit_history_tweet_ids": ["1"], **change}}
+    schema = schemagen.event_file("search-stream")
+    valid = REFERENCE[Profile.DEFAULT].violations(schema, payload) == []
+    assert NATIVE[Profile.DEFAULT].accepts(schema, payload) == sure
+    if sure:
+        assert valid
+    assert NATIVE[Profile.DEFAULT].accepts(schema, OrderedDict(payload)) is False  # a dict subclass: not sure
+    assert NATIVE[Profile.STRICT].accepts(schema, payload) == (sure and "brand_new" not in change)
+
+
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_bytes_garbled_anywhere(data: st.DataObject) -> None:
@@ -113,6 +169,7 @@ def test_sure_of_valid_events_and_error_payloads(data: st.DataObject) -> None:
     for profile in Profile:
         [kind] = NATIVE[profile].kinds(schemagen.event_file(endpoint), [raw])
         assert kind == (None if blank else payload_kind(payload))
+        assert NATIVE[profile].accepts(schemagen.event_file(endpoint), payload) == (not blank)
 
 
 def test_str_lines_and_lines_it_cannot_read() -> None:
