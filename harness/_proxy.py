@@ -53,3 +53,12 @@ class Interceptor:
 
     def close(self) -> None:
         shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def client_env(proxy_url: str, ca_bundle: Path) -> dict[str, str | None]:
+    """The environment an unmodified client needs to come through the proxy: values to set,
+    and None for the variables to unset that would get in the way."""
+    return {
+        "HTTPS_PROXY": proxy_url, "https_proxy": proxy_url, "REQUESTS_CA_BUNDLE": str(ca_bundle),
+        "NO_PROXY": None, "no_proxy": None, "CURL_CA_BUNDLE": None,
+    }  # fmt: skip

@@ -85,7 +85,6 @@ static PyObject *Program_kinds(Program *self, PyObject *args) {
         }
         if (buf) {
             Cur c = {(const unsigned char *)buf, (const unsigned char *)buf + len, 0};
-            memset(seen, 0, sizeof seen);
             ws(&c);
             int ok = value(self, root, &c, r->kind == N_OBJ ? seen : NULL);
             ws(&c);
@@ -111,7 +110,6 @@ static int raw_line(const Program *self, int root, int data, int errors, const u
     if (q == nl) return 3;
     Cur c = {q, nl, 0};
     const Node *r = &self->nodes[root];
-    memset(seen, 0, MAX_FIELDS);
     if (!value(self, root, &c, r->kind == N_OBJ ? seen : NULL)) return 0;
     ws(&c);
     if (c.p != nl) return 0;
@@ -176,7 +174,6 @@ static PyObject *Program_run(Program *self, PyObject *args) {
         } else {
             if (nl - c.p < 9 || memcmp(c.p, ",\"json\":", 8) != 0) break;
             c.p += 8;
-            memset(seen, 0, sizeof seen);
             if (!value(self, root, &c, r->kind == N_OBJ ? seen : NULL) || c.p + 1 != nl || *c.p != '}') break;
             if (data >= 0 && errors >= 0 && !seen[data] && seen[errors]) errs++;
             else events++;

@@ -13,7 +13,8 @@ static Py_ssize_t lookup(const Node *n, const unsigned char *s, Py_ssize_t len, 
     }
 }
 
-/* An object of node n at c->p (on its '{'); `seen` gets which fields are present. */
+/* An object of node n at c->p (on its '{'); `seen` gets which fields are present (all of its
+ * first n->nfields set here: callers need not clear it). */
 static int object(const Program *pr, const Node *n, Cur *c, unsigned char *seen) {
     const unsigned char *s, *e;
     int escaped;

@@ -246,13 +246,11 @@ def stream_replay_proxy(
     stream_settings: StreamSettings, stream_cassette: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[ReplayServer]:
     """The replay behind a TLS proxy for api.x.com/api.twitter.com; sets HTTPS_PROXY and REQUESTS_CA_BUNDLE."""
+    from harness._proxy import client_env  # imported when used: the plugin loads in every pytest run
+
     with _server(stream_settings, stream_cassette, proxy=True) as server:
         assert server.proxy_url and server.ca_bundle
-        monkeypatch.setenv("HTTPS_PROXY", server.proxy_url)
-        monkeypatch.setenv("https_proxy", server.proxy_url)
-        monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(server.ca_bundle))
-        monkeypatch.delenv("NO_PROXY", raising=False)
-        monkeypatch.delenv("no_proxy", raising=False)
+        apply_env(monkeypatch, client_env(server.proxy_url, server.ca_bundle))
         yield server
 
 
@@ -284,3 +282,12 @@ def contract() -> ContractChecker:
     from harness.assertions import ContractChecker
 
     return ContractChecker()
+
+
+def apply_env(monkeypatch: pytest.MonkeyPatch, env: dict[str, str | None]) -> None:
+    """Set (or, None, unset) environment variables for the test."""
+    for name, value in env.items():
+        if value is None:
+            monkeypatch.delenv(name, raising=False)
+        else:
+            monkeypatch.setenv(name, value)

@@ -21,7 +21,9 @@ from test_replayer import cassette, event_line, events
 from xdk import Client
 from xdk.streaming import StreamConfig, StreamError, StreamErrorType
 
+from harness._proxy import client_env
 from harness.cassette import CloseReason
+from harness.plugin import apply_env
 from harness.replayer import End, ReplayServer
 from harness.synth import encode_line
 from harness.validator import Contract
@@ -212,12 +214,8 @@ class Recorder(tweepy.StreamingClient):  # type: ignore[misc]
 @pytest.fixture
 def proxy_env(monkeypatch: pytest.MonkeyPatch) -> Callable[[ReplayServer], None]:
     def apply(server: ReplayServer) -> None:
-        assert server.proxy_url is not None
-        for name in ("HTTPS_PROXY", "https_proxy"):
-            monkeypatch.setenv(name, server.proxy_url)
-        monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(server.ca_bundle))
-        for name in ("NO_PROXY", "no_proxy", "CURL_CA_BUNDLE"):
-            monkeypatch.delenv(name, raising=False)
+        assert server.proxy_url is not None and server.ca_bundle is not None
+        apply_env(monkeypatch, client_env(server.proxy_url, server.ca_bundle))
 
     return apply
 

@@ -15,7 +15,9 @@ import pytest
 import requests
 from test_replayer import cassette, cli_argv, event_line, events
 
+from harness._proxy import client_env
 from harness.cassette import CloseReason
+from harness.plugin import apply_env
 from harness.replayer import ReplayServer
 
 
@@ -25,11 +27,7 @@ def proxied(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ReplayS
     path = cassette(tmp_path / "c.jsonl", "search-stream", (events(0, 5), CloseReason.SERVER_CLOSED, 0.6))
     with ReplayServer([path], speed=None, proxy=True) as server:
         assert server.proxy_url is not None and server.ca_bundle is not None
-        for name in ("HTTPS_PROXY", "https_proxy"):
-            monkeypatch.setenv(name, server.proxy_url)
-        monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(server.ca_bundle))
-        for name in ("NO_PROXY", "no_proxy", "CURL_CA_BUNDLE"):
-            monkeypatch.delenv(name, raising=False)
+        apply_env(monkeypatch, client_env(server.proxy_url, server.ca_bundle))
         yield server
 
 
