@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import harness
@@ -28,3 +30,22 @@ def test_package_is_typed() -> None:
 def test_modules_stay_small() -> None:
     sizes = {p.relative_to(PACKAGE).as_posix(): len(p.read_text().splitlines()) for p in PACKAGE.rglob("*.py")}
     assert {name: n for name, n in sizes.items() if n >= 400} == {}
+
+
+def test_loading_the_plugin_imports_no_heavy_dependency() -> None:
+    # the plugin loads in every pytest run of every user: it must not pull in the world
+    heavy = ("jsonschema", "requests", "urllib3", "trustme", "cryptography", "hypothesis", "msgspec", "click")
+    code = "import sys, harness, harness.plugin; print('\\n'.join(sorted(sys.modules)))"
+    loaded = set(
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    )
+    assert sorted(m for m in loaded if m.split(".")[0] in heavy) == []
+    assert sorted(m for m in loaded if m.startswith("harness.")) == ["harness._version", "harness.plugin"]
+
+
+def test_public_names_resolve_lazily_to_their_homes() -> None:
+    homes = "('harness.validator', 'harness.recorder')"
+    code = f"import harness, sys; harness.Contract; print(*(m in sys.modules for m in {homes}))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["True", "False"]
+    assert set(harness.__all__) <= set(dir(harness))
