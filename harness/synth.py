@@ -13,7 +13,6 @@ import math
 import random
 
 # The stdlib's regex parser: walking its tree generates strings a pattern matches.
-import re._parser as sre_parse  # type: ignore[import-not-found]
 from collections.abc import Iterator, Sequence
 from functools import cache
 from typing import Any, Protocol, TypeVar
@@ -37,6 +36,8 @@ from harness.model import (
     Union_,
     resolve_endpoint,
 )
+from harness.model.patterns import Chars, Node, Repeat
+from harness.model.patterns import parse as parse_pattern
 
 T = TypeVar("T")
 
@@ -67,8 +68,8 @@ class RandomSource:
 
 
 @cache
-def _compile_regex(pattern: str) -> Any:
-    return sre_parse.parse(pattern)
+def _parsed(pattern: str) -> tuple[Node, ...]:
+    return (parse_pattern(pattern).body,)
 
 
 class Synth:
@@ -181,46 +182,25 @@ class Synth:
 
     def regex(self, pattern: str) -> str:
         """A string `pattern` matches in full (the subset of regex the model uses)."""
-        return "".join(self._emit(_compile_regex(pattern)))
+        return "".join(self._emit(_parsed(pattern)))
 
-    def _emit(self, parsed: Any) -> Iterator[str]:
-        for op, arg in parsed:
-            name = str(op)
-            if name == "LITERAL":
-                yield chr(arg)
-            elif name == "IN":
-                yield self._char_from_class(arg)
-            elif name == "ANY":
-                yield self.choice("abcxyz019")
-            elif name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
-                lo, hi, sub = arg
-                hi = min(hi, lo + 8) if hi > lo + 8 else hi  # MAXREPEAT is huge
-                for _ in range(self.source.integer(lo, max(lo, hi))):
-                    yield from self._emit(sub)
-            elif name == "SUBPATTERN":
-                yield from self._emit(arg[-1])
-            elif name == "BRANCH":
-                yield from self._emit(self.choice(arg[1]))
-            elif name == "AT":
-                continue
+    def _emit(self, items: tuple[Node, ...]) -> Iterator[str]:
+        for item in items:
+            if isinstance(item, Chars):
+                yield self._char_from(item)
+            elif isinstance(item, Repeat):
+                hi = item.lo + 8 if item.hi is None else min(item.hi, item.lo + 8)
+                for _ in range(self.source.integer(item.lo, hi)):
+                    yield from self._emit((item.item,))
+            elif len(item.branches) == 1:
+                yield from self._emit(item.branches[0])
             else:
-                raise ValueError(f"regex construct {name} is not supported by the generator")
+                yield from self._emit(self.choice(item.branches))
 
-    def _char_from_class(self, items: Any) -> str:
-        chars: list[str] = []
-        for op, arg in items:
-            name = str(op)
-            if name == "LITERAL":
-                chars.append(chr(arg))
-            elif name == "RANGE":
-                chars.extend(chr(c) for c in range(arg[0], arg[1] + 1))
-            elif name == "CATEGORY" and "DIGIT" in str(arg):
-                chars.extend("0123456789")
-            elif name == "CATEGORY" and "WORD" in str(arg):
-                chars.extend("abcXYZ_019")
-            else:
-                raise ValueError(f"regex class item {name} is not supported by the generator")
-        return self.choice(chars)
+    def _char_from(self, chars: Chars) -> str:
+        if chars.ranges[0][0] == chars.ranges[-1][1]:  # a literal: no choice to make
+            return chr(chars.ranges[0][0])
+        return self.choice([chr(c) for lo, hi in chars.ranges for c in range(lo, hi + 1)])
 
     # -- payloads ------------------------------------------------------------------------
     def event(self, endpoint: str) -> dict[str, Any]:
