@@ -34,6 +34,7 @@ from harness.model import (
     Type,
     Union_,
 )
+from harness.model.visit import Visitor
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 BASE_URI = "https://x-stream-harness.dev/schemas/"
@@ -69,9 +70,10 @@ def schema_uri(filename: str, profile: Profile = Profile.DEFAULT) -> str:
     return f"{BASE_URI}{profile.folder}{filename}"
 
 
-def type_schema(t: Type) -> Schema:
-    """The schema of one declared type (references stay relative, within a profile)."""
-    if isinstance(t, Str):
+class _Schemas(Visitor[Profile, Schema]):
+    """Each declared type's schema (references stay relative, within a profile)."""
+
+    def str_(self, t: Str, profile: Profile) -> Schema:
         s: Schema = {"type": "string"}
         if t.enum is not None:
             s["enum"] = list(t.enum)
@@ -84,73 +86,85 @@ def type_schema(t: Type) -> Schema:
         if t.max_length is not None:
             s["maxLength"] = t.max_length
         return s
-    if isinstance(t, (Int, Num)):
-        s = {"type": "integer" if isinstance(t, Int) else "number"}
+
+    def int_(self, t: Int | Num, profile: Profile) -> Schema:
+        s: Schema = {"type": "integer" if isinstance(t, Int) else "number"}
         if t.minimum is not None:
             s["minimum"] = t.minimum
         if t.maximum is not None:
             s["maximum"] = t.maximum
         return s
-    if isinstance(t, Bool):
+
+    def num(self, t: Num, profile: Profile) -> Schema:
+        return self.int_(t, profile)
+
+    def bool_(self, t: Bool, profile: Profile) -> Schema:
         return {"type": "boolean"}
-    if isinstance(t, Arr):
-        s = {"type": "array", "items": type_schema(t.items)}
+
+    def arr(self, t: Arr, profile: Profile) -> Schema:
+        s: Schema = {"type": "array", "items": self.visit(t.items, profile)}
         if t.min_items is not None:
             s["minItems"] = t.min_items
         if t.max_items is not None:
             s["maxItems"] = t.max_items
         return s
-    if isinstance(t, Tup):
+
+    def tup(self, t: Tup, profile: Profile) -> Schema:
         n = len(t.items)
-        return {
-            "type": "array",
-            "prefixItems": [type_schema(i) for i in t.items],
-            "minItems": n,
-            "maxItems": n,
-        }
-    if isinstance(t, Ref):
+        return {"type": "array", "prefixItems": [self.visit(i, profile) for i in t.items], "minItems": n, "maxItems": n}
+
+    def ref(self, t: Ref, profile: Profile) -> Schema:
         if t.name not in DEFINITIONS:
             raise KeyError(f"reference to undeclared definition {t.name!r}")
         return {"$ref": definition_file(t.name)}
-    if isinstance(t, AnyObj):
+
+    def any_obj(self, t: AnyObj, profile: Profile) -> Schema:
         return {"type": "object"}
-    raise TypeError(f"not a model type: {t!r}")
+
+    def obj(self, obj: Obj, profile: Profile) -> Schema:
+        properties: Schema = {}
+        for f in obj.fields:
+            prop = self.visit(f.type, profile)
+            if f.doc:
+                prop = {"description": f.doc, **prop}
+            properties[f.name] = prop
+        s: Schema = {"type": "object", "properties": properties}
+        required = [f.name for f in obj.fields if f.required]
+        if required:
+            s["required"] = required
+        if obj.require_any:
+            s["anyOf"] = [{"required": [name]} for name in obj.require_any]
+        if profile is Profile.STRICT:
+            s["additionalProperties"] = False
+        return s
+
+    def union(self, union: Union_, profile: Profile) -> Schema:
+        # if/then per variant rather than oneOf: a bad member of a subtype is reported at its
+        # own pointer instead of as "not valid under any of the given schemas".
+        tag = union.tag
+        return {
+            "type": "object",
+            "required": [tag],
+            "properties": {tag: {"enum": list(union.tags)}},
+            "allOf": [
+                {
+                    "if": {"required": [tag], "properties": {tag: {"enum": list(v.tags)}}},
+                    "then": {"$ref": definition_file(v.obj)},
+                }
+                for v in union.variants
+            ],
+        }
+
+    def alias(self, d: Alias, profile: Profile) -> Schema:
+        return self.visit(d.type, profile)
 
 
-def _object_schema(obj: Obj, profile: Profile) -> Schema:
-    properties: Schema = {}
-    for f in obj.fields:
-        prop = type_schema(f.type)
-        if f.doc:
-            prop = {"description": f.doc, **prop}
-        properties[f.name] = prop
-    s: Schema = {"type": "object", "properties": properties}
-    required = [f.name for f in obj.fields if f.required]
-    if required:
-        s["required"] = required
-    if obj.require_any:
-        s["anyOf"] = [{"required": [name]} for name in obj.require_any]
-    if profile is Profile.STRICT:
-        s["additionalProperties"] = False
-    return s
+_SCHEMAS = _Schemas()
 
 
-def _union_schema(union: Union_) -> Schema:
-    # if/then per variant rather than oneOf: a bad member of a subtype is reported at its
-    # own pointer instead of as "not valid under any of the given schemas".
-    tag = union.tag
-    return {
-        "type": "object",
-        "required": [tag],
-        "properties": {tag: {"enum": list(union.tags)}},
-        "allOf": [
-            {
-                "if": {"required": [tag], "properties": {tag: {"enum": list(v.tags)}}},
-                "then": {"$ref": definition_file(v.obj)},
-            }
-            for v in union.variants
-        ],
-    }
+def type_schema(t: Type) -> Schema:
+    """The schema of one declared type (references stay relative, within a profile)."""
+    return _SCHEMAS.visit(t, Profile.DEFAULT)
 
 
 def definition_schema(d: Definition, profile: Profile) -> Schema:
@@ -161,15 +175,7 @@ def definition_schema(d: Definition, profile: Profile) -> Schema:
     }
     if d.doc:
         head["description"] = d.doc
-    if isinstance(d, Obj):
-        body = _object_schema(d, profile)
-    elif isinstance(d, Union_):
-        body = _union_schema(d)
-    elif isinstance(d, Alias):
-        body = type_schema(d.type)
-    else:  # pragma: no cover - Definition is closed
-        raise TypeError(d)
-    return {**head, **body}
+    return {**head, **_SCHEMAS.visit_definition(d, profile)}
 
 
 def event_schema(endpoint: str, profile: Profile) -> Schema:

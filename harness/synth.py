@@ -38,6 +38,7 @@ from harness.model import (
 )
 from harness.model.patterns import Chars, Node, Repeat
 from harness.model.patterns import parse as parse_pattern
+from harness.model.visit import Visitor
 
 T = TypeVar("T")
 
@@ -67,12 +68,15 @@ class RandomSource:
         return self.random.uniform(lo, hi)
 
 
+_At = tuple[str, int]  # where a walk is: the field's name (a hint for realistic values), the depth
+
+
 @cache
 def _parsed(pattern: str) -> tuple[Node, ...]:
     return (parse_pattern(pattern).body,)
 
 
-class Synth:
+class Synth(Visitor[_At, Any]):
     """Builds valid instances of any definition, event or error payload of the model.
 
     `optional` is the chance an optional member is present; below `depth` levels of
@@ -96,19 +100,26 @@ class Synth:
     def choice(self, items: Sequence[T]) -> T:
         return items[self.source.integer(0, len(items) - 1)]
 
-    # -- the model walk ------------------------------------------------------------------
+    # -- the model walk: (field name as a hint, depth) is carried down ------------------
     def definition(self, name: str, depth: int = 0) -> Any:
-        d = DEFINITIONS[name]
-        if isinstance(d, Alias):
-            return self.value(d.type, name, depth)
-        if isinstance(d, Union_):
-            variant = self.choice(d.variants)
-            out = self.obj(DEFINITIONS[variant.obj], depth)  # type: ignore[arg-type]
-            out[d.tag] = self.choice(variant.tags)
-            return out
-        return self.obj(d, depth)
+        return self.visit_definition(DEFINITIONS[name], (name, depth))
 
-    def obj(self, obj: Obj, depth: int = 0) -> dict[str, Any]:
+    def value(self, t: Type, hint: str = "", depth: int = 0) -> Any:
+        return self.visit(t, (hint, depth))
+
+    def alias(self, d: Alias, at: _At) -> Any:
+        return self.value(d.type, d.name, at[1])
+
+    def union(self, d: Union_, at: _At) -> dict[str, Any]:
+        variant = self.choice(d.variants)
+        target = DEFINITIONS[variant.obj]
+        assert isinstance(target, Obj)
+        out = self.obj(target, at)
+        out[d.tag] = self.choice(variant.tags)
+        return out
+
+    def obj(self, obj: Obj, at: _At) -> dict[str, Any]:
+        depth = at[1]
         out: dict[str, Any] = {}
         deep = depth >= self.max_depth
         for f in obj.fields:
@@ -119,28 +130,33 @@ class Synth:
             out[first.name] = self.value(first.type, first.name, depth + 1)
         return out
 
-    def value(self, t: Type, hint: str = "", depth: int = 0) -> Any:
-        if isinstance(t, Ref):
-            return self.definition(t.name, depth)
-        if isinstance(t, Str):
-            return self.string(t, hint)
-        if isinstance(t, Int):
-            return self.integer(t, hint)
-        if isinstance(t, Num):
-            lo = t.minimum if t.minimum is not None else -90.0
-            hi = t.maximum if t.maximum is not None else 90.0
-            return round(self.source.real(lo, hi), 6)
-        if isinstance(t, Bool):
-            return self.chance(0.5)
-        if isinstance(t, Arr):
-            lo = t.min_items or 0
-            hi = max(lo, min(t.max_items if t.max_items is not None else self.max_items, self.max_items))
-            return [self.value(t.items, hint, depth + 1) for _ in range(self.source.integer(lo, hi))]
-        if isinstance(t, Tup):
-            return self._tuple(t, hint, depth)
-        if isinstance(t, AnyObj):
-            return {}
-        raise TypeError(f"not a model type: {t!r}")
+    def ref(self, t: Ref, at: _At) -> Any:
+        return self.definition(t.name, at[1])
+
+    def str_(self, t: Str, at: _At) -> str:
+        return self.string(t, at[0])
+
+    def int_(self, t: Int, at: _At) -> int:
+        return self.integer(t, at[0])
+
+    def num(self, t: Num, at: _At) -> float:
+        lo = t.minimum if t.minimum is not None else -90.0
+        hi = t.maximum if t.maximum is not None else 90.0
+        return round(self.source.real(lo, hi), 6)
+
+    def bool_(self, t: Bool, at: _At) -> bool:
+        return self.chance(0.5)
+
+    def arr(self, t: Arr, at: _At) -> list[Any]:
+        lo = t.min_items or 0
+        hi = max(lo, min(t.max_items if t.max_items is not None else self.max_items, self.max_items))
+        return [self.value(t.items, at[0], at[1] + 1) for _ in range(self.source.integer(lo, hi))]
+
+    def tup(self, t: Tup, at: _At) -> list[Any]:
+        return self._tuple(t, *at)
+
+    def any_obj(self, t: AnyObj, at: _At) -> dict[str, Any]:
+        return {}
 
     def _tuple(self, t: Tup, hint: str, depth: int) -> list[Any]:
         values = [self.value(i, hint, depth + 1) for i in t.items]
@@ -230,7 +246,7 @@ class Synth:
         for variant in union.variants:
             tags = [t for t in variant.tags if t == kind or t.rsplit("/", 1)[-1] == kind]
             if tags:
-                body = self.obj(DEFINITIONS[variant.obj], 1)  # type: ignore[arg-type]
+                body: dict[str, Any] = self.definition(variant.obj, 1)
                 body[union.tag] = self.choice(tags)
                 return body
         kinds = sorted({t.rsplit("/", 1)[-1] for t in union.tags})
