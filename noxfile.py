@@ -1,13 +1,39 @@
-"""CI sessions: `nox` runs tests, lint, typecheck, schemas and cassettes; `nox -s bench` measures."""
+"""CI sessions: `nox` runs tests, lint, typecheck, schemas and cassettes; `nox -s bench` measures.
+
+`nox -s versions` runs the suite under every CPython from 3.11 that this machine has
+(`requires-python` says 3.11+); `.ci/run` and the GitHub workflow run the same sessions.
+"""
 
 from __future__ import annotations
 
 import glob
+import os
+import shutil
+import subprocess
 
 import nox
 
 nox.options.sessions = ["tests", "lint", "typecheck", "schemas", "cassettes"]
 nox.options.reuse_existing_virtualenvs = True
+
+SUPPORTED = ("3.11", "3.12", "3.13")
+
+
+def _add_pyenv_interpreters() -> None:
+    """Put pyenv's installed CPythons on PATH: its shims only answer for the selected version."""
+    root = os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv"))
+    dirs = sorted(glob.glob(os.path.join(root, "versions", "3.*", "bin")))
+    if dirs:
+        os.environ["PATH"] = os.pathsep.join([*dirs, os.environ.get("PATH", "")])
+
+
+def _runs(version: str) -> bool:
+    exe = shutil.which(f"python{version}")
+    return exe is not None and subprocess.run([exe, "-c", "pass"], capture_output=True).returncode == 0
+
+
+_add_pyenv_interpreters()
+INTERPRETERS = [v for v in SUPPORTED if _runs(v)]
 
 
 @nox.session
@@ -15,6 +41,13 @@ def tests(session: nox.Session) -> None:
     """The test suite, on both cores."""
     session.install("-e", ".[test]")
     session.run("pytest", "-n", "2", *session.posargs)
+
+
+@nox.session(python=INTERPRETERS)
+def versions(session: nox.Session) -> None:
+    """The test suite under each CPython the machine has, from 3.11 (requires-python)."""
+    session.install("-e", ".[test]")
+    session.run("pytest", "-n", "2", "-q", "-p", "no:cacheprovider", *session.posargs)
 
 
 @nox.session
@@ -27,7 +60,7 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def typecheck(session: nox.Session) -> None:
-    """mypy --strict over the package."""
+    """mypy --strict over the package and its tests."""
     session.install("-e", ".[dev]")
     session.run("mypy")
 

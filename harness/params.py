@@ -17,6 +17,8 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 from harness._redact import secret_param
 from harness.errors import ParameterError, UnknownEndpointError, UsageError
 from harness.model import Arr, Endpoint, Int, Str, Type, resolve_endpoint
+from harness.model.patterns import parse as parse_pattern
+from harness.model.visit import Visitor
 
 # X documents YYYY-MM-DDTHH:mm:ssZ; RFC 3339 fractions and offsets are accepted too.
 _DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})\Z")
@@ -55,35 +57,39 @@ def parse_date_time(value: str) -> dt.datetime | None:
         return None
 
 
-def _check_value(endpoint: Endpoint, name: str, t: Type, value: str) -> None:
-    if isinstance(t, Int):
+class _ValueCheck(Visitor[tuple[Endpoint, str, str], None]):
+    """Refuses a query value its parameter's declared type does not admit."""
+
+    def int_(self, t: Int, at: tuple[Endpoint, str, str]) -> None:
+        _, name, value = at
         number = parse_int(value)
         lo, hi = t.minimum, t.maximum
         span = f" {lo}..{hi}" if lo is not None and hi is not None else ""
         if number is None or (lo is not None and number < lo) or (hi is not None and number > hi):
             raise ParameterError(f"{name}: expected an integer{span}, found {value!r}", parameter=name)
-    elif isinstance(t, Str):
-        _check_str(name, t, value)
-    elif isinstance(t, Arr) and isinstance(t.items, Str):
-        _check_list(endpoint, name, t, value)
-    else:  # pragma: no cover - the model declares no other parameter types
-        raise TypeError(f"parameter {name} of {endpoint.name} has an unsupported type {t!r}")
+
+    def str_(self, t: Str, at: tuple[Endpoint, str, str]) -> None:
+        _, name, value = at
+        if t.format == "date-time" and parse_date_time(value) is None:
+            raise ParameterError(
+                f"{name}: expected a UTC date-time like {_EXAMPLE_TIME} (YYYY-MM-DDTHH:mm:ssZ), found {value!r}",
+                parameter=name,
+            )
+        if t.enum is not None and value not in t.enum:
+            raise ParameterError(f"{name}: expected one of {_preview(t.enum)}, found {value!r}", parameter=name)
+        if t.pattern is not None and not parse_pattern(t.pattern).regex.search(value):
+            raise ParameterError(f"{name}: expected a value matching {t.pattern}, found {value!r}", parameter=name)
+
+    def arr(self, t: Arr, at: tuple[Endpoint, str, str]) -> None:
+        _check_list(*at, t)
 
 
-def _check_str(name: str, t: Str, value: str) -> None:
-    if t.format == "date-time" and parse_date_time(value) is None:
-        raise ParameterError(
-            f"{name}: expected a UTC date-time like {_EXAMPLE_TIME} (YYYY-MM-DDTHH:mm:ssZ), found {value!r}",
-            parameter=name,
-        )
-    if t.enum is not None and value not in t.enum:
-        raise ParameterError(f"{name}: expected one of {_preview(t.enum)}, found {value!r}", parameter=name)
-    if t.pattern is not None and not re.search(t.pattern, value):
-        raise ParameterError(f"{name}: expected a value matching {t.pattern}, found {value!r}", parameter=name)
+_CHECK = _ValueCheck()
 
 
-def _check_list(endpoint: Endpoint, name: str, t: Arr, value: str) -> None:
-    assert isinstance(t.items, Str)
+def _check_list(endpoint: Endpoint, name: str, value: str, t: Arr) -> None:
+    if not isinstance(t.items, Str):  # the model declares lists of strings only
+        raise TypeError(f"parameter {name} of {endpoint.name}: a list of {t.items!r} is not supported")
     members = value.split(",")
     allowed = t.items.enum
     kind = "expansion" if name == "expansions" else "field"
@@ -128,7 +134,7 @@ def check_query(endpoint: Endpoint | str, params: Mapping[str, str]) -> dict[str
                 parameter=p.name,
             )
     for name, value in params.items():
-        _check_value(e, name, declared[name].type, value)
+        _CHECK.visit(declared[name].type, (e, name, value))
     start, end = params.get("start_time"), params.get("end_time")
     if start is not None and end is not None:
         t0, t1 = parse_date_time(start), parse_date_time(end)

@@ -153,3 +153,18 @@ def test_any_text_parses_or_is_refused_with_a_pattern_error(source: str) -> None
         parse(source)
     except PatternError as err:
         assert repr(source) in str(err)
+
+
+def test_the_regex_reads_dollar_and_digits_as_ecma_does() -> None:
+    ids = parse("^[0-9]+$").regex
+    assert ids.search("123") and not ids.search("123\n") and not ids.search("x123")
+    digits = parse(r"^\d{3}$").regex
+    assert digits.search("123") and not digits.search("١٢٣")  # Arabic-Indic digits: \d is ASCII in ECMA
+    assert parse("[A-Z]{2}").regex.search("xxAB")  # unanchored: anywhere
+
+
+@given(node=_nodes(), seed=st.integers(0, 2**32))
+def test_the_regex_matches_what_synth_draws(node: Node, seed: int) -> None:
+    pattern = parse("^" + _render(node) + "$")
+    text = Synth(seed).regex(pattern.source)
+    assert pattern.regex.search(text)  # (a failing search of nested repeats can take exponential time in re)

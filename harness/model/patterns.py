@@ -14,7 +14,9 @@ by name:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Union
 
 __all__ = ["Chars", "Group", "Pattern", "PatternError", "Repeat", "parse"]
@@ -71,6 +73,25 @@ class Pattern:
     def full(self) -> bool:
         """Anchored at both ends: the whole string must match."""
         return self.anchored_start and self.anchored_end
+
+    @cached_property
+    def regex(self) -> re.Pattern[str]:
+        """A Python regex that reads the pattern as ECMA does: `$` only at the very end,
+        `\\d` only ASCII digits (Python's `$` also matches before a final newline)."""
+        head = r"\A" if self.anchored_start else ""
+        return re.compile(head + _render(self.body) + (r"\Z" if self.anchored_end else ""))
+
+
+def _render(node: Node) -> str:
+    if isinstance(node, Chars):
+        return (
+            "["
+            + "".join(re.escape(chr(lo)) + ("-" + re.escape(chr(hi)) if hi > lo else "") for lo, hi in node.ranges)
+            + "]"
+        )
+    if isinstance(node, Repeat):
+        return f"(?:{_render(node.item)}){{{node.lo},{'' if node.hi is None else node.hi}}}"
+    return "(?:" + "|".join("".join(_render(n) for n in branch) for branch in node.branches) + ")"
 
 
 class _Reader:
