@@ -90,7 +90,66 @@ def _pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Iterat
         yield ValidationError(f"{instance!r} does not match {pattern!r}")
 
 
-SpecValidator = jsonschema.validators.extend(Draft202012Validator, {"pattern": _pattern})  # type: ignore[no-untyped-call]
+def _pattern_properties(validator: Any, patterns: Any, instance: Any, schema: Any) -> Iterator[ValidationError]:
+    if not validator.is_type(instance, "object"):
+        return
+    for pattern, subschema in patterns.items():
+        for key, value in instance.items():
+            if ecma_pattern(pattern).search(key):
+                yield from validator.descend(value, subschema, path=key, schema_path=pattern)
+
+
+def _additional_properties(validator: Any, extra: Any, instance: Any, schema: Any) -> Iterator[ValidationError]:
+    # jsonschema's own reads patternProperties with Python's `$`: the same keyword, with ours
+    if not validator.is_type(instance, "object"):
+        return
+    declared = schema.get("properties", {})
+    patterns = [ecma_pattern(p) for p in schema.get("patternProperties", {})]
+    extras = [k for k in instance if k not in declared and not any(p.search(k) for p in patterns)]
+    if validator.is_type(extra, "object"):
+        for key in extras:
+            yield from validator.descend(instance[key], extra, path=key)
+    elif not extra and extras:
+        listed = ", ".join(repr(k) for k in sorted(extras))
+        if patterns:
+            regexes = ", ".join(repr(p) for p in sorted(schema["patternProperties"]))
+            yield ValidationError(
+                f"{listed} {'does' if len(extras) == 1 else 'do'} not match any of the regexes: {regexes}"
+            )
+        else:
+            yield ValidationError(
+                f"Additional properties are not allowed ({listed} {'was' if len(extras) == 1 else 'were'} unexpected)"
+            )
+
+
+#: `date-time` and `uri` as the spec reads them: the stock checks' regexes end in `$`, so
+#: they accept a value with a trailing newline, which RFC 3339 and RFC 3986 values never have.
+FORMAT_CHECKER = jsonschema.FormatChecker(formats=())
+FORMAT_CHECKER.checkers.update(Draft202012Validator.FORMAT_CHECKER.checkers)
+
+
+def date_time(value: str) -> bool:
+    """The reference's `date-time` on a string: jsonschema's check, without its `$` slip."""
+    return not value.endswith("\n") and Draft202012Validator.FORMAT_CHECKER.conforms(value, "date-time")
+
+
+def uri(value: str) -> bool:
+    """The reference's `uri` on a string: jsonschema's check, without its `$` slip."""
+    return not value.endswith("\n") and Draft202012Validator.FORMAT_CHECKER.conforms(value, "uri")
+
+
+FORMATS = {"date-time": date_time, "uri": uri}
+for _name, _rule in FORMATS.items():
+    FORMAT_CHECKER.checks(_name)(lambda v, rule=_rule: not isinstance(v, str) or rule(v))
+
+SpecValidator = jsonschema.validators.extend(  # type: ignore[no-untyped-call]
+    Draft202012Validator,
+    {
+        "pattern": _pattern,
+        "patternProperties": _pattern_properties,
+        "additionalProperties": _additional_properties,
+    },
+)
 
 
 def _shorten(text: str, limit: int = 240) -> str:
@@ -103,6 +162,9 @@ class ReferenceEngine:
     def __init__(self, profile: Profile | str = Profile.DEFAULT) -> None:
         self.profile = Profile.parse(profile)
         self.schemas = schemagen.generate(self.profile)
+        if "unevaluatedProperties" in json.dumps(self.schemas):
+            # jsonschema's reads patternProperties with Python's `$`, and is not corrected here
+            raise ValueError("the generated schemas use unevaluatedProperties: correct its `$` first")
         # Without `$schema`: jsonschema picks the class for a `$ref` target from its
         # `$schema`, which would silently swap SpecValidator back for the stock one.
         self._bare = {name: {k: v for k, v in s.items() if k != "$schema"} for name, s in self.schemas.items()}
@@ -115,9 +177,7 @@ class ReferenceEngine:
     def validator(self, schema: str) -> Any:
         v = self._validators.get(schema)
         if v is None:
-            v = SpecValidator(
-                self._bare[schema], registry=self._registry, format_checker=Draft202012Validator.FORMAT_CHECKER
-            )
+            v = SpecValidator(self._bare[schema], registry=self._registry, format_checker=FORMAT_CHECKER)
             self._validators[schema] = v
         return v
 
