@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Union
 
 from harness._native import NativeModel, Runner
-from harness._records import NotJSON, parse_record
+from harness._records import NotJSON, is_json_blank, parse_record
 from harness.cassette import Close, Connection, Line
 from harness.validator import Contract, Violation
 
@@ -171,7 +171,7 @@ def ndjson_block(contract: Contract, endpoint: str, block: Block) -> tuple[Run, 
                 if start >= len(data):
                     break
         raw, start, lineno = *_line_at(data, start), lineno + 1
-        if raw.isspace():
+        if is_json_blank(raw):
             run.heartbeats += 1
         else:
             pending.append((lineno, raw, None))

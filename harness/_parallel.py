@@ -42,6 +42,7 @@ from harness._blocks import (
     rebased,
 )
 from harness._fast import no_gc
+from harness._records import is_json_blank
 from harness.cassette import Cassette, CassetteWarning, Connection, Line, RecordOrder
 from harness.errors import CassetteFormatError, CassetteOrderError, UsageError
 from harness.model import resolve_endpoint
@@ -182,7 +183,7 @@ class ParallelValidation(Validation):
         try:
             with gzip.open(path, "rb") as f:
                 for lineno, raw in enumerate(f, 1):
-                    if raw.isspace():
+                    if is_json_blank(raw):
                         heartbeats += 1
                         continue
                     lines.append((lineno, raw, None))

@@ -100,6 +100,13 @@ def is_blank(raw: bytes) -> bool:
     return raw[:1] in (b"\r", b"\n", b"") and not raw.strip(b"\r\n")
 
 
+def is_json_blank(raw: bytes) -> bool:
+    """Whether a raw stream line holds only JSON whitespace (space, tab, CR, LF): a
+    heartbeat. `bytes.isspace` would also take a vertical tab or a form feed, which JSON
+    does not: such a line is not JSON."""
+    return not raw.strip(b" \t\r\n")
+
+
 class RecordOrder:
     """The ordering rules of a cassette's records, shared by every writer and reader."""
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness._records import is_json_blank
 from harness.cassette import FORMAT, Cassette, Close, Connection, Line
 from harness.errors import InputError, UsageError
 from harness.model import resolve_endpoint
@@ -192,7 +193,7 @@ class Validation:
         try:
             with opener(path, "rb") as f:
                 for lineno, raw in enumerate(f, 1):
-                    if not raw.strip():
+                    if is_json_blank(raw):
                         self.tally.heartbeats += 1
                         continue
                     pending.append((raw, {"file": str(path), "line": lineno}))

@@ -3,6 +3,7 @@ every engine and through `harness validate` against `--engine reference`."""
 
 from __future__ import annotations
 
+import gzip
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +14,7 @@ from click.testing import CliRunner
 
 from harness import _fast
 from harness.cli import main
+from harness.report import validate_paths
 from harness.schemagen import Profile
 from harness.validator import FORMAT_CHECKER, Contract, ReferenceEngine, SpecValidator
 
@@ -103,3 +105,23 @@ def test_the_reference_refuses_what_it_would_misread(monkeypatch: pytest.MonkeyP
     )
     with pytest.raises(ValueError, match="unevaluatedProperties"):
         ReferenceEngine(Profile.DEFAULT)
+
+
+# -- JSON whitespace is space, tab, CR and LF ------------------------------------------------
+@pytest.mark.parametrize("blank", [b"\x0b", b"\x0c", b"\x0b\x0c \t"])
+@pytest.mark.parametrize("gz", [False, True])
+def test_a_vertical_tab_or_form_feed_is_no_heartbeat(tmp_path: Path, blank: bytes, gz: bool,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    # The native checker's own reading of these is the C side's (branch h-native): here the
+    # Python paths, as where the extension could not be built.
+    monkeypatch.setattr(_fast, "available", lambda: False)
+    lines = [json.dumps({"data": TWEET}).encode(), b" \t", blank, blank + json.dumps({"data": TWEET}).encode()]
+    data = b"\r\n".join(lines) + b"\r\n"
+    dump = tmp_path / ("dump.ndjson.gz" if gz else "dump.ndjson")
+    dump.write_bytes(gzip.compress(data) if gz else data)
+    code, out = agree(dump, "--endpoint", ENDPOINT)
+    assert code == 1
+    assert f"{dump}:3 (event) /: not JSON" in out and f"{dump}:4 (event) /: not JSON" in out
+    assert "3 event(s), 0 error payload(s), 1 heartbeat(s)" in out
+    findings, tally = validate_paths([dump], endpoint=ENDPOINT)
+    assert [f.line for f in findings] == [3, 4] and tally.heartbeats == 1
