@@ -12,9 +12,10 @@ generated draft 2020-12 schemas:
 - jsonschema-rs: `orjson.loads` + `jsonschema_rs.Draft202012Validator(validate_formats=True)`
   with a registry of the generated files;
 - harness: `Contract.inspect_lines` in batches (the native checker, then what it is not
-  sure of to the typed decoder); for the record, `Contract.check_line` one line at a
-  time (as the recorder's `--validate`), and the typed decoder alone (a machine where
-  the C extension could not be built).
+  sure of to jsonschema-rs on the decoded line); for the record, `Contract.check_line`
+  one line at a time (as the recorder's `--validate`), and without the native checker
+  (a machine where the C extension could not be built: `orjson.loads` + jsonschema-rs,
+  with the reference's date-time and uri rules as its format checks).
 - "decoded": the same events already decoded (dicts, as the pytest plugin's
   `assert_valid` gets them), no parsing: jsonschema-rs against `Contract.check_event`;
   their ratio is to each other.

@@ -24,6 +24,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 from harness import schemagen
+from harness._patterns import DATE_TIME, URI_EXACT, URI_FAST
 from harness.errors import UsageError
 from harness.model import resolve_endpoint
 from harness.schemagen import Profile
@@ -128,13 +129,22 @@ FORMAT_CHECKER = jsonschema.FormatChecker(formats=())
 FORMAT_CHECKER.checkers.update(Draft202012Validator.FORMAT_CHECKER.checkers)
 
 
+# The native checker's rules, a part of the reference's: what they match is settled at once.
+_USUAL_DATE_TIME = re.compile(DATE_TIME).fullmatch
+_USUAL_URI = re.compile(URI_FAST).fullmatch if URI_EXACT is not None else lambda _: None
+
+
 def date_time(value: str) -> bool:
     """The reference's `date-time` on a string: jsonschema's check, without its `$` slip."""
+    if _USUAL_DATE_TIME(value):
+        return True
     return not value.endswith("\n") and Draft202012Validator.FORMAT_CHECKER.conforms(value, "date-time")
 
 
 def uri(value: str) -> bool:
     """The reference's `uri` on a string: jsonschema's check, without its `$` slip."""
+    if _USUAL_URI(value):
+        return True
     return not value.endswith("\n") and Draft202012Validator.FORMAT_CHECKER.conforms(value, "uri")
 
 
@@ -244,11 +254,27 @@ class Contract:
 
     def check_event(self, payload: Any, endpoint: str) -> list[Violation]:
         """Violations of one decoded stream line of `endpoint` (name or path)."""
-        return self.engine.violations(self.event_file(endpoint), payload)
+        return self._decoded(self.event_file(endpoint), payload)
 
     def check_problem(self, payload: Any) -> list[Violation]:
         """Violations of an HTTP error body (an RFC 7807 Problem)."""
-        return self.engine.violations(PROBLEM_SCHEMA, payload)
+        return self._decoded(PROBLEM_SCHEMA, payload)
+
+    def _decoded(self, schema: str, payload: Any) -> list[Violation]:
+        # A payload that contains itself, or is nested deeper than Python recurses, is not
+        # what any JSON text decodes to (json.loads refuses such a text): one violation.
+        try:
+            return self.engine.violations(schema, payload)
+        except (ValueError, RecursionError) as exc:
+            from harness._fast import Cyclic, plain_json
+
+            if not isinstance(exc, (Cyclic, RecursionError)):
+                raise
+            try:
+                plain_json(payload)
+            except Cyclic:
+                return [Violation("", "json", "", "not JSON: the payload contains itself")]
+            return [Violation("", "json", "", "not JSON: nested too deep to check")]
 
     def check_line(self, raw: bytes | str, endpoint: str, *, problem: bool = False) -> list[Violation]:
         """Violations of one raw line; a line that is not JSON is itself a violation."""
@@ -297,13 +323,25 @@ def loads(raw: bytes | str) -> Any:
 
     orjson refuses what json reads its own way (NaN, lone surrogates, a BOM, UTF-16...), so
     those keep json's reading and json's error message; and it turns an integer beyond 64
-    bits into a float, so a float that large sends the line to json too.
+    bits into a float, so a float that large sends the line to json too (which refuses an
+    integer of more than 4,300 digits). Nesting deeper than json can read is a ValueError.
     """
     try:
         value = orjson.loads(raw)
     except orjson.JSONDecodeError:
+        return _json_loads(raw)
+    try:
+        huge = _huge_float(value)
+    except RecursionError:  # nested about as deep as orjson reads: json.loads says what it makes of it
+        huge = True
+    return _json_loads(raw) if huge else value
+
+
+def _json_loads(raw: bytes | str) -> Any:
+    try:
         return json.loads(raw)
-    return json.loads(raw) if _huge_float(value) else value
+    except RecursionError:  # 10^5 "[": json.loads gives up where Python's recursion does
+        raise ValueError("nested too deep") from None
 
 
 _HUGE = float(2**63)  # an orjson float this large may have been an integer literal

@@ -9,10 +9,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from harness import _fast
+from harness._patterns import DATE_TIME, URI_FAST
 from harness.cli import main
 from harness.report import validate_paths
 from harness.schemagen import Profile
@@ -20,6 +24,7 @@ from harness.validator import FORMAT_CHECKER, Contract, ReferenceEngine, SpecVal
 
 TWEET = {"id": "1", "text": "hi", "edit_history_tweet_ids": ["1"]}
 ENDPOINT = "search-stream"
+STOCK = jsonschema.Draft202012Validator.FORMAT_CHECKER
 
 
 def contracts() -> dict[str, Contract]:
@@ -125,3 +130,16 @@ def test_a_vertical_tab_or_form_feed_is_no_heartbeat(tmp_path: Path, blank: byte
     assert "3 event(s), 0 error payload(s), 1 heartbeat(s)" in out
     findings, tally = validate_paths([dump], endpoint=ENDPOINT)
     assert [f.line for f in findings] == [3, 4] and tally.heartbeats == 1
+
+
+# -- the native checker's string rules are a part of the reference's ---------------------------
+@settings(max_examples=300, deadline=None)
+@given(value=st.from_regex(f"\\A(?:{DATE_TIME})\\Z"))
+def test_the_usual_date_times_are_reference_date_times(value: str) -> None:
+    assert STOCK.conforms(value, "date-time") and FORMAT_CHECKER.conforms(value, "date-time")
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=st.from_regex(f"\\A(?:{URI_FAST})\\Z"))
+def test_the_usual_uris_are_reference_uris(value: str) -> None:
+    assert STOCK.conforms(value, "uri") and FORMAT_CHECKER.conforms(value, "uri")
