@@ -112,16 +112,14 @@ class FastEngine:
         return found
 
     def accepts(self, schema: str, payload: Any) -> bool:
-        """True only if the reference accepts `payload` too (False: ask the reference).
-
-        Raises `Cyclic` for a payload that contains itself."""
+        """True only if the reference accepts `payload` too (False: ask the reference)."""
         if self.native is not None and schema in self.native.roots and self.native.accepts(schema, payload):
             return True
-        if not plain_json(payload):
-            return False
         try:
+            if not plain_json(payload):
+                return False
             return bool(self.fallback(schema).is_valid(payload))
-        except Exception:  # a lone surrogate (not UTF-8), an integer beyond its range...: ask the reference
+        except Exception:  # Cyclic, a lone surrogate (not UTF-8), an integer beyond its range...: ask the reference
             return False
 
     def violations(self, schema: str, payload: Any) -> list[Violation]:

@@ -184,7 +184,7 @@ def _verbatim(payload: bytes) -> bool:
         _SKIP(payload)  # msgspec skips strings without checking their UTF-8...
         if not payload.isascii():
             payload.decode("utf-8")  # ...so check it: a cassette is UTF-8 throughout
-    except (msgspec.DecodeError, UnicodeDecodeError):
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):  # too deep for msgspec: text keeps it
         return False
     return True
 
@@ -277,6 +277,8 @@ def parse_record(data: bytes) -> Record:
         w = _WIRE(data)
     except msgspec.ValidationError as exc:
         raise ValueError(str(exc)) from None
+    except RecursionError:  # 10^5 "[": JSON maybe, but no record reads so
+        raise ValueError("nested too deep to read") from None
     except msgspec.DecodeError:
         snippet = data.rstrip(b"\r\n")[:60].decode("utf-8", "replace")
         raise NotJSON(f"not JSON: {snippet!r}") from None

@@ -135,7 +135,7 @@ def is_cassette(path: Path) -> bool:
     """Whether the file's first line is a cassette header (of any version)."""
     try:
         head = json.loads(_first_line(path))
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than json reads: no header
         return False
     return isinstance(head, dict) and "format" in head and head.get("format") == FORMAT
 

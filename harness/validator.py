@@ -261,15 +261,14 @@ class Contract:
         return self._decoded(PROBLEM_SCHEMA, payload)
 
     def _decoded(self, schema: str, payload: Any) -> list[Violation]:
-        # A payload that contains itself, or is nested deeper than Python recurses, is not
-        # what any JSON text decodes to (json.loads refuses such a text): one violation.
+        # Where the reference walks into a payload that contains itself, or one nested
+        # deeper than Python recurses, it gives up: no JSON text decodes to such a payload
+        # (json.loads refuses the text), so that is one violation.
         try:
             return self.engine.violations(schema, payload)
-        except (ValueError, RecursionError) as exc:
+        except RecursionError:
             from harness._fast import Cyclic, plain_json
 
-            if not isinstance(exc, (Cyclic, RecursionError)):
-                raise
             try:
                 plain_json(payload)
             except Cyclic:

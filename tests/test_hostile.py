@@ -143,3 +143,136 @@ def test_the_usual_date_times_are_reference_date_times(value: str) -> None:
 @given(value=st.from_regex(f"\\A(?:{URI_FAST})\\Z"))
 def test_the_usual_uris_are_reference_uris(value: str) -> None:
     assert STOCK.conforms(value, "uri") and FORMAT_CHECKER.conforms(value, "uri")
+
+
+# -- integers json.loads refuses -------------------------------------------------------------
+@pytest.mark.parametrize("where", ["unknown member", "metrics"])
+def test_an_integer_of_more_than_4300_digits_is_not_json(tmp_path: Path, where: str,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    # As where the C extension could not be built; its own reading is the C side's (h-native).
+    monkeypatch.setattr(_fast, "available", lambda: False)
+    huge = "9" * 4301
+    if where == "metrics":
+        metrics = f'{{"retweet_count": {huge}, "reply_count": 0, "like_count": 0, "quote_count": 0}}'
+        line = f'{{"data": {{"id": "1", "text": "x", "edit_history_tweet_ids": ["1"], "public_metrics": {metrics}}}}}'
+    else:
+        line = f'{{"data": {{"id": "1", "text": "x", "edit_history_tweet_ids": ["1"]}}, "x": {huge}}}'
+    for name in ("reference", "no C compiler"):
+        [v] = CONTRACTS[name].check_line(line.encode(), ENDPOINT)
+        assert v.keyword == "json" and "4300" in v.message, name
+    dump = tmp_path / "dump.ndjson"
+    dump.write_text(line + "\n" + line.replace(huge, huge[:4300]) + "\n")
+    code, out = agree(dump, "--endpoint", ENDPOINT)
+    assert code == 1 and f"{dump}:1 (event) /: not JSON" in out
+    assert f"{dump}:2" not in out  # 4,300 digits are fine (beyond 64 bits: the reference reads them)
+
+
+# -- nesting, cycles -------------------------------------------------------------------------
+DEEP = b"[" * 100_000
+
+
+def test_a_payload_that_contains_itself_gets_the_references_verdict() -> None:
+    # The typed path's walk over the payload never returned on this; the reference (and
+    # jsonschema-rs) only walk what the schema describes.
+    loop: list[Any] = []
+    loop.append(loop)
+    looped: dict[str, Any] = {"data": {**TWEET}}
+    looped["data"]["self"] = looped
+    payloads = [{"data": {**TWEET, "x": loop}}, looped, {"data": {**TWEET, "edit_history_tweet_ids": loop}}]
+    for profile in Profile:
+        reference = Contract(profile, engine="reference")
+        for contract in (Contract(profile), Contract(profile, _fast.FastEngine(profile, native=False))):
+            for payload in payloads:
+                assert contract.check_event(payload, ENDPOINT) == reference.check_event(payload, ENDPOINT)
+            problem = {"type": "about:blank", "title": "t", "x": loop}
+            assert contract.check_problem(problem) == reference.check_problem(problem)
+    [v] = reference.check_event(payloads[2], ENDPOINT)
+    assert (v.pointer, v.keyword) == ("/data/edit_history_tweet_ids/0", "type")
+    with pytest.raises(_fast.Cyclic):
+        _fast.plain_json(looped)
+    shared = ["1"]  # the same list twice is no cycle
+    assert _fast.plain_json({"a": shared, "b": [shared, shared]})
+
+
+def test_a_payload_nested_too_deep_is_one_violation() -> None:
+    deep: Any = "x"
+    for _ in range(100_000):
+        deep = [deep]
+    for name, contract in CONTRACTS.items():
+        # where the schema says nothing, nothing walks it; where the reference walks, it gives up
+        assert contract.check_event({"data": {**TWEET, "x": deep}}, ENDPOINT) == [], name
+        [v] = contract.check_event({"data": {**TWEET, "edit_history_tweet_ids": deep}}, ENDPOINT)
+        assert v.message == "not JSON: nested too deep to check", name
+        [v] = contract.check_line(b'{"data": ' + DEEP, ENDPOINT)
+        assert v.keyword == "json" and "nested too deep" in v.message, name
+
+
+def header(**extra: Any) -> bytes:
+    h = {
+        "format": "x-stream-cassette",
+        "version": 2,
+        "endpoint": ENDPOINT,
+        "url": "https://api.x.com/2/tweets/search/stream",
+    }
+    return json.dumps(h | extra).encode() + b"\n"
+
+
+CONNECTION = b'{"kind":"connection","index":0,"started":0,"offset":0.1,"status":200,"reason":"OK","headers":[]}\n'
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_deep_nesting_is_a_finding_or_one_line(tmp_path: Path, jobs: str) -> None:
+    dump = tmp_path / "deep.ndjson"
+    dump.write_bytes(DEEP + b"\n" + json.dumps({"data": TWEET}).encode() + b"\n")
+    code, out = validate(dump, "--endpoint", ENDPOINT, "-j", jobs)
+    assert code == 1 and f"{dump}:1 (event) /: not JSON (nested too deep)" in out and "2 event(s)" in out
+
+    record = tmp_path / "record.jsonl"
+    record.write_bytes(header() + CONNECTION + b'{"kind":"line","offset":0.2,"json":' + DEEP + b"}\n")
+    code, out = validate(record, "-j", jobs)
+    assert (code, out) == (2, f"error: {record}:3: malformed record: nested too deep to read\n")
+
+    text = tmp_path / "text.jsonl"  # as the recorder stores such a line: text, checked as a payload
+    text.write_bytes(header() + CONNECTION + b'{"kind":"line","offset":0.2,"text":"' + DEEP + b'"}\n')
+    code, out = validate(text, "-j", jobs)
+    assert code == 1 and f"{text}:3 @0.200000s (event) /: not JSON (nested too deep)" in out
+
+    head = tmp_path / "head.jsonl"
+    head.write_bytes(b'{"format": "x-stream-cassette", "labels": ' + DEEP + b"\n" + CONNECTION)
+    code, out = validate(head, "-j", jobs)
+    assert (code, out) == (
+        2,
+        f"error: {head} is not a cassette: give --endpoint NAME to validate it as raw NDJSON lines\n",
+    )
+
+
+def test_the_recorder_stores_a_deep_line_as_text() -> None:
+    from harness._records import encode_lines, parse_record
+
+    record = encode_lines([DEEP + b"\r\n"], 0.5)
+    assert b'"text":' in record and parse_record(record).raw == DEEP + b"\r\n"  # type: ignore[union-attr]
+
+
+# -- the uri check is linear -----------------------------------------------------------------
+def test_the_fallback_checks_each_uri_once_on_its_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The typed path matched one regex over all URIs of a batch joined by newlines, which
+    backtracked exponentially on this line (minutes). Each value is now checked alone, once."""
+    from harness import validator
+
+    seen: list[str] = []
+
+    def counting(value: str) -> bool:
+        seen.append(value)
+        return validator.uri(value)
+
+    monkeypatch.setitem(validator.FORMATS, "uri", counting)
+    urls = [{"start": 0, "end": 1, "url": f"https://example.com/{'a' * 40}/{i}"} for i in range(30)]
+    urls.append({"start": 0, "end": 1, "url": "a b"})
+    line = json.dumps({"data": {**TWEET, "entities": {"urls": urls}}}).encode()
+    contract = Contract(engine=_fast.FastEngine(native=False))
+    [v] = contract.check_line(line, ENDPOINT)
+    assert (v.pointer, v.keyword) == ("/data/entities/urls/30/url", "format")
+    assert all("\n" not in value for value in seen) and set(seen) == {u["url"] for u in urls}
+    # jsonschema-rs asks once per value and pass: the raw line's, then the decoded payload's
+    # (the reference asks its own checker)
+    assert len(seen) <= 2 * len(urls)
