@@ -42,6 +42,7 @@ from harness._blocks import (
     rebased,
 )
 from harness._fast import no_gc
+from harness._lines import LineCutter, Long
 from harness._records import is_json_blank
 from harness.cassette import Cassette, CassetteWarning, Connection, Line, RecordOrder
 from harness.errors import CassetteFormatError, CassetteOrderError, UsageError
@@ -64,7 +65,9 @@ def _init_worker(profile: str, engine: str) -> None:
     _contract = Contract(profile, engine)
 
 
-def _check_lines(endpoint: str, lines: list[tuple[int, bytes, float | None]], contract: Contract | None = None) -> Run:
+def _check_lines(
+    endpoint: str, lines: list[tuple[int, bytes | Long, float | None]], contract: Contract | None = None
+) -> Run:
     contract = contract or _contract
     assert contract is not None
     with no_gc():
@@ -83,6 +86,17 @@ def _check_block(endpoint: str, block: Block, contract: Contract | None = None) 
     assert contract is not None
     with no_gc():
         return cassette_block(contract, endpoint, block, status=200)
+
+
+def _cut_lines(f: Any) -> Iterator[bytes | Long]:
+    """The lines of a binary file as iterating it gives them, a line longer than `MAX_LINE`
+    as `Long` (never held whole); a read error propagates after the lines before it."""
+    cutter = LineCutter()
+    while chunk := f.read1(1 << 16):
+        yield from cutter.feed(chunk)
+    last = cutter.end()
+    if last is not None:
+        yield last
 
 
 def start_method() -> str:
@@ -178,18 +192,20 @@ class ParallelValidation(Validation):
         # Read exactly as `Validation.ndjson` does, so that a cut file stops at the same line.
         first = [0]  # the file's first event, known once replayed
         yield _Step(partial(self._note_events, first))
-        lines: list[tuple[int, bytes, float | None]] = []
-        heartbeats = 0
+        lines: list[tuple[int, bytes | Long, float | None]] = []
+        heartbeats = held = lineno = 0
         try:
             with gzip.open(path, "rb") as f:
-                for lineno, raw in enumerate(f, 1):
-                    if is_json_blank(raw):
+                for raw in _cut_lines(f):
+                    lineno += 1
+                    if isinstance(raw, bytes) and is_json_blank(raw):
                         heartbeats += 1
                         continue
                     lines.append((lineno, raw, None))
-                    if len(lines) >= LINES_PER_TASK:
+                    held += len(raw) if isinstance(raw, bytes) else 0
+                    if len(lines) >= LINES_PER_TASK or held >= BYTES_PER_TASK:  # bounded in lines and bytes
                         yield self._lines_step(path, endpoint, lines, heartbeats)
-                        lines, heartbeats = [], 0
+                        lines, heartbeats, held = [], 0, 0
         except (OSError, EOFError) as exc:
             yield self._lines_step(path, endpoint, lines, heartbeats)
             yield _Step(partial(self._ndjson_cut, path, str(exc), first))
@@ -210,7 +226,7 @@ class ParallelValidation(Validation):
         self.tally.warnings.append(f"{path}: read up to a cut ({reason}) after {events} events")
         return iter(())
 
-    def _lines_step(self, path: Path, endpoint: str, lines: list[tuple[int, bytes, float | None]],
+    def _lines_step(self, path: Path, endpoint: str, lines: list[tuple[int, bytes | Long, float | None]],
                     heartbeats: int) -> _Step:  # fmt: skip
         def apply(run: Run | None) -> Iterator[Finding]:
             self.tally.heartbeats += heartbeats

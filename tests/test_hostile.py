@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import gzip
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from harness import _fast
+from harness._lines import MAX_LINE, LineCutter, Long
 from harness._patterns import DATE_TIME, URI_FAST
 from harness.cli import main
 from harness.report import validate_paths
@@ -276,3 +279,100 @@ def test_the_fallback_checks_each_uri_once_on_its_own(monkeypatch: pytest.Monkey
     # jsonschema-rs asks once per value and pass: the raw line's, then the decoded payload's
     # (the reference asks its own checker)
     assert len(seen) <= 2 * len(urls)
+
+
+# -- a line limit: bounded memory, linear time -----------------------------------------------
+class Counting(bytes):
+    """A chunk that counts the bytes its `find` calls look at."""
+
+    scanned = 0
+
+    def find(self, sub: Any, start: Any = 0, *args: Any) -> int:
+        found = super().find(sub, start, *args)
+        Counting.scanned += (found + 1 if found >= 0 else len(self)) - start
+        return found
+
+
+def test_lines_are_cut_looking_at_each_byte_once() -> None:
+    Counting.scanned = 0
+    cutter, size, out = LineCutter(limit=1 << 20), 0, []
+    for i in range(200):  # a 12.5 MiB line in 64 KiB chunks, then short ones
+        chunk = Counting(b"a" * (1 << 16) if i < 199 else b"a\nb\nc")
+        size += len(chunk)
+        out += cutter.feed(chunk)
+    out.append(cutter.end())
+    assert Counting.scanned == size
+    assert out == [Long(size - 3), b"b\n", b"c"]
+    cutter = LineCutter(limit=5)  # bytes, the newline included
+    assert cutter.feed(b"abcd\nabcde\nab") + cutter.feed(b"cdef") + [cutter.end()] == [
+        b"abcd\n",
+        Long(6),
+        Long(6, terminated=False),
+    ]
+
+
+TOO_LONG = MAX_LINE + 1
+
+
+@pytest.mark.parametrize("gz", [False, True])
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_an_ndjson_line_beyond_the_limit_is_a_finding(tmp_path: Path, gz: bool, jobs: str) -> None:
+    good = json.dumps({"data": TWEET}).encode() + b"\n"
+    data = good + b'{"data": "' + b"a" * TOO_LONG + b'"}\n' + good + b"x" * TOO_LONG
+    dump = tmp_path / ("dump.ndjson.gz" if gz else "dump.ndjson")
+    dump.write_bytes(gzip.compress(data, 1) if gz else data)
+    code, out = validate(dump, "--endpoint", ENDPOINT, "-j", jobs)
+    assert code == 1
+    assert f"{dump}:2 (event) /: not JSON (a line of {TOO_LONG + 13} bytes, more than the {MAX_LINE}" in out
+    assert f"{dump}:4 (event) /: not JSON (a line of {TOO_LONG} bytes" in out
+    assert "4 event(s)" in out and "2 violation(s)" in out
+
+
+@pytest.mark.parametrize("gz", [False, True])
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_cassette_record_beyond_the_limit_is_one_line(tmp_path: Path, gz: bool, jobs: str) -> None:
+    record = b'{"kind":"line","offset":0.2,"text":"' + b"a" * TOO_LONG + b'"}'
+    good = b'{"kind":"line","offset":0.3,"json":' + json.dumps({"data": TWEET}).encode() + b"}\n"
+    for name, data in (
+        ("long", header() + CONNECTION + record + b"\n" + good),
+        ("cut", header() + CONNECTION + good + record),
+    ):
+        path = tmp_path / (f"{name}.jsonl.gz" if gz else f"{name}.jsonl")
+        path.write_bytes(gzip.compress(data, 1) if gz else data)
+        code, out = validate(path, "-j", jobs)
+        if name == "long":
+            assert (code, out) == (
+                2,
+                f"error: {path}:3: a record of {len(record) + 1} bytes, more than the {MAX_LINE} one may have\n",
+            )
+        else:
+            assert code == 0 and f"line 4 is cut short ({len(record)} bytes, no newline): ignored" in out
+
+
+def peak_rss_mb(*args: str) -> tuple[float, subprocess.CompletedProcess[str]]:
+    """Peak RSS of `harness *args` run in a fresh process, its workers included, in MB."""
+    probe = (
+        "import resource, subprocess, sys, json\n"
+        "done = subprocess.run([sys.executable, '-m', 'harness', *sys.argv[1:]], capture_output=True, text=True)\n"
+        "peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss\n"
+        "print(json.dumps([peak, done.returncode, done.stdout, done.stderr]))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, text=True, check=True)
+    kb, code, out, err = json.loads(result.stdout)
+    return kb / 1024, subprocess.CompletedProcess(args, code, out, err)
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_a_huge_line_without_newline_keeps_memory_bounded(tmp_path: Path, gz: bool) -> None:
+    """256 MB on one line, no newline: main peaked at 6x that. Bounded by the line limit."""
+    size = 256 << 20
+    path = tmp_path / ("huge.ndjson.gz" if gz else "huge.ndjson")
+    with gzip.open(path, "wb", 1) if gz else open(path, "wb") as f:
+        f.write(json.dumps({"data": TWEET}).encode() + b"\n")
+        for _ in range(size >> 20):
+            f.write(b"[" * (1 << 20))
+    for jobs in ("1", "2"):
+        peak, done = peak_rss_mb("validate", str(path), "--endpoint", ENDPOINT, "-j", jobs)
+        assert done.returncode == 1, done.stderr
+        assert f"{path}:2 (event) /: not JSON (a line of {size} bytes" in done.stdout
+        assert peak < 250, f"-j {jobs}: {peak:.0f} MB"
