@@ -48,7 +48,7 @@ class Run:
     body: list[tuple[int, Line]] | None = None  # an error response's lines: kept, not checked
 
     def check(self, contract: Contract, endpoint: str, lines: Sequence[tuple[int, bytes | Long, float | None]]) -> Run:
-        """Check payload lines (line number, raw, offset) and count them as `Validation` does;
+        """Check payload lines (line number, raw, offset) and count them as a sequential reading does;
         a line too long to read is not JSON."""
         raws = [raw for _, raw, _ in lines if not isinstance(raw, Long)]
         checked = iter(contract.inspect_lines(raws, endpoint))
