@@ -3,9 +3,10 @@
 `Contract` is what callers use: validate an event of an endpoint, a Problem body, or a raw
 stream line. The work is done by an `Engine`; `ReferenceEngine` is jsonschema's 2020-12
 validator with format checking, corrected where jsonschema strays from the JSON Schema
-spec (see `ecma_pattern`). The default engine, `FastEngine` (`harness._fast`), gives the
-reference's verdicts much faster: it accepts what it can prove valid and asks the
-reference about the rest.
+spec: `$` in `pattern` and `patternProperties` (see `ecma_pattern`), and `date-time` and
+`uri` without a trailing newline (`FORMATS`, which every engine uses). The default engine,
+`FastEngine` (`harness._fast`), gives the reference's verdicts much faster: it accepts what
+it can prove valid and asks the reference about the rest.
 """
 
 from __future__ import annotations
