@@ -376,3 +376,26 @@ def test_a_huge_line_without_newline_keeps_memory_bounded(tmp_path: Path, gz: bo
         assert done.returncode == 1, done.stderr
         assert f"{path}:2 (event) /: not JSON (a line of {size} bytes" in done.stdout
         assert peak < 250, f"-j {jobs}: {peak:.0f} MB"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    data=st.lists(st.sampled_from([b"a", b"bc", b"\n", b"\r\n", b"xyz" * 3]), max_size=40).map(b"".join),
+    cuts=st.lists(st.integers(0, 120), max_size=6),
+    limit=st.integers(1, 12),
+)
+def test_lines_are_cut_as_splitting_the_whole_would(data: bytes, cuts: list[int], limit: int) -> None:
+    expected: list[bytes | Long] = []
+    for line in _lf_lines(data):  # split at LF only, as stream lines are
+        expected.append(Long(len(line), line.endswith(b"\n")) if len(line) > limit else line)
+    cutter, got, start = LineCutter(limit), list[bytes | Long](), 0
+    for end in [*sorted(c for c in cuts if c <= len(data)), len(data)]:
+        got += cutter.feed(data[start:end]) if end > start else []
+        start = max(start, end)
+    last = cutter.end()
+    assert got + ([last] if last is not None else []) == expected
+
+
+def _lf_lines(data: bytes) -> list[bytes]:
+    parts = data.split(b"\n")
+    return [p + b"\n" for p in parts[:-1]] + ([parts[-1]] if parts[-1] else [])
