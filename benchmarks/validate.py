@@ -12,9 +12,10 @@ generated draft 2020-12 schemas:
 - jsonschema-rs: `orjson.loads` + `jsonschema_rs.Draft202012Validator(validate_formats=True)`
   with a registry of the generated files;
 - harness: `Contract.inspect_lines` in batches (the native checker, then what it is not
-  sure of to the typed decoder); for the record, `Contract.check_line` one line at a
-  time (as the recorder's `--validate`), and the typed decoder alone (a machine where
-  the C extension could not be built).
+  sure of to jsonschema-rs on the decoded line); for the record, `Contract.check_line`
+  one line at a time (as the recorder's `--validate`), and without the native checker
+  (a machine where the C extension could not be built: `orjson.loads` + jsonschema-rs,
+  with the reference's date-time and uri rules as its format checks).
 - "decoded": the same events already decoded (dicts, as the pytest plugin's
   `assert_valid` gets them), no parsing: jsonschema-rs against `Contract.check_event`;
   their ratio is to each other.
@@ -22,12 +23,15 @@ generated draft 2020-12 schemas:
 The figures are also written to bench-results/validate.json.
 
 Rounds are interleaved and the best of each is kept (this machine is shared). Then the
-scaling of `harness validate -j 1` / `-j 2` on one large generated cassette.
+scaling of `harness validate -j 1` / `-j 2` on one large generated cassette, and the time
+to read gzip dumps of one line of 64, 128 and 256 MB (beyond the line limit: a finding):
+it must grow linearly with the size (main took 2.5, 8.5 and 33 s).
 """
 
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import os
 import tempfile
@@ -149,12 +153,36 @@ def scaling(path: Path, tiny: Path, n: int, rounds: int) -> dict[str, tuple[floa
     return {name: (n / b[1], n / (b[1] - b[0])) for name, b in best.items()}
 
 
+def long_lines(tmp: Path, sizes_mb: list[int]) -> dict[str, float]:
+    """`harness validate -j 1` on gzip dumps holding one line of each size (no newline,
+    beyond the line limit): seconds per run; linear reading keeps MB/s about constant."""
+    out = {}
+    for mb in sizes_mb:
+        path = tmp / f"long-{mb}.ndjson.gz"
+        with gzip.open(path, "wb", 1) as f:
+            f.write(lines_of_tweet())
+            for _ in range(mb):
+                f.write(b"a" * (1 << 20))
+        start = time.perf_counter()
+        run = ParallelValidation(Profile.DEFAULT, jobs=1, endpoint=ENDPOINT)
+        found = list(run.run([path]))
+        out[f"{mb} MB"] = time.perf_counter() - start
+        if len(found) != 1:
+            raise SystemExit(f"a {mb} MB line: {len(found)} finding(s), expected 1")
+    return out
+
+
+def lines_of_tweet() -> bytes:
+    return json.dumps({"data": {"id": "1", "text": "x", "edit_history_tweet_ids": ["1"]}}).encode() + b"\n"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--events", type=int, default=3000, help="distinct events to validate")
     parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds; the best is kept")
     parser.add_argument("--reference-events", type=int, default=150, help="events for jsonschema (slow)")
     parser.add_argument("--cassette-events", type=int, default=60000, help="events in the -j cassette")
+    parser.add_argument("--long-line-mb", default="64,128,256", help="sizes of one-line gzip dumps, MB")
     parser.add_argument("--out", type=Path, default=Path("bench-results/validate.json"), help="figures, as JSON")
     args = parser.parse_args()
 
@@ -178,6 +206,10 @@ def main() -> None:
         for name, (rate, steady) in scaled.items():
             ratios = f"{rate / base[0]:.2f}x of -j 1, {steady / base[1]:.2f}x without start-up"
             print(f"{name:24} {rate:10.0f} {steady:14.0f}   {ratios}")
+        long = long_lines(Path(tmp), [int(mb) for mb in args.long_line_mb.split(",") if mb])
+        print("\none line beyond the limit, in a gzip dump (-j 1)")
+        for name, seconds in long.items():
+            print(f"{name:>8}: {seconds:6.2f} s, {int(name.split()[0]) / seconds:6.0f} MB/s")
     figures = {
         "events": len(lines),
         "mean_bytes": round(sum(map(len, lines)) / len(lines)),
@@ -192,6 +224,7 @@ def main() -> None:
             for name, (rate, steady) in scaled.items()
         },
         "j2_over_j1": round(scaled["-j 2"][1] / scaled["-j 1"][1], 3),
+        "long_line_gzip_s": {name: round(s, 3) for name, s in long.items()},
         "cores": os.cpu_count(),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -13,19 +13,20 @@ from __future__ import annotations
 import gzip
 import os
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Union
+from typing import BinaryIO, Union
 
+from harness._lines import MAX_LINE, LineCutter, Long
 from harness._native import NativeModel, Runner
-from harness._records import NotJSON, parse_record
+from harness._records import NotJSON, is_json_blank, parse_record
 from harness.cassette import Close, Connection, Line
 from harness.validator import Contract, Violation
 
 __all__ = [
-    "Block", "CassetteItem", "Cut", "End", "Fail", "Record", "Run", "cassette_block", "file_blocks", "ndjson_block",
-    "rebase_run", "rebased",
+    "PLACEHOLDER", "Block", "CassetteItem", "Cut", "End", "Fail", "Record", "Run", "cassette_block", "file_blocks",
+    "ndjson_block", "rebase_run", "rebased", "too_long",
 ]  # fmt: skip
 
 #: (event index within the run or None, payload kind, line, arrival offset or None, violation)
@@ -46,9 +47,12 @@ class Run:
     found: list[Found] = field(default_factory=list)
     body: list[tuple[int, Line]] | None = None  # an error response's lines: kept, not checked
 
-    def check(self, contract: Contract, endpoint: str, lines: list[tuple[int, bytes, float | None]]) -> Run:
-        """Check payload lines (line number, raw, offset) and count them as `Validation` does."""
-        results = contract.inspect_lines([raw for _, raw, _ in lines], endpoint)
+    def check(self, contract: Contract, endpoint: str, lines: Sequence[tuple[int, bytes | Long, float | None]]) -> Run:
+        """Check payload lines (line number, raw, offset) and count them as a sequential reading does;
+        a line too long to read is not JSON."""
+        raws = [raw for _, raw, _ in lines if not isinstance(raw, Long)]
+        checked = iter(contract.inspect_lines(raws, endpoint))
+        results = [("event", [too_long(raw)]) if isinstance(raw, Long) else next(checked) for _, raw, _ in lines]
         for (lineno, _, offset), (kind, violations) in zip(lines, results, strict=True):
             self.payloads += 1
             event: int | None = None
@@ -93,23 +97,56 @@ class Fail:
 CassetteItem = Union[Run, Record, Cut, Fail]
 
 
+#: Stands for a line longer than `MAX_LINE` in a block's bytes: no line starts so
+#: (neither JSON nor a blank), so the native checker stops there and Python looks it up.
+PLACEHOLDER = b"\x00\n"
+
+
 @dataclass(frozen=True)
 class Block:
     """Whole lines of a cassette after its header (the file's last line may lack its
-    newline): `data`, or the `size` bytes at `start` of the file at `path`, read by
-    whichever process checks the block (so the main process never copies them)."""
+    newline): `data` (where `longs` says which lines stand for longer ones), or the `size`
+    bytes at `start` of the file at `path`, read by whichever process checks the block
+    (so the main process never copies them)."""
 
     data: bytes = b""
     path: str | None = None
     start: int = 0
     size: int = 0
+    longs: tuple[tuple[int, Long], ...] = ()  # (offset in data, the line it stands for)
 
-    def read(self) -> bytes:
+    def read(self) -> tuple[bytes, dict[int, Long]]:
+        """The block's bytes, each line longer than `MAX_LINE` replaced by `PLACEHOLDER`
+        (memory stays bounded whatever the file holds), and where those are."""
         if self.path is None:
-            return self.data
+            return self.data, dict(self.longs)
         with open(self.path, "rb") as f:
             f.seek(self.start)
-            return f.read(self.size)
+            if self.size <= MAX_LINE:  # no line in it can be too long: as it is
+                return f.read(self.size), {}
+            out, longs, cutter, left = bytearray(), dict[int, Long](), LineCutter(), self.size
+            while left > 0:
+                chunk = f.read(min(left, 1 << 20))
+                if not chunk:
+                    break
+                left -= len(chunk)
+                _append(out, longs, cutter.feed(chunk))
+            last = cutter.end()
+            _append(out, longs, [last] if last is not None else [])
+            return bytes(out), longs
+
+
+def _append(out: bytearray, longs: dict[int, Long], lines: list[bytes | Long]) -> None:
+    for line in lines:
+        if isinstance(line, Long):
+            longs[len(out)] = line
+            out += PLACEHOLDER
+        else:
+            out += line
+
+
+def too_long(line: Long) -> Violation:
+    return Violation("", "json", "", f"not JSON ({line.describe()})")
 
 
 @dataclass(frozen=True)
@@ -134,25 +171,31 @@ def file_blocks(path: Path, size: int, *, header: bool = True) -> Iterator[Block
         return
     with open(path, "rb") as f:
         if header:
-            f.readline()
+            _skip_line(f)
         start, total = f.tell(), os.fstat(f.fileno()).st_size
         while start < total:
             end = total
             if total - start > size + size // 2:
                 f.seek(start + size - 1)
-                f.readline()  # to the end of the line this block would cut
+                _skip_line(f)  # to the end of the line this block would cut
                 end = f.tell()
             yield Block(path=str(path), start=start, size=end - start)
             start = end
     yield End()
 
 
+def _skip_line(f: BinaryIO) -> None:
+    """To the start of the next line, however long this one is, holding 1 MiB at most."""
+    while (piece := f.readline(1 << 20)) and not piece.endswith(b"\n"):
+        pass
+
+
 def ndjson_block(contract: Contract, endpoint: str, block: Block) -> tuple[Run, int]:
     """A block of raw stream lines checked (line numbers from 1 at its start), and how
     many lines it holds. Blank lines are heartbeats."""
     native = _runner(contract, endpoint, records=False)
-    data = block.read()
-    run, pending = Run(), list[tuple[int, bytes, float | None]]()
+    data, longs = block.read()
+    run, pending = Run(), list[tuple[int, bytes | Long, float | None]]()
 
     def flush() -> None:
         if pending:
@@ -170,8 +213,11 @@ def ndjson_block(contract: Contract, endpoint: str, block: Block) -> tuple[Run, 
                 start, lineno = end, lineno + lines
                 if start >= len(data):
                     break
+        long = longs.get(start)
         raw, start, lineno = *_line_at(data, start), lineno + 1
-        if raw.isspace():
+        if long is not None:
+            pending.append((lineno, long, None))
+        elif is_json_blank(raw):
             run.heartbeats += 1
         else:
             pending.append((lineno, raw, None))
@@ -180,8 +226,16 @@ def ndjson_block(contract: Contract, endpoint: str, block: Block) -> tuple[Run, 
 
 
 def _gzip_blocks(path: Path, size: int) -> Iterator[Block | End]:
+    cutter, header, truncated = LineCutter(), False, False
+    out, longs = bytearray(), dict[int, Long]()
+
+    def block() -> Block:
+        made = Block(bytes(out), longs=tuple(longs.items()))
+        out.clear()
+        longs.clear()
+        return made
+
     with gzip.open(path, "rb") as f:
-        pending, header, truncated = bytearray(), False, False
         while True:
             try:
                 chunk = f.read1(1 << 16)
@@ -192,19 +246,17 @@ def _gzip_blocks(path: Path, size: int) -> Iterator[Block | End]:
                 truncated, chunk = True, b""
             if not chunk:
                 break
-            pending += chunk
-            if not header:
-                end = pending.find(b"\n")
-                if end < 0:
-                    continue
-                del pending[: end + 1]
-                header = True
-            while len(pending) >= size and (end := pending.find(b"\n", size - 1)) >= 0:
-                data = bytes(pending[: end + 1])
-                del pending[: end + 1]
-                yield Block(data)
-        if header and pending:
-            yield Block(bytes(pending))
+            lines = cutter.feed(chunk)
+            if not header and lines:
+                lines, header = lines[1:], True
+            _append(out, longs, lines)
+            if len(out) >= size:
+                yield block()
+        last = cutter.end()
+        if header and last is not None:
+            _append(out, longs, [last])
+        if out:
+            yield block()
         yield End(truncated=truncated)
 
 
@@ -221,7 +273,7 @@ def cassette_block(contract: Contract, endpoint: str, block: Block, *, status: i
             run.clear()
 
     native = _runner(contract, endpoint)
-    data = block.read()
+    data, longs = block.read()
     start, lineno = 0, 0
     while start < len(data):
         if native is not None and status == 200:
@@ -234,7 +286,15 @@ def cassette_block(contract: Contract, endpoint: str, block: Block, *, status: i
                 start, lineno = end, lineno + records
                 if start >= len(data):
                     break
+        long = longs.get(start)
         line, start, lineno = *_line_at(data, start), lineno + 1
+        if long is not None:
+            flush()
+            if long.terminated:
+                items.append(Fail(lineno, f"a record of {long.size} bytes, more than the {MAX_LINE} one may have"))
+            else:  # the file's last line, cut short
+                items.append(Cut(lineno, long.size))
+            return items, lineno
         if line.isspace():  # a blank line (no copy, unlike strip)
             continue
         try:

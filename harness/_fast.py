@@ -1,66 +1,72 @@
-"""The fast engine: one-pass checks for valid payloads, the reference for the rest.
+"""The fast engine: a one-pass check for valid payloads, the reference for the rest.
 
-`FastEngine` answers "valid?" in up to three steps, each accepting a subset of what the
-reference accepts: raw lines go first to the native checker (`_native`, C, no Python
-object per line) where it was built; what it is not sure of, and decoded payloads, to a
-typed decoder compiled from the object model (`_typed`, msgspec). A payload either
-accepts is valid; for anything else the reference engine gives the verdict and the exact
-violations, so messages, pointers and schema locations are the reference's by
-construction.
+`FastEngine` answers "valid?" in up to two steps, each accepting only what the reference
+accepts: the native checker (`_native`, C, no Python object per line) where it was built,
+and where it was not, jsonschema-rs, a memory-safe Rust validator with wheels, on the
+decoded payload. A payload either accepts is valid; for anything else the reference
+engine gives the verdict and the exact violations, so messages, pointers and schema
+locations are the reference's by construction.
+
+jsonschema-rs reads `pattern`'s `$` as the spec does; its `date-time` and `uri` are the
+reference's own rules (`validator.FORMATS`, passed as its format checks), so that its
+format verdicts are exactly the reference's.
 """
 
 from __future__ import annotations
 
 import gc
-import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from operator import methodcaller
 from typing import TYPE_CHECKING, Any
 
-import msgspec
-from msgspec import UNSET
+import orjson
 
 from harness import schemagen
 from harness._native import NativeModel, available
-from harness._readers import lacking
-from harness._typed import TypedModel
-from harness.model import DEFINITIONS, ENDPOINTS, Ref, Type
 from harness.schemagen import Profile
 
 if TYPE_CHECKING:
     from harness.validator import Engine, Violation
 
-__all__ = ["FastEngine", "no_gc", "plain_json"]
+__all__ = ["Cyclic", "FastEngine", "no_gc", "plain_json"]
 
-BATCH = 256  # lines decoded before their strings are checked together: enough to share the fixed cost
 _LEAVES = frozenset({str, int, float, bool, type(None)})
+
+
+class Cyclic(ValueError):
+    """A decoded payload that contains itself: no JSON text reads as it."""
 
 
 def plain_json(value: Any) -> bool:
     """Whether a decoded payload holds only what `json.loads` produces.
 
-    `msgspec.convert` takes tuples, sets and other mappings where the reference wants a
-    list or a dict; anything but the plain JSON types goes to the reference.
+    jsonschema-rs takes tuples where the reference wants a list, and other mappings where
+    it wants a dict: anything but the plain JSON types goes to the reference. Raises
+    `Cyclic` for a payload that contains itself (the walk keeps the containers it is in).
     """
-    stack = [value]
+    path: set[int] = set()  # ids of the containers being walked (the way down)
+    stack: list[tuple[Any, bool]] = [(value, False)]  # (node, leaving it)
     while stack:
-        node = stack.pop()
+        node, leaving = stack.pop()
+        if leaving:
+            path.discard(id(node))
+            continue
         t = type(node)
-        if t is dict:
-            for key, child in node.items():
-                if type(key) is not str:
+        if t is dict or t is list:
+            if id(node) in path:
+                raise Cyclic("the payload contains itself")
+            path.add(id(node))
+            stack.append((node, True))
+            if t is dict:
+                if any(type(k) is not str for k in node):
                     return False
+                children = node.values()
+            else:
+                children = node
+            for child in children:
                 c = type(child)
                 if c is dict or c is list:
-                    stack.append(child)
-                elif c not in _LEAVES:
-                    return False
-        elif t is list:
-            for child in node:
-                c = type(child)
-                if c is dict or c is list:
-                    stack.append(child)
+                    stack.append((child, False))
                 elif c not in _LEAVES:
                     return False
         elif t not in _LEAVES:
@@ -71,7 +77,7 @@ def plain_json(value: Any) -> bool:
 class FastEngine:
     """An `Engine` with a fast path, exact by delegation to `reference` (default: jsonschema's).
 
-    Thread-safe; one decode at a time (the typed model's collected objects are shared).
+    `native=False` leaves the C checker out, as on an install without a C compiler.
     """
 
     def __init__(
@@ -85,32 +91,36 @@ class FastEngine:
 
             reference = ReferenceEngine(self.profile)
         self.reference: Engine = reference
-        self.model = TypedModel(self.profile)
-        self._types: dict[str, Any] = {}
-        self._decoders: dict[str, tuple[msgspec.json.Decoder[Any], _Envelope | None]] = {}
-        self._lock = threading.Lock()
+        self._rust: dict[str, Any] = {}
+        self._registry: Any = None
+        self._exact_numbers = _small_bounds(schemagen.generate(self.profile))
 
-    def type_for(self, schema: str) -> Any:
-        """The typed decoder's type for one generated schema file."""
-        t = self._types.get(schema)
-        if t is None:
-            t = self._types[schema] = self.model.type_of(_declaration(schema))
-        return t
+    def fallback(self, schema: str) -> Any:
+        """jsonschema-rs' validator of one generated schema file, with the reference's formats."""
+        found = self._rust.get(schema)
+        if found is None:
+            import jsonschema_rs  # here: only an install without the C checker needs it
+
+            from harness.validator import FORMATS
+
+            schemas = schemagen.generate(self.profile)
+            if self._registry is None:
+                self._registry = jsonschema_rs.Registry([(s["$id"], s) for s in schemas.values()])
+            found = self._rust[schema] = jsonschema_rs.Draft202012Validator(
+                schemas[schema], validate_formats=True, formats=dict(FORMATS), registry=self._registry
+            )
+        return found
 
     def accepts(self, schema: str, payload: Any) -> bool:
         """True only if the reference accepts `payload` too (False: ask the reference)."""
         if self.native is not None and schema in self.native.roots and self.native.accepts(schema, payload):
             return True
-        if not plain_json(payload):
-            return False
-        t = self.type_for(schema)
-        with self._lock:
-            self.model.reset()
-            try:
-                msgspec.convert(payload, t)
-            except Exception:  # ValidationError, and e.g. a lone surrogate in a tag: ask the reference
+        try:
+            if not plain_json(payload):
                 return False
-            return self.model.batch_ok()
+            return bool(self.fallback(schema).is_valid(payload))
+        except Exception:  # Cyclic, a lone surrogate (not UTF-8), an integer beyond its range...: ask the reference
+            return False
 
     def violations(self, schema: str, payload: Any) -> list[Violation]:
         if self.accepts(schema, payload):
@@ -121,126 +131,40 @@ class FastEngine:
         """Per raw line the fast path accepts: "error" (an in-stream error payload, no
         `data`) or "event"; None where only the reference can tell.
 
-        The native checker goes first. The typed decoder takes what it is not sure of in
-        batches of `BATCH`, their strings checked together; a batch where some string
-        fails is halved until the lines at fault are found.
+        The native checker goes first; the lines it is not sure of are decoded and go to
+        jsonschema-rs. What json.loads would refuse or read otherwise, orjson refuses, but
+        for one thing: an integer beyond 64 bits becomes a float. Where no number in the
+        schemas is bounded beyond 2**53, that float is on the same side of every bound as
+        the integer, so the verdict is the same; else `validator.loads` reads the line.
         """
         if self.native is not None and schema in self.native.roots:
             kinds = self.native.kinds(schema, raws)
             if None not in kinds:
                 return kinds
-            unsure = [i for i, kind in enumerate(kinds) if kind is None]
-            for i, kind in zip(unsure, self._typed_kinds(schema, [raws[i] for i in unsure]), strict=True):
-                kinds[i] = kind
-            return kinds
-        return self._typed_kinds(schema, raws)
+        else:
+            kinds = [None] * len(raws)
+        from harness.validator import loads, payload_kind
 
-    def _typed_kinds(self, schema: str, raws: Sequence[bytes | str]) -> list[str | None]:
-        decoder, envelope = self._decoder(schema)
-        out: list[str | None] = []
-        with self._lock, no_gc():
-            for start in range(0, len(raws), BATCH):
-                out += self._checked(decoder, envelope, raws[start : start + BATCH])
-        return out
-
-    def _checked(
-        self, decoder: msgspec.json.Decoder[Any], envelope: _Envelope | None, raws: Sequence[bytes | str]
-    ) -> list[str | None]:
-        kinds = self._kinds(decoder, envelope, raws)
-        if not any(kinds):
-            self.model.reset()
-            return kinds
-        if self.model.batch_ok():
-            return kinds
-        if len(raws) == 1:
-            return [None]
-        # Halves, not lines one by one: a bad line costs about two more decodes of the
-        # batch, not a batch check per line.
-        half = len(raws) // 2
-        return self._checked(decoder, envelope, raws[:half]) + self._checked(decoder, envelope, raws[half:])
+        decode = orjson.loads if self._exact_numbers else loads
+        is_valid = self.fallback(schema).is_valid
+        for i, kind in enumerate(kinds):
+            if kind is None:
+                try:
+                    value = decode(raws[i])
+                    if is_valid(value):
+                        kinds[i] = payload_kind(value)
+                except Exception:  # not JSON to orjson, not UTF-8...: the reference decides
+                    pass
+        return kinds
 
     def line_kind(self, schema: str, raw: bytes | str) -> str | None:
         """`line_kinds` of one line."""
         return self.line_kinds(schema, [raw])[0]
 
-    def _kinds(
-        self, decoder: msgspec.json.Decoder[Any], envelope: _Envelope | None, raws: Sequence[bytes | str]
-    ) -> list[str | None]:
-        self.model.reset()
-        # msgspec skips unknown members without checking their UTF-8, json.loads refuses bad
-        # UTF-8 anywhere (and takes encoded surrogates, rare enough to go to the reference).
-        # Tested before decoding: the pass brings the lines into the cache for the decoder.
-        ascii_only = _ascii(raws)
-        try:
-            values = list(map(decoder.decode, raws))  # the common case: every line decodes
-        except Exception:  # DecodeError (ValidationError is one), UnicodeError...: line by line
-            self.model.reset()
-            return [self._kind(decoder, envelope, raw) for raw in raws]
-        utf8 = None if ascii_only else [_utf8(raw) for raw in raws]
-        if envelope is None or not envelope.without_data(values):
-            kinds: list[str | None] = ["event"] * len(values)
-        else:
-            kinds = [envelope.kind(v) for v in values]
-        if utf8 is not None:
-            kinds = [k if ok else None for k, ok in zip(kinds, utf8, strict=True)]
-        return kinds
-
-    def _kind(self, decoder: msgspec.json.Decoder[Any], envelope: _Envelope | None, raw: bytes | str) -> str | None:
-        try:
-            value = decoder.decode(raw)
-        except Exception:  # DecodeError, UnicodeError...: the reference decides
-            return None
-        if not _utf8(raw):
-            return None
-        return "event" if envelope is None else envelope.kind(value)
-
-    def _decoder(self, schema: str) -> tuple[msgspec.json.Decoder[Any], _Envelope | None]:
-        found = self._decoders.get(schema)
-        if found is None:
-            t = self.type_for(schema)
-            attrs = self.model.attributes.get(t, {}) if isinstance(t, type) else {}
-            envelope = _Envelope(attrs["data"], attrs["errors"]) if {"data", "errors"} <= attrs.keys() else None
-            found = self._decoders[schema] = (msgspec.json.Decoder(t), envelope)
-        return found
-
-
-class _Envelope:
-    """The members of a stream line that tell an event from an error payload."""
-
-    def __init__(self, data: str, errors: str) -> None:
-        self.data, self.errors = data, errors  # attribute names
-        self.without_data = lacking([data], [UNSET])
-
-    def kind(self, value: Any) -> str:
-        if getattr(value, self.data) is UNSET and getattr(value, self.errors) is not UNSET:
-            return "error"
-        return "event"
-
-
-_ISASCII = methodcaller("isascii")
-
-
-def _ascii(raws: Sequence[bytes | str]) -> bool:
-    try:
-        return all(map(bytes.isascii, raws))  # type: ignore[arg-type]  # the method itself: no lookup per line
-    except TypeError:  # str lines among them
-        return all(map(_ISASCII, raws))
-
-
-def _utf8(raw: bytes | str) -> bool:
-    """Whether json.loads can decode `raw` (the fast decoder may not have looked at all of it)."""
-    if isinstance(raw, str) or raw.isascii():
-        return True
-    try:
-        raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
-
 
 @contextmanager
 def no_gc() -> Iterator[None]:
-    # Decoding allocates a lot and keeps it alive until the batch's strings are checked:
+    # Checking a block decodes many payloads (and records) and keeps some alive a while:
     # that sets the cyclic GC off over and over, for objects that hold no cycles (reference
     # counting frees them). So no cyclic GC meanwhile (if it was on, it is on again after).
     collecting = gc.isenabled()
@@ -252,12 +176,24 @@ def no_gc() -> Iterator[None]:
             gc.enable()
 
 
-def _declaration(schema: str) -> Type:
-    """The model type a generated schema file stands for."""
-    for name in ENDPOINTS:
-        if schema == schemagen.event_file(name):
-            return Ref(ENDPOINTS[name].event)
-    for name in DEFINITIONS:
-        if schema == schemagen.definition_file(name):
-            return Ref(name)
-    raise KeyError(f"no generated schema named {schema!r}")
+_EXACT = 2**53  # integers up to here are floats exactly
+
+
+def _small_bounds(schema: Any) -> bool:
+    """Whether every number the schemas compare with is an exact float well inside 2**63."""
+    if isinstance(schema, list):
+        return all(_small_bounds(v) for v in schema)
+    if not isinstance(schema, dict):
+        return True
+    for key, value in schema.items():
+        if key in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+            ok = type(value) in (int, float) and abs(value) < _EXACT
+        elif key in ("const", "enum", "multipleOf"):
+            ok = key != "multipleOf" and not any(
+                type(v) in (int, float) for v in (value if type(value) is list else [value])
+            )
+        else:
+            ok = _small_bounds(value)
+        if not ok:
+            return False
+    return True

@@ -4,7 +4,8 @@ The main process cuts the inputs into tasks: the lines of a small file, or a blo
 large one (NDJSON lines; whole records of a cassette, which the worker reads itself).
 Worker processes, each with its own contract, parse and check them (with `-j 1`, this
 process does, task after task). The main process takes the
-results back in input order and replays what `Validation` does: counts, event indices,
+results back in input order and replays what a sequential reading does (the oracle in
+`tests/sequential.py`): counts, event indices,
 cassette record order, HTTP error bodies, warnings and errors, each at its place in the
 stream. So the findings, their order and locations, and the tally are those of `-j 1`.
 
@@ -42,10 +43,12 @@ from harness._blocks import (
     rebased,
 )
 from harness._fast import no_gc
+from harness._findings import Finding, Validating, expand, is_cassette
+from harness._lines import LineCutter, Long
+from harness._records import is_json_blank
 from harness.cassette import Cassette, CassetteWarning, Connection, Line, RecordOrder
 from harness.errors import CassetteFormatError, CassetteOrderError, UsageError
 from harness.model import resolve_endpoint
-from harness.report import Finding, Validation, expand, is_cassette
 from harness.schemagen import Profile
 from harness.validator import Contract
 
@@ -63,7 +66,9 @@ def _init_worker(profile: str, engine: str) -> None:
     _contract = Contract(profile, engine)
 
 
-def _check_lines(endpoint: str, lines: list[tuple[int, bytes, float | None]], contract: Contract | None = None) -> Run:
+def _check_lines(
+    endpoint: str, lines: list[tuple[int, bytes | Long, float | None]], contract: Contract | None = None
+) -> Run:
     contract = contract or _contract
     assert contract is not None
     with no_gc():
@@ -82,6 +87,17 @@ def _check_block(endpoint: str, block: Block, contract: Contract | None = None) 
     assert contract is not None
     with no_gc():
         return cassette_block(contract, endpoint, block, status=200)
+
+
+def _cut_lines(f: Any) -> Iterator[bytes | Long]:
+    """The lines of a binary file as iterating it gives them, a line longer than `MAX_LINE`
+    as `Long` (never held whole); a read error propagates after the lines before it."""
+    cutter = LineCutter()
+    while chunk := f.read1(1 << 16):
+        yield from cutter.feed(chunk)
+    last = cutter.end()
+    if last is not None:
+        yield last
 
 
 def start_method() -> str:
@@ -107,7 +123,7 @@ class _Step:
 
 @dataclass
 class _CassetteState:
-    """What `Validation.cassette` keeps while reading one cassette."""
+    """What a sequential reading keeps while reading one cassette."""
 
     path: Path
     endpoint: str
@@ -119,12 +135,17 @@ class _CassetteState:
     cut: bool = False
 
 
-class ParallelValidation(Validation):
-    """`Validation` on `jobs` processes: the same findings, in the same order, same tally."""
+class ParallelValidation(Validating):
+    """File validation on `jobs` processes: the same findings, in the same order, same tally.
+
+    With `jobs=1`, everything happens in this process, with `contract` if given (workers
+    build their own contract from `profile` and `engine`, so they take no other)."""
 
     def __init__(self, profile: Profile | str = Profile.DEFAULT, *, engine: str = "fast", jobs: int = 2,
-                 endpoint: str | None = None) -> None:  # fmt: skip
-        super().__init__(Contract(profile, engine), endpoint=endpoint)
+                 endpoint: str | None = None, contract: Contract | None = None) -> None:  # fmt: skip
+        if contract is not None and jobs != 1:
+            raise UsageError("a contract of your own is checked in this process: jobs=1")
+        super().__init__(contract or Contract(profile, engine), endpoint=endpoint)
         self.jobs, self.engine = jobs, engine
 
     def run(self, paths: Iterable[str | Path]) -> Iterator[Finding]:
@@ -174,21 +195,23 @@ class ParallelValidation(Validation):
                 if isinstance(block, Block):
                     yield _Step(partial(self._apply_ndjson, path, endpoint, base), (_check_ndjson, (endpoint, block)))
             return
-        # Read exactly as `Validation.ndjson` does, so that a cut file stops at the same line.
+        # Read exactly as a sequential reading does, so that a cut file stops at the same line.
         first = [0]  # the file's first event, known once replayed
         yield _Step(partial(self._note_events, first))
-        lines: list[tuple[int, bytes, float | None]] = []
-        heartbeats = 0
+        lines: list[tuple[int, bytes | Long, float | None]] = []
+        heartbeats = held = lineno = 0
         try:
             with gzip.open(path, "rb") as f:
-                for lineno, raw in enumerate(f, 1):
-                    if raw.isspace():
+                for raw in _cut_lines(f):
+                    lineno += 1
+                    if isinstance(raw, bytes) and is_json_blank(raw):
                         heartbeats += 1
                         continue
                     lines.append((lineno, raw, None))
-                    if len(lines) >= LINES_PER_TASK:
+                    held += len(raw) if isinstance(raw, bytes) else 0
+                    if len(lines) >= LINES_PER_TASK or held >= BYTES_PER_TASK:  # bounded in lines and bytes
                         yield self._lines_step(path, endpoint, lines, heartbeats)
-                        lines, heartbeats = [], 0
+                        lines, heartbeats, held = [], 0, 0
         except (OSError, EOFError) as exc:
             yield self._lines_step(path, endpoint, lines, heartbeats)
             yield _Step(partial(self._ndjson_cut, path, str(exc), first))
@@ -209,7 +232,7 @@ class ParallelValidation(Validation):
         self.tally.warnings.append(f"{path}: read up to a cut ({reason}) after {events} events")
         return iter(())
 
-    def _lines_step(self, path: Path, endpoint: str, lines: list[tuple[int, bytes, float | None]],
+    def _lines_step(self, path: Path, endpoint: str, lines: list[tuple[int, bytes | Long, float | None]],
                     heartbeats: int) -> _Step:  # fmt: skip
         def apply(run: Run | None) -> Iterator[Finding]:
             self.tally.heartbeats += heartbeats
@@ -234,7 +257,7 @@ class ParallelValidation(Validation):
 
     # -- cassettes -------------------------------------------------------------------------
     def _cassette_steps(self, path: Path) -> Iterator[_Step]:
-        cassette = Cassette(path)  # the header, checked as `Validation.cassette` does
+        cassette = Cassette(path)  # the header, checked as a sequential reading does
         state = _CassetteState(path, resolve_endpoint(cassette.header.endpoint).name)
         for block in file_blocks(path, _block_size(path, self.jobs)):
             if isinstance(block, End):

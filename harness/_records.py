@@ -100,6 +100,13 @@ def is_blank(raw: bytes) -> bool:
     return raw[:1] in (b"\r", b"\n", b"") and not raw.strip(b"\r\n")
 
 
+def is_json_blank(raw: bytes) -> bool:
+    """Whether a raw stream line holds only JSON whitespace (space, tab, CR, LF): a
+    heartbeat. `bytes.isspace` would also take a vertical tab or a form feed, which JSON
+    does not: such a line is not JSON."""
+    return not raw.strip(b" \t\r\n")
+
+
 class RecordOrder:
     """The ordering rules of a cassette's records, shared by every writer and reader."""
 
@@ -177,7 +184,7 @@ def _verbatim(payload: bytes) -> bool:
         _SKIP(payload)  # msgspec skips strings without checking their UTF-8...
         if not payload.isascii():
             payload.decode("utf-8")  # ...so check it: a cassette is UTF-8 throughout
-    except (msgspec.DecodeError, UnicodeDecodeError):
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):  # too deep for msgspec: text keeps it
         return False
     return True
 
@@ -270,6 +277,8 @@ def parse_record(data: bytes) -> Record:
         w = _WIRE(data)
     except msgspec.ValidationError as exc:
         raise ValueError(str(exc)) from None
+    except RecursionError:  # 10^5 "[": JSON maybe, but no record reads so
+        raise ValueError("nested too deep to read") from None
     except msgspec.DecodeError:
         snippet = data.rstrip(b"\r\n")[:60].decode("utf-8", "replace")
         raise NotJSON(f"not JSON: {snippet!r}") from None

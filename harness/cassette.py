@@ -237,7 +237,7 @@ class Cassette:
     def _parse(self, data: bytes, lineno: int) -> Any:
         try:
             return json.loads(data)
-        except ValueError:
+        except (ValueError, RecursionError):
             snippet = data.rstrip(b"\r\n")[:60].decode("utf-8", "replace")
             raise CassetteFormatError(f"not JSON: {snippet!r}", path=self.path, line=lineno) from None
 

@@ -12,11 +12,12 @@ from typing import Any
 import click
 
 from harness import schemagen
+from harness._parallel import ParallelValidation
 from harness._version import __version__
 from harness.cassette import CassetteWarning
 from harness.errors import HarnessError
 from harness.model import ENDPOINTS
-from harness.report import Baseline, Validation
+from harness.report import Baseline
 from harness.schemagen import Profile
 from harness.validator import ENGINES
 
@@ -89,9 +90,7 @@ def validate(
     """
     profile = Profile.STRICT if strict else Profile.DEFAULT
     jobs = jobs or os.cpu_count() or 1
-    from harness._parallel import ParallelValidation  # -j 1 too: it reads a cassette in blocks, faster
-
-    run: Validation = ParallelValidation(profile, engine=engine, jobs=jobs, endpoint=endpoint)
+    run = ParallelValidation(profile, engine=engine, jobs=jobs, endpoint=endpoint)
     known = Baseline.load(baseline) if baseline else Baseline([])
     progress = _Progress(run) if fmt == "text" and sys.stderr.isatty() else None
     failing = known_count = 0
@@ -129,7 +128,7 @@ def validate(
 class _Progress:
     """A status line on stderr, for a TTY only."""
 
-    def __init__(self, run: Validation) -> None:
+    def __init__(self, run: ParallelValidation) -> None:
         self.run = run
 
     def show(self) -> None:

@@ -3,9 +3,10 @@
 `Contract` is what callers use: validate an event of an endpoint, a Problem body, or a raw
 stream line. The work is done by an `Engine`; `ReferenceEngine` is jsonschema's 2020-12
 validator with format checking, corrected where jsonschema strays from the JSON Schema
-spec (see `ecma_pattern`). The default engine, `FastEngine` (`harness._fast`), gives the
-reference's verdicts much faster: it accepts what it can prove valid and asks the
-reference about the rest.
+spec: `$` in `pattern` and `patternProperties` (see `ecma_pattern`), and `date-time` and
+`uri` without a trailing newline (`FORMATS`, which every engine uses). The default engine,
+`FastEngine` (`harness._fast`), gives the reference's verdicts much faster: it accepts what
+it can prove valid and asks the reference about the rest.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 from harness import schemagen
+from harness._patterns import DATE_TIME, URI_EXACT, URI_FAST
 from harness.errors import UsageError
 from harness.model import resolve_endpoint
 from harness.schemagen import Profile
@@ -90,7 +92,75 @@ def _pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Iterat
         yield ValidationError(f"{instance!r} does not match {pattern!r}")
 
 
-SpecValidator = jsonschema.validators.extend(Draft202012Validator, {"pattern": _pattern})  # type: ignore[no-untyped-call]
+def _pattern_properties(validator: Any, patterns: Any, instance: Any, schema: Any) -> Iterator[ValidationError]:
+    if not validator.is_type(instance, "object"):
+        return
+    for pattern, subschema in patterns.items():
+        for key, value in instance.items():
+            if ecma_pattern(pattern).search(key):
+                yield from validator.descend(value, subschema, path=key, schema_path=pattern)
+
+
+def _additional_properties(validator: Any, extra: Any, instance: Any, schema: Any) -> Iterator[ValidationError]:
+    # jsonschema's own reads patternProperties with Python's `$`: the same keyword, with ours
+    if not validator.is_type(instance, "object"):
+        return
+    declared = schema.get("properties", {})
+    patterns = [ecma_pattern(p) for p in schema.get("patternProperties", {})]
+    extras = [k for k in instance if k not in declared and not any(p.search(k) for p in patterns)]
+    if validator.is_type(extra, "object"):
+        for key in extras:
+            yield from validator.descend(instance[key], extra, path=key)
+    elif not extra and extras:
+        listed = ", ".join(repr(k) for k in sorted(extras))
+        if patterns:
+            regexes = ", ".join(repr(p) for p in sorted(schema["patternProperties"]))
+            yield ValidationError(
+                f"{listed} {'does' if len(extras) == 1 else 'do'} not match any of the regexes: {regexes}"
+            )
+        else:
+            yield ValidationError(
+                f"Additional properties are not allowed ({listed} {'was' if len(extras) == 1 else 'were'} unexpected)"
+            )
+
+
+#: `date-time` and `uri` as the spec reads them: the stock checks' regexes end in `$`, so
+#: they accept a value with a trailing newline, which RFC 3339 and RFC 3986 values never have.
+FORMAT_CHECKER = jsonschema.FormatChecker(formats=())
+FORMAT_CHECKER.checkers.update(Draft202012Validator.FORMAT_CHECKER.checkers)
+
+
+# The native checker's rules, a part of the reference's: what they match is settled at once.
+_USUAL_DATE_TIME = re.compile(DATE_TIME).fullmatch
+_USUAL_URI = re.compile(URI_FAST).fullmatch if URI_EXACT is not None else lambda _: None
+
+
+def date_time(value: str) -> bool:
+    """The reference's `date-time` on a string: jsonschema's check, without its `$` slip."""
+    if _USUAL_DATE_TIME(value):
+        return True
+    return not value.endswith("\n") and Draft202012Validator.FORMAT_CHECKER.conforms(value, "date-time")
+
+
+def uri(value: str) -> bool:
+    """The reference's `uri` on a string: jsonschema's check, without its `$` slip."""
+    if _USUAL_URI(value):
+        return True
+    return not value.endswith("\n") and Draft202012Validator.FORMAT_CHECKER.conforms(value, "uri")
+
+
+FORMATS = {"date-time": date_time, "uri": uri}
+for _name, _rule in FORMATS.items():
+    FORMAT_CHECKER.checks(_name)(lambda v, rule=_rule: not isinstance(v, str) or rule(v))
+
+SpecValidator = jsonschema.validators.extend(  # type: ignore[no-untyped-call]
+    Draft202012Validator,
+    {
+        "pattern": _pattern,
+        "patternProperties": _pattern_properties,
+        "additionalProperties": _additional_properties,
+    },
+)
 
 
 def _shorten(text: str, limit: int = 240) -> str:
@@ -103,6 +173,9 @@ class ReferenceEngine:
     def __init__(self, profile: Profile | str = Profile.DEFAULT) -> None:
         self.profile = Profile.parse(profile)
         self.schemas = schemagen.generate(self.profile)
+        if "unevaluatedProperties" in json.dumps(self.schemas):
+            # jsonschema's reads patternProperties with Python's `$`, and is not corrected here
+            raise ValueError("the generated schemas use unevaluatedProperties: correct its `$` first")
         # Without `$schema`: jsonschema picks the class for a `$ref` target from its
         # `$schema`, which would silently swap SpecValidator back for the stock one.
         self._bare = {name: {k: v for k, v in s.items() if k != "$schema"} for name, s in self.schemas.items()}
@@ -115,9 +188,7 @@ class ReferenceEngine:
     def validator(self, schema: str) -> Any:
         v = self._validators.get(schema)
         if v is None:
-            v = SpecValidator(
-                self._bare[schema], registry=self._registry, format_checker=Draft202012Validator.FORMAT_CHECKER
-            )
+            v = SpecValidator(self._bare[schema], registry=self._registry, format_checker=FORMAT_CHECKER)
             self._validators[schema] = v
         return v
 
@@ -184,11 +255,26 @@ class Contract:
 
     def check_event(self, payload: Any, endpoint: str) -> list[Violation]:
         """Violations of one decoded stream line of `endpoint` (name or path)."""
-        return self.engine.violations(self.event_file(endpoint), payload)
+        return self._decoded(self.event_file(endpoint), payload)
 
     def check_problem(self, payload: Any) -> list[Violation]:
         """Violations of an HTTP error body (an RFC 7807 Problem)."""
-        return self.engine.violations(PROBLEM_SCHEMA, payload)
+        return self._decoded(PROBLEM_SCHEMA, payload)
+
+    def _decoded(self, schema: str, payload: Any) -> list[Violation]:
+        # Where the reference walks into a payload that contains itself, or one nested
+        # deeper than Python recurses, it gives up: no JSON text decodes to such a payload
+        # (json.loads refuses the text), so that is one violation.
+        try:
+            return self.engine.violations(schema, payload)
+        except RecursionError:
+            from harness._fast import Cyclic, plain_json
+
+            try:
+                plain_json(payload)
+            except Cyclic:
+                return [Violation("", "json", "", "not JSON: the payload contains itself")]
+            return [Violation("", "json", "", "not JSON: nested too deep to check")]
 
     def check_line(self, raw: bytes | str, endpoint: str, *, problem: bool = False) -> list[Violation]:
         """Violations of one raw line; a line that is not JSON is itself a violation."""
@@ -237,13 +323,25 @@ def loads(raw: bytes | str) -> Any:
 
     orjson refuses what json reads its own way (NaN, lone surrogates, a BOM, UTF-16...), so
     those keep json's reading and json's error message; and it turns an integer beyond 64
-    bits into a float, so a float that large sends the line to json too.
+    bits into a float, so a float that large sends the line to json too (which refuses an
+    integer of more than 4,300 digits). Nesting deeper than json can read is a ValueError.
     """
     try:
         value = orjson.loads(raw)
     except orjson.JSONDecodeError:
+        return _json_loads(raw)
+    try:
+        huge = _huge_float(value)
+    except RecursionError:  # nested about as deep as orjson reads: json.loads says what it makes of it
+        huge = True
+    return _json_loads(raw) if huge else value
+
+
+def _json_loads(raw: bytes | str) -> Any:
+    try:
         return json.loads(raw)
-    return json.loads(raw) if _huge_float(value) else value
+    except RecursionError:  # 10^5 "[": json.loads gives up where Python's recursion does
+        raise ValueError("nested too deep") from None
 
 
 _HUGE = float(2**63)  # an orjson float this large may have been an integer literal

@@ -15,6 +15,7 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sequential import SequentialValidation
 
 from harness import _parallel
 from harness.cassette import Close, CloseReason, Connection, Header, Line, Record, write_cassette
@@ -27,7 +28,7 @@ from harness.validator import Contract
 Outcome = tuple[list[dict[str, Any]], dict[str, Any], tuple[str, str] | None, list[str]]
 
 
-def outcome(run: Validation, paths: list[Path]) -> Outcome:
+def outcome(run: Validation | SequentialValidation | _parallel.ParallelValidation, paths: list[Path]) -> Outcome:
     """Everything a run reports: findings, tally, the error it ends with, its warnings."""
     found: list[dict[str, Any]] = []
     error = None
@@ -42,10 +43,10 @@ def outcome(run: Validation, paths: list[Path]) -> Outcome:
 
 
 def both(paths: list[Path], endpoint: str | None = None) -> tuple[Outcome, Outcome]:
-    """What `Validation` reports, and what the block reader reports with `-j 2` (checked
-    equal to what it reports with `-j 1`, in this process)."""
-    sequential = outcome(Validation(Contract(), endpoint=endpoint), paths)
-    alone = outcome(_parallel.ParallelValidation(jobs=1, endpoint=endpoint), paths)
+    """What the sequential oracle reports, and what the product reports with `-j 2`
+    (checked equal to what `Validation` reports: `-j 1`, in this process)."""
+    sequential = outcome(SequentialValidation(Contract(), endpoint=endpoint), paths)
+    alone = outcome(Validation(Contract(), endpoint=endpoint), paths)
     parallel = outcome(_parallel.ParallelValidation(jobs=2, endpoint=endpoint), paths)
     assert alone == parallel
     return sequential, parallel
@@ -173,7 +174,7 @@ def test_damaged_cassettes_read_in_blocks_report_as_one_process(tmp_path: Path, 
             break
     path.write_bytes(b"".join(lines))
     _parallel.BYTES_PER_TASK = data.draw(st.sampled_from([60, 700, 5000, 1 << 20]))
-    sequential = outcome(Validation(Contract()), [path])
+    sequential = outcome(SequentialValidation(Contract()), [path])
     assert outcome(_parallel.ParallelValidation(jobs=1), [path]) == sequential
 
 
@@ -189,7 +190,7 @@ def test_damaged_ndjson_read_in_blocks_reports_as_one_process(tmp_path: Path, da
     path = tmp_path / "dump.ndjson"
     path.write_bytes(b"".join(lines))
     _parallel.BYTES_PER_TASK = data.draw(st.sampled_from([60, 3000, 1 << 20]))
-    sequential = outcome(Validation(Contract(), endpoint="firehose-ja"), [path])
+    sequential = outcome(SequentialValidation(Contract(), endpoint="firehose-ja"), [path])
     assert outcome(_parallel.ParallelValidation(jobs=1, endpoint="firehose-ja"), [path]) == sequential
 
 
