@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import gzip
 import multiprocessing
+import os
 import threading
 import warnings
 from collections import deque
@@ -104,9 +105,18 @@ def start_method() -> str:
     """How workers start: "fork" when this process runs one thread (the workers inherit the
     imported harness: no half-second start-up each), else "spawn", as forking a process
     with other threads can leave a lock held forever in the child."""
-    if threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods():
+    if _threads() == 1 and "fork" in multiprocessing.get_all_start_methods():
         return "fork"
     return "spawn"
+
+
+def _threads() -> int:
+    """The process's threads as the OS counts them: a thread started by C code (a library, a
+    finished pool's helper not yet reaped) is invisible to `threading` but not to a fork."""
+    try:
+        return len(os.listdir("/proc/self/task"))
+    except OSError:  # no procfs: what Python knows of
+        return threading.active_count()
 
 
 Apply = Callable[[Any], Iterator[Finding]]

@@ -214,6 +214,18 @@ def test_workers_fork_only_from_a_single_threaded_process(tmp_path: Path) -> Non
     assert done.stdout.split() == ["fork", "spawn"], done.stderr
 
 
+def test_a_thread_that_threading_does_not_know_of_still_means_spawn() -> None:
+    # a thread started below `threading` (as C libraries do): Python 3.12+ warns on a fork then
+    code = (
+        "import _thread, threading, time\n"
+        "from harness._parallel import start_method\n"
+        "_thread.start_new_thread(time.sleep, (1,)); time.sleep(0.05)\n"
+        "print(threading.active_count(), start_method())\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.stdout.split() == ["1", "spawn"], done.stderr
+
+
 def test_a_single_threaded_cli_gives_the_same_report_with_forked_workers(tmp_path: Path) -> None:
     path = mixed_cassette(tmp_path / "m.jsonl")
     runs = [
