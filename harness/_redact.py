@@ -95,7 +95,8 @@ class Redaction:
     def variants(self) -> tuple[str, ...]:
         """Each secret as a server may echo it: as sent, percent-decoded, percent-encoded, and
         with `/` escaped as JSON encoders may write it; longest first."""
-        forms = (f for s in self.secrets for f in (s, unquote(s), quote(s, safe=""), s.replace("/", "\\/")))
+        bases = {b for s in self.secrets for b in (s, unquote(s))}
+        forms = (f for b in bases for f in (b, quote(b, safe=""), b.replace("/", "\\/")))
         return tuple(sorted({f for f in forms if f}, key=len, reverse=True))
 
     @cached_property
@@ -118,11 +119,7 @@ class Redaction:
     def message(self, value: str) -> str:
         """`text` for what is printed or reported: also a secret's start or end that a message
         cut short (`found b'Bearer AAAA...'` quoting 40 bytes) is redacted."""
-        value = self.text(value)
-        for secret in self.variants:
-            if len(secret) > FRAGMENT:
-                value = _fragments(value, secret)
-        return value
+        return _fragments(self.text(value), [v for v in self.variants if len(v) > FRAGMENT])
 
     def header_value(self, name: str, value: str) -> str:
         if self._secret_header(name):
@@ -179,24 +176,25 @@ class Redaction:
         return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode() + raw[len(body) :]
 
 
-def _fragments(text: str, secret: str) -> str:
-    """`text` with every run of FRAGMENT+ characters that starts or ends `secret` redacted."""
+def _fragments(text: str, secrets: list[str]) -> str:
+    """`text` with every run of FRAGMENT+ characters that starts or ends one of `secrets` redacted."""
     spans: list[tuple[int, int]] = []
-    head, tail = secret[:FRAGMENT], secret[-FRAGMENT:]
-    i = text.find(head)
-    while i >= 0:
-        j, k = i + FRAGMENT, FRAGMENT
-        while j < len(text) and k < len(secret) and text[j] == secret[k]:
-            j, k = j + 1, k + 1
-        spans.append((i, j))
-        i = text.find(head, j)
-    i = text.find(tail)
-    while i >= 0:
-        start, k = i, len(secret) - FRAGMENT
-        while start > 0 and k > 0 and text[start - 1] == secret[k - 1]:
-            start, k = start - 1, k - 1
-        spans.append((start, i + FRAGMENT))
-        i = text.find(tail, i + FRAGMENT)
+    for secret in secrets:
+        head, tail = secret[:FRAGMENT], secret[-FRAGMENT:]
+        i = text.find(head)
+        while i >= 0:
+            j, k = i + FRAGMENT, FRAGMENT
+            while j < len(text) and k < len(secret) and text[j] == secret[k]:
+                j, k = j + 1, k + 1
+            spans.append((i, j))
+            i = text.find(head, j)
+        i = text.find(tail)
+        while i >= 0:
+            start, k = i, len(secret) - FRAGMENT
+            while start > 0 and k > 0 and text[start - 1] == secret[k - 1]:
+                start, k = start - 1, k - 1
+            spans.append((start, i + FRAGMENT))
+            i = text.find(tail, i + FRAGMENT)
     if not spans:
         return text
     out, pos = [], 0

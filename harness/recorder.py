@@ -281,7 +281,8 @@ class Recorder:
     def _redirect(self, source: str, target: str) -> None:
         elsewhere = urlsplit(source)[:2] != urlsplit(target)[:2]
         note = " (another host: the token is not sent there)" if elsewhere else ""
-        self.tell(f"redirected: {self.redaction.url(target, {})} {note}".rstrip())
+        p = urlsplit(target)  # never a user:password@ on screen
+        self.tell(f"redirected to {urlunsplit((p.scheme, p.netloc.rpartition('@')[2], p.path, p.query, ''))}{note}")
         self._fetching = target
 
     def _connect(self) -> Outcome:
