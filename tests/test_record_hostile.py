@@ -94,7 +94,7 @@ def test_a_gzip_bomb_stops_with_one_line_in_bounded_memory(
 ) -> None:
     out = tmp_path / "bomb.jsonl"
     with Hostile(gzip_bomb(block, repeats)) as server:
-        code, stdout, stderr, peak = run_child("record", server.url + SEARCH, "-o", out)
+        code, _, stderr, peak = run_child("record", server.url + SEARCH, "-o", out)
     assert code == 2, stderr
     assert expect in stderr and stderr.strip().count("\n") <= 1  # what it said while recording, then the error
     assert peak < 150 * MB, f"peak RSS {peak / MB:.0f} MB"  # the old recorder: 1.2 to 4 GB
@@ -143,14 +143,14 @@ ECHOES: dict[str, Callable[[str], bytes]] = {
     "chunk-size": lambda t: STREAM_HEAD + encode_chunk(EVENT) + f"Bearer {t}\r\n".encode(),
     "content-type": lambda t: response_head(
         200, "OK", [("Content-Type", f"text/html; t={t}"), ("Content-Length", "0")]
-    ),  # fmt: skip
+    ),
     "header-name": lambda t: (
         response_head(
             200, "OK", [(f"X-{t}", "1"), ("Transfer-Encoding", "chunked"), ("Content-Type", "application/json")]
         )
         + encode_chunk(EVENT)
         + b"0\r\n\r\n"
-    ),  # fmt: skip
+    ),
     "reason-phrase": lambda t: response_head(503, f"Busy {t}", [("Content-Length", "0")]),
     "401-detail": _problem(401, "Unauthorized"),
     "429-detail": _problem(429, "Too Many Requests"),
@@ -158,15 +158,15 @@ ECHOES: dict[str, Callable[[str], bytes]] = {
     # the same token as a server may echo it decoded, or escaped by a JSON encoder
     "decoded-in-a-line": lambda t: (
         STREAM_HEAD + encode_chunk(b'{"data":{"id":"%b"}}\r\n' % unquote(t).encode()) + b"0\r\n\r\n"
-    ),  # fmt: skip
+    ),
     "json-escaped-detail": lambda t: _problem(503, "Busy", slashes=True)(unquote(t)),
     "redirect": lambda t: response_head(
         302, "Found", [("Location", f"/elsewhere?t={quote(t)}"), ("Content-Length", "0")]
-    ),  # fmt: skip
+    ),
     "html-body": lambda t: (
         response_head(200, "OK", [("Content-Type", "text/html"), ("Content-Length", str(len(t) + 8))])
         + f"<p>{t}</p>\n".encode()
-    ),  # fmt: skip
+    ),
 }
 
 
