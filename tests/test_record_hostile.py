@@ -180,7 +180,7 @@ def _leaks(text: str) -> list[str]:
 def test_what_the_server_echoes_never_reaches_any_output(tmp_path: Path, path: str) -> None:
     out = tmp_path / "c.jsonl"
     with Hostile(echo(ECHOES[path]), stream(EVENT)) as server:
-        code, stdout, stderr = run_cli("record", server.url + SEARCH, "-o", out, "--max-events", 1)
+        code, stdout, stderr = run_cli("record", server.url + SEARCH, "-o", out)
     assert server.requests[0].bearer() == TOKEN  # it was sent, and echoed
     assert code in (0, 1, 2)
     written = out.read_text()
@@ -322,6 +322,25 @@ def test_http_proxy_from_the_environment(tmp_path: Path, monkeypatch: pytest.Mon
     assert result.reason is StopReason.SERVER_CLOSED, result.error
     assert proxy.requests[0].target == "http://stream.example.invalid" + SEARCH  # absolute-form, to the proxy
     assert proxy.requests[0].bearer() == TOKEN
+
+
+def test_https_through_the_proxy_and_ca_bundle_of_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from test_replayer import cassette, event_line, events
+
+    from harness._proxy import client_env
+    from harness.plugin import apply_env
+    from harness.replayer import ReplayServer
+
+    source = cassette(tmp_path / "source.jsonl", "search-stream", (events(0, 3), CloseReason.SERVER_CLOSED, 0.4))
+    with ReplayServer([source], speed=None, proxy=True) as server:  # CONNECT api.x.com:443, a test CA
+        assert server.proxy_url is not None and server.ca_bundle is not None
+        apply_env(monkeypatch, client_env(server.proxy_url, server.ca_bundle))
+        result = record("search-stream", tmp_path / "c.jsonl")  # https://api.x.com, as a user would
+        assert server.log[0].tunnel == "api.x.com"
+    assert result.reason is StopReason.SERVER_CLOSED, result.error
+    assert [r.raw for r in Cassette(tmp_path / "c.jsonl") if isinstance(r, Line)] == [event_line(i) for i in range(3)]
 
 
 def test_a_head_is_parsed_as_received() -> None:
