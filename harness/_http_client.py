@@ -15,15 +15,18 @@ from __future__ import annotations
 import base64
 import contextlib
 import errno
+import ipaddress
 import os
 import re
 import selectors
 import socket
 import ssl
+import threading
 import time
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit
 
 SLICE = 0.25  # the longest a wait goes without looking at the stop flag
@@ -168,10 +171,36 @@ class Link:
                 self._selector.unregister(self._watched[0])
             self._watched = None
 
+    def _resolve(self, host: str, port: int, deadline: float) -> list[Any]:
+        """getaddrinfo, in a thread of its own unless `host` is an address: a lookup that hangs
+        must not hold a stop (the C call cannot be interrupted)."""
+        with contextlib.suppress(ValueError):
+            ipaddress.ip_address(host)
+            return socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        box: list[Any] = []
+
+        def lookup() -> None:
+            try:
+                box.append(socket.getaddrinfo(host, port, type=socket.SOCK_STREAM))
+            except Exception as exc:  # handed to the waiting thread
+                box.append(exc)
+
+        thread = threading.Thread(target=lookup, name=f"resolve {host}", daemon=True)
+        thread.start()
+        while not box:
+            if self.stopping():
+                raise Stopped
+            if time.monotonic() >= deadline:
+                raise ConnectTimeout()
+            thread.join(SLICE)
+        if isinstance(box[0], Exception):
+            raise box[0]
+        return list(box[0])
+
     def connect(self, host: str, port: int) -> None:
         deadline = time.monotonic() + self.connect_timeout
         error: OSError | None = None
-        for family, kind, proto, _, addr in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM):
+        for family, kind, proto, _, addr in self._resolve(host, port, deadline):
             self.sock = sock = socket.socket(family, kind, proto)
             sock.setblocking(False)
             code = sock.connect_ex(addr)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Protocol
 from harness import _response as _diagnose
 from harness._http_client import Head, Link, Stopped
 from harness._records import is_blank
-from harness._redact import RedactingWriter, Redaction
+from harness._redact import RedactingWriter
 from harness._response import Body, LineCheck, UnsupportedEncoding
 from harness._wire import ChunkError, LineSplitter
 from harness.backoff import Failure, rate_limit_wait
@@ -39,7 +39,6 @@ class Session(Protocol):
     """What a segment needs from the recorder that runs it."""
 
     counts: Counts
-    redaction: Redaction
     target: Target
     options: RecordOptions
     check: LineCheck | None

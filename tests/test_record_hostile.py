@@ -229,6 +229,26 @@ def test_duration_stops_while_connecting(tmp_path: Path) -> None:
     assert result.reason is StopReason.DURATION and list(Cassette(tmp_path / "c.jsonl")) == []
 
 
+def test_duration_stops_while_the_name_lookup_hangs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+
+    release = threading.Event()
+    real = socket.getaddrinfo
+
+    def hanging(host: str, *args: object, **kwargs: object) -> object:
+        if host == "hangs.example.invalid":
+            release.wait(60)  # no packet leaves the machine
+        return real(host, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket, "getaddrinfo", hanging)
+    try:
+        url = "http://hangs.example.invalid" + SEARCH
+        result = _stops(url, tmp_path / "c.jsonl", duration=1.0, connect_timeout=60.0)
+    finally:
+        release.set()
+    assert result.reason is StopReason.DURATION
+
+
 def test_duration_stops_in_the_tls_handshake(tmp_path: Path) -> None:
     with Hostile(raw(b"", stall=True)) as server:
         url = server.url.replace("http:", "https:") + SEARCH
