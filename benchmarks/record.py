@@ -175,20 +175,29 @@ def bomb_server(block: bytes, repeats: int) -> LoopbackHTTPServer:
     return LoopbackHTTPServer(handler).start()
 
 
+_MEASURE = """
+import json, resource, subprocess, sys
+done = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # Linux: kilobytes
+print(json.dumps([done.returncode, peak, done.stderr]))
+"""
+
+
 def record_child(url: str, path: Path, *args: str) -> tuple[int, float, str]:
-    """`harness record` in a child process: exit code, the child's own peak RSS (MB), last stderr line."""
+    """`harness record` in a child process: exit code, its peak RSS (MB), its last stderr line.
+
+    Measured from a small process of its own: a child's peak RSS starts at the size of the
+    process that forked it.
+    """
     import subprocess
     import sys
 
     code = "import sys; from harness.cli import main; main(sys.argv[1:])"
     argv = [sys.executable, "-c", code, "record", url, "-o", str(path), "--force", *args]
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "X_BEARER_TOKEN": TOKEN})  # fmt: skip
-    assert proc.stderr is not None
-    err = proc.stderr.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return proc.returncode, usage.ru_maxrss / 1024, (err.strip().splitlines() or [""])[-1]
+    done = subprocess.run([sys.executable, "-c", _MEASURE, *argv], capture_output=True, text=True, check=True,
+                          env={**os.environ, "X_BEARER_TOKEN": TOKEN})  # fmt: skip
+    status, peak, err = json.loads(done.stdout)
+    return status, peak, (err.strip().splitlines() or [""])[-1]
 
 
 def hostile(tmp: Path, figures: dict[str, object]) -> None:

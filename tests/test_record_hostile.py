@@ -55,20 +55,24 @@ def run_cli(*args: object) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
+# Runs the command and reports on it from a small process of its own: a child's peak RSS starts at
+# the size of the process that forked it, and a pytest worker may be hundreds of MB by then.
+_MEASURE = """
+import json, resource, subprocess, sys
+done = subprocess.run(sys.argv[1:], capture_output=True, text=True)
+peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024  # Linux: kilobytes
+print(json.dumps([done.returncode, done.stdout, done.stderr, peak]))
+"""
+
+
 def run_child(*args: object) -> tuple[int, str, str, int]:
-    """`harness ...` in a subprocess: exit code, stdout, stderr and the child's own peak RSS in bytes."""
-    proc = subprocess.Popen(cli_argv(*args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "X_BEARER_TOKEN": TOKEN})  # fmt: skip
-    out: dict[str, str] = {}
-    readers = [threading.Thread(target=lambda n=n, f=f: out.__setitem__(n, f.read())) for n, f in
-               (("out", proc.stdout), ("err", proc.stderr))]  # fmt: skip
-    for t in readers:
-        t.start()
-    _, status, usage = os.wait4(proc.pid, 0)  # this child's rusage, not every child's
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    for t in readers:
-        t.join()
-    return proc.returncode, out["out"], out["err"], usage.ru_maxrss * 1024  # Linux: kilobytes
+    """`harness ...` in a subprocess: exit code, stdout, stderr and its peak RSS in bytes."""
+    import sys
+
+    measured = subprocess.run([sys.executable, "-c", _MEASURE, *cli_argv(*args)], capture_output=True, text=True,
+                              env={**os.environ, "X_BEARER_TOKEN": TOKEN}, check=True)  # fmt: skip
+    code, stdout, stderr, peak = json.loads(measured.stdout)
+    return code, stdout, stderr, peak
 
 
 def record(url: str, path: Path, **options: object) -> RecordResult:
