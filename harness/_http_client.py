@@ -5,8 +5,8 @@ ssl, selectors), and lets a stop end the recording within `SLICE` seconds whethe
 connecting, in the TLS handshake, waiting for the response head or reading the body: every
 wait is a `selectors` wait of at most `SLICE` that looks at the stop flag in between.
 
-The proxy and CA settings are the ones `requests` read for the recorder before: HTTP(S)_PROXY
-and NO_PROXY (through `urllib.request.getproxies`), REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE,
+The proxy and CA settings are the ones `requests` read for the recorder before: HTTP(S)_PROXY,
+ALL_PROXY and NO_PROXY (through `urllib.request.getproxies`), REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE,
 else certifi's bundle when it is installed, else the system's.
 """
 
@@ -115,7 +115,8 @@ def _ca_context() -> ssl.SSLContext:
 def proxy_for(url: str) -> str | None:
     """The proxy the environment names for `url` (HTTP(S)_PROXY, NO_PROXY), if any."""
     parts = urlsplit(url)
-    proxy = urllib.request.getproxies().get(parts.scheme)
+    proxies = urllib.request.getproxies()
+    proxy = proxies.get(parts.scheme) or proxies.get("all")
     if not proxy or urllib.request.proxy_bypass(parts.hostname or ""):
         return None
     return proxy if "://" in proxy else f"http://{proxy}"
