@@ -13,6 +13,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from urllib.parse import quote, unquote
 
@@ -35,7 +36,7 @@ from servers import (
 )
 
 from harness._cli_stream import COMMANDS
-from harness._http_client import Head
+from harness._http_client import Head, parse_head
 from harness._redact import Redaction
 from harness._response import DECODE_SLICE, DecompressionBomb, Inflater
 from harness._wire import encode_chunk, response_head
@@ -76,8 +77,7 @@ def run_child(*args: object) -> tuple[int, str, str, int]:
 
 
 def record(url: str, path: Path, **options: object) -> RecordResult:
-    opts = RecordOptions(token=TOKEN, read_timeout=5.0, connect_timeout=2.0)
-    opts = RecordOptions(**{**opts.__dict__, **options})  # type: ignore[arg-type]
+    opts = replace(RecordOptions(token=TOKEN, read_timeout=5.0, connect_timeout=2.0), **options)  # type: ignore[arg-type]
     return Recorder(url, path, opts).run()
 
 
@@ -368,8 +368,6 @@ def test_https_through_the_proxy_and_ca_bundle_of_the_environment(
 
 
 def test_a_head_is_parsed_as_received() -> None:
-    from harness._http_client import parse_head
-
     head = parse_head(b"HTTP/1.1 200 OK\r\nX-A: 1\r\n  folded\r\nTransfer-Encoding: gzip, chunked")
     assert head == Head(200, "OK", (("X-A", "1 folded"), ("Transfer-Encoding", "gzip, chunked")))
     assert head.chunked and not head.bodiless
