@@ -3,6 +3,9 @@
     python benchmarks/record.py                  # 1 GB recording + paced latency run (< 2 min)
     BENCH_RECORD_BYTES=200e6 python benchmarks/record.py   # a quick run
     python benchmarks/record.py --profile        # where the time goes, per function
+    python benchmarks/record.py --hostile        # only the hostile servers: bombs' peak RSS, hang-ups
+
+The figures are also written to bench-results/record.json.
 
 The source runs in another process (its own core), sending 2 KB events as fast as the
 socket takes them and logging time.monotonic() before each send; CLOCK_MONOTONIC is one
@@ -15,6 +18,7 @@ import argparse
 import array
 import cProfile
 import functools
+import json
 import multiprocessing as mp
 import os
 import pstats
@@ -26,6 +30,7 @@ from collections.abc import Iterator
 from multiprocessing.connection import Connection as Pipe
 from pathlib import Path
 
+from harness._wire import LAST_CHUNK, STREAM_HEADERS, Client, LoopbackHTTPServer, encode_chunk, response_head
 from harness.cassette import Cassette, Connection, Line
 from harness.loopback import LoopbackServer, ServeOptions
 from harness.recorder import Recorder, RecordOptions, RecordResult
@@ -153,6 +158,75 @@ def pct(values: list[float], p: float) -> float:
     return sorted(values)[min(len(values) - 1, int(p / 100 * len(values)))]
 
 
+def bomb_server(block: bytes, repeats: int) -> LoopbackHTTPServer:
+    """A server answering with `block` gzip'd `repeats` times (the same bytes after a full flush)."""
+    import zlib
+
+    def handler(client: Client) -> None:
+        client.read_request()
+        z = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+        first, again = (z.compress(block) + z.flush(zlib.Z_FULL_FLUSH) for _ in range(2))
+        client.sock.sendall(response_head(200, "OK", [*STREAM_HEADERS, ("Content-Encoding", "gzip")]))
+        client.sock.sendall(encode_chunk(first))
+        for _ in range(repeats - 1):
+            client.sock.sendall(encode_chunk(again))
+        client.sock.sendall(LAST_CHUNK)
+
+    return LoopbackHTTPServer(handler).start()
+
+
+_MEASURE = """
+import json, resource, subprocess, sys
+done = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # Linux: kilobytes
+print(json.dumps([done.returncode, peak, done.stderr]))
+"""
+
+
+def record_child(url: str, path: Path, *args: str) -> tuple[int, float, str]:
+    """`harness record` in a child process: exit code, its peak RSS (MB), its last stderr line.
+
+    Measured from a small process of its own: a child's peak RSS starts at the size of the
+    process that forked it.
+    """
+    import subprocess
+    import sys
+
+    code = "import sys; from harness.cli import main; main(sys.argv[1:])"
+    argv = [sys.executable, "-c", code, "record", url, "-o", str(path), "--force", *args]
+    done = subprocess.run([sys.executable, "-c", _MEASURE, *argv], capture_output=True, text=True, check=True,
+                          env={**os.environ, "X_BEARER_TOKEN": TOKEN})  # fmt: skip
+    status, peak, err = json.loads(done.stdout)
+    return status, peak, (err.strip().splitlines() or [""])[-1]
+
+
+def hostile(tmp: Path, figures: dict[str, object]) -> None:
+    """Peak RSS of the recorder under gzip bombs, and how often it reconnects to a hang-up."""
+    mb = 1 << 20
+    print("hostile servers (the recorder in a child process; its own peak RSS):")
+    for name, block, repeats in (("16 MiB of newlines", b"\n" * mb, 16), ("1 GiB of zeros", b"\0" * mb, 1024),
+                                 ("256 MiB of 1 KB lines", (b"a" * 999 + b"\n") * 1024, 256)):  # fmt: skip
+        server = bomb_server(block, repeats)
+        try:
+            code, peak, last = record_child(server.url + "/2/tweets/search/stream", tmp / "bomb.jsonl")
+        finally:
+            server.close()
+        print(f"  gzip bomb, {name}: exit {code}, peak RSS {peak:.0f} MB; {last[:110]}")
+        figures[f"bomb: {name}"] = {"exit": code, "peak_rss_mb": round(peak), "message": last}
+
+    def hang_up(client: Client) -> None:
+        client.read_request()
+        client.sock.sendall(response_head(200, "OK", STREAM_HEADERS) + encode_chunk(event(0)) + LAST_CHUNK)
+
+    server = LoopbackHTTPServer(hang_up).start()
+    try:
+        record_child(server.url + "/2/tweets/search/stream", tmp / "hot.jsonl", "--reconnect", "--duration", "3")
+    finally:
+        server.close()
+    print(f"  200, one line, clean close, --reconnect for 3 s: {server.connections} connection(s)")
+    figures["hang-up reconnects in 3 s"] = server.connections
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--bytes", type=float, default=float(os.environ.get("BENCH_RECORD_BYTES", 1e9)),
@@ -160,6 +234,8 @@ def main() -> None:
     ap.add_argument("--latency-rate", type=float, default=1000.0, help="events/s of the paced run")
     ap.add_argument("--latency-seconds", type=float, default=3.0)
     ap.add_argument("--profile", action="store_true", help="profile a 50k-event recording instead")
+    ap.add_argument("--hostile", action="store_true", help="only the hostile servers (bombs, hang-ups)")
+    ap.add_argument("--out", type=Path, default=Path("bench-results/record.json"), help="figures, as JSON")
     ap.add_argument("--dir", help="where the cassettes go (default: the system's temp dir; try /dev/shm)")
     args = ap.parse_args()
 
@@ -167,42 +243,58 @@ def main() -> None:
         if args.profile:
             record(50_000, float("inf"), Path(tmp) / "p.jsonl", profile=True)
             return
-        events = max(1000, int(args.bytes // EVENT_SIZE))
-        path = Path(tmp) / "flat.jsonl"
-        print(
-            f"flat out: {events} events of {EVENT_SIZE} B ({events * EVENT_SIZE / 1e9:.2f} GB) from the loopback source"
-        )
-        mem = Sampler()
-        result, recorder, sent, cpu = record(events, float("inf"), path, sampler=mem)
-        s = result.stats
-        recorded, in_order, lags, times = lag_report(path, recorder.clock_origin or 0.0, sent)
-        span = max(sent) - min(sent)
-        print(f"  recorded {s.events} events ({recorded} line records, in order: {in_order}), "
-              f"dropped {events - recorded}; stopped: {result.reason.value}")  # fmt: skip
-        print(f"  throughput {s.events / s.elapsed:,.0f} events/s, {s.bytes / s.elapsed / 1e6:.0f} MB/s body "
-              f"({s.elapsed:.1f} s; the source took {span:.1f} s to send, blocked by the recorder)")  # fmt: skip
-        print(f"  events/s by tenth of the run: {deciles(times)}")
-        print(f"  recorder CPU (all its threads): {cpu / s.events * 1e6:.2f} us per event, "
-              f"{cpu / s.elapsed:.0%} of one core")  # fmt: skip
-        size = path.stat().st_size
-        print(f"  cassette {size / 1e9:.2f} GB ({size / max(s.bytes, 1):.2f} x the body)")
-        rss = [r for _, r in mem.samples]
-        if rss:
-            tenth = rss[len(rss) // 10]
-            print(f"  recorder RSS: {tenth / 1e6:.0f} MB at 10 %, {rss[len(rss) // 2] / 1e6:.0f} MB at 50 %, "
-                  f"{rss[-1] / 1e6:.0f} MB at the end, max {max(rss) / 1e6:.0f} MB "
-                  f"(growth after 10 %: {(max(rss) - tenth) / 1e6:+.1f} MB)")  # fmt: skip
-        print(f"  arrival - send (queueing in socket buffers): p50 {pct(lags, 50):.2f} ms, "
-              f"p99 {pct(lags, 99):.2f} ms, max {max(lags):.2f} ms")  # fmt: skip
-        path.unlink()
+        figures: dict[str, object] = {}
+        hostile(Path(tmp), figures)
+        if not args.hostile:
+            figures.update(flat_and_paced(Path(tmp), args))
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(figures, indent=2) + "\n")
 
-        paced = max(10, int(args.latency_rate * args.latency_seconds))
-        print(f"paced: {paced} events at {args.latency_rate:g}/s")
-        result, recorder, sent, _ = record(paced, args.latency_rate, Path(tmp) / "paced.jsonl")
-        recorded, in_order, lags, _ = lag_report(Path(tmp) / "paced.jsonl", recorder.clock_origin or 0.0, sent)
-        within = sum(1 for lag in lags if abs(lag) <= 1.0) / len(lags)
-        print(f"  recorded {recorded}/{paced} in order: {in_order}; arrival - send: p50 {pct(lags, 50):.3f} ms, "
-              f"p99 {pct(lags, 99):.3f} ms, max {max(lags):.3f} ms; within 1 ms: {within:.1%}")  # fmt: skip
+
+def flat_and_paced(tmp_dir: Path, args: argparse.Namespace) -> dict[str, object]:
+    """The flat-out recording and the paced latency run; their headline figures."""
+    tmp = str(tmp_dir)
+    events = max(1000, int(args.bytes // EVENT_SIZE))
+    path = Path(tmp) / "flat.jsonl"
+    print(f"flat out: {events} events of {EVENT_SIZE} B ({events * EVENT_SIZE / 1e9:.2f} GB) from the loopback source")
+    mem = Sampler()
+    result, recorder, sent, cpu = record(events, float("inf"), path, sampler=mem)
+    s = result.stats
+    recorded, in_order, lags, times = lag_report(path, recorder.clock_origin or 0.0, sent)
+    span = max(sent) - min(sent)
+    print(f"  recorded {s.events} events ({recorded} line records, in order: {in_order}), "
+          f"dropped {events - recorded}; stopped: {result.reason.value}")  # fmt: skip
+    throughput, cpu_per_event = s.events / s.elapsed, cpu / s.events * 1e6
+    print(f"  throughput {s.events / s.elapsed:,.0f} events/s, {s.bytes / s.elapsed / 1e6:.0f} MB/s body "
+          f"({s.elapsed:.1f} s; the source took {span:.1f} s to send, blocked by the recorder)")  # fmt: skip
+    print(f"  events/s by tenth of the run: {deciles(times)}")
+    print(f"  recorder CPU (all its threads): {cpu / s.events * 1e6:.2f} us per event, "
+          f"{cpu / s.elapsed:.0%} of one core")  # fmt: skip
+    size = path.stat().st_size
+    print(f"  cassette {size / 1e9:.2f} GB ({size / max(s.bytes, 1):.2f} x the body)")
+    rss = [r for _, r in mem.samples]
+    if rss:
+        tenth = rss[len(rss) // 10]
+        print(f"  recorder RSS: {tenth / 1e6:.0f} MB at 10 %, {rss[len(rss) // 2] / 1e6:.0f} MB at 50 %, "
+              f"{rss[-1] / 1e6:.0f} MB at the end, max {max(rss) / 1e6:.0f} MB "
+              f"(growth after 10 %: {(max(rss) - tenth) / 1e6:+.1f} MB)")  # fmt: skip
+    print(f"  arrival - send (queueing in socket buffers): p50 {pct(lags, 50):.2f} ms, "
+          f"p99 {pct(lags, 99):.2f} ms, max {max(lags):.2f} ms")  # fmt: skip
+    path.unlink()
+
+    paced = max(10, int(args.latency_rate * args.latency_seconds))
+    print(f"paced: {paced} events at {args.latency_rate:g}/s")
+    result, recorder, sent, _ = record(paced, args.latency_rate, Path(tmp) / "paced.jsonl")
+    recorded, in_order, lags, _ = lag_report(Path(tmp) / "paced.jsonl", recorder.clock_origin or 0.0, sent)
+    within = sum(1 for lag in lags if abs(lag) <= 1.0) / len(lags)
+    print(f"  recorded {recorded}/{paced} in order: {in_order}; arrival - send: p50 {pct(lags, 50):.3f} ms, "
+          f"p99 {pct(lags, 99):.3f} ms, max {max(lags):.3f} ms; within 1 ms: {within:.1%}")  # fmt: skip
+    return {
+        "flat_events_per_s": round(throughput),
+        "flat_cpu_us_per_event": round(cpu_per_event, 2),
+        "flat_max_rss_mb": round(max(rss) / 1e6) if rss else None,
+        "paced_within_1ms": round(within, 4),
+    }
 
 
 if __name__ == "__main__":

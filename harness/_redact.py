@@ -6,16 +6,21 @@ import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, unquote, urlencode, urlsplit, urlunsplit
 
 from harness.errors import UsageError
+
+if TYPE_CHECKING:
+    from harness.cassette import CassetteWriter, CloseReason
 
 REDACTED = "<redacted>"
 DEFAULT_HEADERS = ("authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key")
 # A query parameter carries a credential when a part of its name (split on . _ -) ends so.
 _SECRET_ENDINGS = ("token", "secret", "password", "passwd", "key", "signature", "credential", "credentials")
 _SECRET_PARTS = ("auth", "sig", "bearer", "code")
+FRAGMENT = 6  # a message's run of this many characters or more of a secret's start or end is redacted
 
 
 def secret_param(name: str) -> bool:
@@ -86,10 +91,35 @@ class Redaction:
     def _secret_param(self, name: str) -> bool:
         return secret_param(name) or name.lower() in {p.lower() for p in self.params}
 
+    @cached_property
+    def variants(self) -> tuple[str, ...]:
+        """Each secret as a server may echo it: as sent, percent-decoded, percent-encoded, and
+        with `/` escaped as JSON encoders may write it; longest first."""
+        bases = {b for s in self.secrets for b in (s, unquote(s))}
+        forms = (f for b in bases for f in (b, quote(b, safe=""), b.replace("/", "\\/")))
+        return tuple(sorted({f for f in forms if f}, key=len, reverse=True))
+
+    @cached_property
+    def _byte_variants(self) -> tuple[bytes, ...]:
+        return tuple(v.encode() for v in self.variants)
+
+    @cached_property
+    def probe(self) -> bytes | None:
+        """A run of bytes every variant holds: a line without it holds no secret (one test per
+        line in the common case); None when the variants share no run long enough."""
+        runs = (r for s in self.secrets for r in re.findall(r"[A-Za-z0-9._~-]{4,}", s))
+        shared = [r for r in runs if all(r in v for v in self.variants)]
+        return max(shared, key=len).encode() if shared and len(self.secrets) == 1 else None
+
     def text(self, value: str) -> str:
-        for secret in self.secrets:
-            value = value.replace(secret, REDACTED)
+        for variant in self.variants:
+            value = value.replace(variant, REDACTED)
         return value
+
+    def message(self, value: str) -> str:
+        """`text` for what is printed or reported: also a secret's start or end that a message
+        cut short (`found b'Bearer AAAA...'` quoting 40 bytes) is redacted."""
+        return _fragments(self.text(value), [v for v in self.variants if len(v) > FRAGMENT])
 
     def header_value(self, name: str, value: str) -> str:
         if self._secret_header(name):
@@ -101,7 +131,8 @@ class Redaction:
         return self.text(value)
 
     def headers_list(self, headers: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
-        return tuple((k, self.header_value(k, v)) for k, v in headers)
+        """Names and values: a server may echo the token in either."""
+        return tuple((self.text(k), self.header_value(k, v)) for k, v in headers)
 
     def query(self, params: Mapping[str, str]) -> dict[str, str]:
         return {k: REDACTED if self._secret_param(k) else self.text(v) for k, v in params.items()}
@@ -113,10 +144,6 @@ class Redaction:
         query = urlencode(self.query(params), safe=",<>")
         return self.text(urlunsplit((parts.scheme, netloc, parts.path, query, "")))
 
-    @property
-    def touches_lines(self) -> bool:
-        return bool(self.pointers or self.secrets)
-
     def line(self, raw: bytes) -> bytes:
         """A body line with pointed-at members blanked and secrets' bytes replaced.
 
@@ -125,8 +152,10 @@ class Redaction:
         """
         if self.pointers:
             raw = self._pointers(raw)
-        for secret in self.secrets:
-            token = secret.encode()
+        probe = self.probe
+        if probe is not None and probe not in raw:
+            return raw
+        for token in self._byte_variants:
             if token in raw:
                 raw = raw.replace(token, REDACTED.encode())
         return raw
@@ -145,3 +174,66 @@ class Redaction:
         if not changed:
             return raw
         return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode() + raw[len(body) :]
+
+
+def _fragments(text: str, secrets: list[str]) -> str:
+    """`text` with every run of FRAGMENT+ characters that starts or ends one of `secrets` redacted."""
+    spans: list[tuple[int, int]] = []
+    for secret in secrets:
+        head, tail = secret[:FRAGMENT], secret[-FRAGMENT:]
+        i = text.find(head)
+        while i >= 0:
+            j, k = i + FRAGMENT, FRAGMENT
+            while j < len(text) and k < len(secret) and text[j] == secret[k]:
+                j, k = j + 1, k + 1
+            spans.append((i, j))
+            i = text.find(head, j)
+        i = text.find(tail)
+        while i >= 0:
+            start, k = i, len(secret) - FRAGMENT
+            while start > 0 and k > 0 and text[start - 1] == secret[k - 1]:
+                start, k = start - 1, k - 1
+            spans.append((start, i + FRAGMENT))
+            i = text.find(tail, i + FRAGMENT)
+    if not spans:
+        return text
+    out, pos = [], 0
+    for start, end in sorted(spans):
+        if end <= pos:
+            continue
+        if start >= pos:  # else it overlaps the span before: extend that one
+            out += [text[pos:start], REDACTED]
+        pos = end
+    return "".join(out) + text[pos:]
+
+
+class RedactingWriter:
+    """The cassette as the recorder writes it: every string passes the redaction on its way in."""
+
+    def __init__(self, writer: CassetteWriter, redaction: Redaction) -> None:
+        self.writer = writer
+        self.redaction = redaction
+
+    def connection(self, status: int, reason: str, headers: Iterable[tuple[str, str]], *, offset: float,
+                   started: float) -> None:  # fmt: skip
+        r = self.redaction
+        self.writer.connection(status, r.text(reason), r.headers_list(headers), offset=offset, started=started)
+
+    def line(self, raw: bytes, offset: float) -> None:
+        self.writer.line(self.redaction.line(raw), offset)
+
+    def lines(self, raws: list[bytes], offset: float) -> None:
+        r = self.redaction
+        probe = r.probe if not r.pointers else None
+        if r.pointers or r.secrets:
+            for i, raw in enumerate(raws):
+                if probe is None or probe in raw:
+                    raws[i] = r.line(raw)
+        self.writer.lines(raws, offset)
+
+    def close_connection(self, reason: CloseReason, offset: float, error: str | None = None) -> None:
+        self.writer.close_connection(reason, offset, None if error is None else self.redaction.message(error))
+
+    @property
+    def in_connection(self) -> bool:
+        return self.writer.in_connection

@@ -1,15 +1,16 @@
 """Reading a stream response as it arrives, and saying in one line what went wrong.
 
-`requests`' own iterators wait for whole chunks one at a time (and `iter_lines` mistakes a
-CR/LF split across chunks for a heartbeat). For a chunked body this reads whatever bytes
-have arrived straight from the response's socket buffer (`read1`: one receive at most, no
-waiting to fill a buffer) and decodes the framing and gzip itself, so one call can return
-many lines. Other bodies go through urllib3's `read1`, which decodes for us.
+`Body` reads whatever bytes have arrived on the recorder's own socket (`_http_client.Link`:
+one receive at most, no waiting to fill a buffer), decodes the chunked framing and gzip
+itself, and stamps every read with its arrival time, so that one call can return many lines.
+
+Decoding is bounded whatever the server sends: gzip is inflated `DECODE_SLICE` bytes at a
+time (`max_length`), never more than that per step, and a body that inflates more than
+`MAX_EXPANSION`-fold (once past `EXPANSION_FLOOR` bytes) is refused as a decompression bomb.
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
 import socket
@@ -20,28 +21,21 @@ from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-import requests
-import urllib3
-
+from harness._http_client import ConnectTimeout, Head, Link, NotHTTP, ProxyError, ResponseTimeout
 from harness._wire import ChunkDecoder, ChunkError, LineSplitter
 from harness.backoff import Failure
 
-READ_SIZE = 64 * 1024  # larger reads would be mmap-allocated per call by malloc
+DECODE_SLICE = 256 * 1024  # decoded bytes one step may produce: what a bomb can make us hold
+MAX_EXPANSION = 100  # gzip'd lines flushed one by one inflate ~10-fold; a bomb 1000-fold
+EXPANSION_FLOOR = 1 << 20  # below this many decoded bytes the ratio is not judged
 
 
 class UnsupportedEncoding(ValueError):
     """A Content-Encoding this reader cannot decode."""
 
 
-class Body(Protocol):
-    """A response body being read."""
-
-    def read(self) -> list[bytes]:
-        """Decoded bytes that have arrived (blocking until some do), in pieces; [] at the end."""
-
-    @property
-    def complete(self) -> bool:
-        """The body ended as its framing says (chunked terminator, Content-Length, close)."""
+class DecompressionBomb(ValueError):
+    """A body that inflates far more than any stream does."""
 
 
 def _decompressor(encoding: str) -> Any:
@@ -55,96 +49,113 @@ def _decompressor(encoding: str) -> Any:
     raise UnsupportedEncoding(f"Content-Encoding {encoding!r} cannot be decoded (the recorder asks for gzip)")
 
 
-class ChunkedBody:
-    """A chunked body read from the socket's buffered reader, many chunks per call."""
+class Inflater:
+    """gzip or deflate, inflated at most DECODE_SLICE bytes at a time, its ratio watched."""
 
-    def __init__(self, fp: Any, encoding: str) -> None:
-        self._read1 = fp.read1
-        self.decoder = ChunkDecoder()
-        self._unzip = _decompressor(encoding)
-        self._eof = False
+    def __init__(self, encoding: str) -> None:
+        self.encoding = encoding
+        self._z = _decompressor(encoding)
+        self.fed = self.out = 0
+        self._full = False  # the last step filled its slice: zlib may hold more output
+
+    @property
+    def has_more(self) -> bool:
+        z = self._z
+        return self._full or bool(z.unconsumed_tail) or (z.eof and bool(z.unused_data))
+
+    def feed(self, data: bytes) -> bytes:
+        self.fed += len(data)
+        return self._step(data)
+
+    def more(self) -> bytes:
+        """The next slice of what was fed before (b"" if nothing more comes of it)."""
+        z = self._z
+        if z.eof and z.unused_data:  # another gzip member follows
+            self._z = _decompressor(self.encoding)
+            return self._step(z.unused_data)
+        return self._step(z.unconsumed_tail)
+
+    def _step(self, data: bytes) -> bytes:
+        z = self._z
+        out: bytes = z.decompress(data, DECODE_SLICE)
+        self._full = len(out) == DECODE_SLICE
+        self.out += len(out)
+        consumed = self.fed - len(z.unconsumed_tail) - len(z.unused_data)
+        if self.out > EXPANSION_FLOOR and self.out > MAX_EXPANSION * max(consumed, 1):
+            raise DecompressionBomb(
+                f"the {self.encoding} body inflates more than {MAX_EXPANSION}-fold ({self.out} bytes "
+                f"from {consumed}): refused as a decompression bomb"
+            )
+        return out
+
+
+class Body:
+    """A response body as it arrives: decoded pieces, each read stamped with `arrived`."""
+
+    def __init__(self, link: Link, head: Head) -> None:
+        self.link = link
+        self.chunked = head.chunked and not head.bodiless
+        self.decoder = ChunkDecoder() if self.chunked else None
+        length = head.get("Content-Length").strip()
+        self._left: int | None = None  # bytes still due under a Content-Length
+        if head.bodiless:
+            self._left = 0
+        elif not self.chunked and length.isdigit():
+            self._left = int(length)
+        encoding = head.get("Content-Encoding")
+        self._inflate = Inflater(encoding) if _decompressor(encoding) is not None else None
+        self.eof = False
+        self.arrived = link.arrived  # time.monotonic() the bytes last returned arrived
+
+    @property
+    def complete(self) -> bool:
+        """The body ended as its framing says (chunked terminator, Content-Length, close)."""
+        if self.decoder is not None:
+            return self.decoder.done
+        return self._left == 0 if self._left is not None else self.eof
 
     def read(self) -> list[bytes]:
-        decoder, unzip, read1 = self.decoder, self._unzip, self._read1
-        while not decoder.done:
-            if decoder.failed is not None:
-                raise decoder.failed
-            data = read1(READ_SIZE)
+        """Decoded bytes that have arrived (waiting until some do), in pieces; [] at the end."""
+        inflate = self._inflate
+        while True:
+            if inflate is not None and inflate.has_more:
+                out = inflate.more()
+                if out:
+                    return [out]
+                continue
+            if self.complete:
+                return []
+            if self.decoder is not None and self.decoder.failed is not None:
+                raise self.decoder.failed
+            data = self.link.recv()
             if not data:
-                self._eof = True
-                break
-            pieces = decoder.pieces(data)
-            if unzip is not None:
-                pieces = [unzip.decompress(b"".join(pieces))]
+                self.eof = True
+                return []
+            self.arrived = self.link.arrived
+            pieces = self._frame(data)
+            if inflate is not None and pieces:
+                pieces = [inflate.feed(b"".join(pieces))]
             if any(pieces):
                 return pieces
-        return []
 
-    @property
-    def complete(self) -> bool:
-        return self.decoder.done
-
-    @property
-    def mid_chunk(self) -> bool:
-        return self.decoder.mid_chunk
-
-
-class PlainBody:
-    """Any other body, through urllib3's `read1` (which decodes gzip itself)."""
-
-    def __init__(self, raw: Any) -> None:
-        self.raw = raw
-        self._done = False
-
-    def read(self) -> list[bytes]:
-        data: bytes = self.raw.read1(READ_SIZE, decode_content=True)
-        if not data:
-            self._done = True
-            return []
+    def _frame(self, data: bytes) -> list[bytes]:
+        if self.decoder is not None:
+            return self.decoder.pieces(data)
+        if self._left is not None:
+            data = data[: self._left]
+            self._left -= len(data)
         return [data]
 
-    @property
-    def complete(self) -> bool:
-        return self._done
 
-    mid_chunk = False
-
-
-def open_body(resp: requests.Response) -> ChunkedBody | PlainBody:
-    """The fastest reader this response allows."""
-    raw = resp.raw
-    fp = getattr(getattr(raw, "_fp", None), "fp", None)  # http.client.HTTPResponse.fp: the socket reader
-    if getattr(raw, "chunked", False) and fp is not None and hasattr(fp, "read1"):
-        return ChunkedBody(fp, resp.headers.get("Content-Encoding", ""))
-    return PlainBody(raw)
-
-
-def response_socket(resp: requests.Response) -> socket.socket | None:
-    """The socket under a streaming response (to shut it down from another thread)."""
-    raw = resp.raw
-    sock = getattr(getattr(raw, "_connection", None), "sock", None)
-    if sock is None:
-        fp = getattr(getattr(raw, "_fp", None), "fp", None)
-        sock = getattr(getattr(fp, "raw", None), "_sock", None)
-    return sock if isinstance(sock, socket.socket) else None
-
-
-def shutdown(sock: socket.socket) -> None:
-    with contextlib.suppress(OSError):  # already closed: the reader has ended anyway
-        sock.shutdown(socket.SHUT_RDWR)
-
-
-def recorded_headers(resp: requests.Response) -> list[tuple[str, str]]:
+def recorded_headers(head: Head) -> list[tuple[str, str]]:
     """The response headers as received, less the encoding the recorder has undone."""
-    raw_headers = resp.raw.headers
-    items = raw_headers.iteritems() if hasattr(raw_headers, "iteritems") else raw_headers.items()
-    decoded = resp.headers.get("Content-Encoding", "").strip().lower() not in ("", "identity")
+    decoded = head.get("Content-Encoding").strip().lower() not in ("", "identity")
     drop = {"content-encoding", "content-length"} if decoded else set()
-    return [(str(k), str(v)) for k, v in items if k.lower() not in drop]
+    return [(k, v) for k, v in head.headers if k.lower() not in drop]
 
 
 def _chain(exc: BaseException) -> Iterator[BaseException]:
-    """An exception and everything it wraps (causes, contexts, urllib3's `reason`, args)."""
+    """An exception and everything it wraps (causes, contexts, args)."""
     seen: set[int] = set()
     stack: list[Any] = [exc]
     while stack:
@@ -153,7 +164,7 @@ def _chain(exc: BaseException) -> Iterator[BaseException]:
             continue
         seen.add(id(e))
         yield e
-        stack += [getattr(e, "reason", None), e.__cause__, e.__context__, *e.args]
+        stack += [e.__cause__, e.__context__, *e.args]
 
 
 def _where(url: str) -> str:
@@ -166,21 +177,21 @@ def connect_error(exc: BaseException, url: str, connect_timeout: float, read_tim
     """One line for a request that got no response."""
     where, host = _where(url), urlsplit(url).hostname
     chain = list(_chain(exc))
-    kinds = {type(e).__name__ for e in chain}
-    if any(isinstance(e, (ssl.SSLError, requests.exceptions.SSLError)) for e in chain):
-        detail = next((str(e) for e in reversed(chain) if isinstance(e, ssl.SSLError)), str(exc))
-        return f"TLS error talking to {where}: {detail} (is it really https?)"
-    if "NameResolutionError" in kinds or any(isinstance(e, socket.gaierror) for e in chain):
+    tls = next((e for e in chain if isinstance(e, ssl.SSLError)), None)
+    if tls is not None:
+        return f"TLS error talking to {where}: {tls} (is it really https?)"
+    if any(isinstance(e, socket.gaierror) for e in chain):
         return f"DNS lookup failed for {host!r}: no such host (check the URL or --base-url)"
     if any(isinstance(e, ConnectionRefusedError) for e in chain):
         return f"connection refused by {where}: nothing is listening there"
-    if isinstance(exc, requests.exceptions.ConnectTimeout):
+    if isinstance(exc, ConnectTimeout):
         return f"could not connect to {where} within {connect_timeout:g} s: the host is unreachable or not answering"
-    if isinstance(exc, requests.exceptions.ReadTimeout):
+    if isinstance(exc, ResponseTimeout):
         return f"no response from {where} within {read_timeout:g} s (--read-timeout)"
-    bad = next((e for e in chain if type(e).__name__ in ("BadStatusLine", "RemoteDisconnected", "LineTooLong")), None)
-    if bad is not None:
-        return f"{where} did not answer with HTTP ({type(bad).__name__}: {str(bad)[:80]!r})"
+    if isinstance(exc, NotHTTP):
+        return f"{where} did not answer with HTTP ({exc})"
+    if isinstance(exc, ProxyError):
+        return str(exc)
     unreachable = next((e for e in chain if isinstance(e, OSError) and e.errno is not None), None)
     if unreachable is not None:
         return f"could not connect to {where}: {unreachable.strerror or unreachable}"
@@ -190,11 +201,13 @@ def connect_error(exc: BaseException, url: str, connect_timeout: float, read_tim
 def read_error(exc: BaseException, read_timeout: float) -> str:
     """One line for a stream that broke while being read."""
     chain = list(_chain(exc))
-    if any(isinstance(e, (TimeoutError, socket.timeout, urllib3.exceptions.ReadTimeoutError)) for e in chain):
+    if any(isinstance(e, TimeoutError) for e in chain):
         return f"the stream stalled: no bytes for {read_timeout:g} s (read timeout; heartbeats come every 20 s)"
     framing = next((e for e in chain if isinstance(e, ChunkError)), None)
     if framing is not None:
         return f"the server sent garbage: {framing}"
+    if isinstance(exc, (DecompressionBomb, UnsupportedEncoding)):
+        return str(exc)
     if any(isinstance(e, zlib.error) for e in chain):
         return f"the gzip-encoded body is corrupt: {exc}"
     if any(isinstance(e, ConnectionResetError) for e in chain):
@@ -202,11 +215,11 @@ def read_error(exc: BaseException, read_timeout: float) -> str:
     return f"reading the stream failed: {exc}"
 
 
-def not_a_stream(resp: requests.Response) -> str | None:
+def not_a_stream(head: Head) -> str | None:
     """Why this response cannot be recorded as a stream, or None if it can."""
-    if resp.status_code != 200:
-        return f"HTTP {resp.status_code}"
-    ctype = resp.headers.get("Content-Type", "")
+    if head.status != 200:
+        return f"HTTP {head.status}"
+    ctype = head.get("Content-Type")
     media = ctype.split(";")[0].strip().lower()
     if media and media != "application/json":
         page = " (an HTML page)" if media == "text/html" else ""
@@ -214,8 +227,8 @@ def not_a_stream(resp: requests.Response) -> str | None:
     return None
 
 
-def not_chunked(resp: requests.Response) -> str:
-    length = resp.headers.get("Content-Length")
+def not_chunked(head: Head) -> str:
+    length = head.get("Content-Length")
     how = f"Content-Length: {length}" if length else "a body delimited by closing the connection"
     return f"not a stream: the response was not chunked ({how}); X streams are chunked"
 
@@ -238,21 +251,21 @@ _HINTS = {
 }
 
 
-def status_message(resp: requests.Response, body: bytes, url: str) -> str:
+def status_message(head: Head, body: bytes, url: str) -> str:
     """One line for a non-200: status, what it means, the server's own detail, rate limits."""
-    status = resp.status_code
-    parts = [f"HTTP {status} {resp.reason or ''}".rstrip() + f" from {_where(url)}"]
+    status = head.status
+    parts = [f"HTTP {status} {head.reason}".rstrip() + f" from {_where(url)}"]
     hint = _HINTS.get(status)
     if hint:
         parts.append(hint)
-    detail = _body_detail(body, resp.headers.get("Content-Type", ""))
+    detail = _body_detail(body, head.get("Content-Type"))
     if detail:
         parts.append(detail)
-    limits = [(k, v) for k, v in resp.headers.items() if k.lower().startswith("x-rate-limit-")]
+    limits = [(k, v) for k, v in head.headers if k.lower().startswith("x-rate-limit-")]
     if limits:
         text = ", ".join(f"{k.lower()}={v}" for k, v in limits)
-        reset = resp.headers.get("x-rate-limit-reset", "")
-        if reset.isdigit():
+        reset = head.get("x-rate-limit-reset").strip()
+        if reset.isdigit() and len(reset) < 12:
             when = dt.datetime.fromtimestamp(int(reset), dt.UTC).strftime("%H:%M:%SZ")
             text += f" (resets at {when}, in {max(0, int(reset) - int(time.time()))} s)"
         parts.append(text)
@@ -276,15 +289,15 @@ def _body_detail(body: bytes, ctype: str) -> str | None:
     return None
 
 
-def read_whole(resp: requests.Response, emit: Callable[[bytes, float], None], limit: int) -> tuple[bytes, bool]:
+def read_whole(body: Body, emit: Callable[[bytes, float], None], limit: int) -> tuple[bytes, bool]:
     """Emit each line of a (non-stream) body with its arrival time, up to `limit` bytes.
 
     Returns the body's first bytes (for a message) and whether it was cut at `limit`.
     """
-    body, splitter = open_body(resp), LineSplitter()
+    splitter = LineSplitter()
     first, size = b"", 0
     while size < limit and (pieces := body.read()):
-        now = time.monotonic()
+        now = body.arrived
         size += sum(map(len, pieces))
         first = first or b"".join(pieces)[:2048]
         for raw in splitter.feed_pieces(pieces):

@@ -2,7 +2,10 @@
 
 After a clean close: reconnect at once. Network errors: linear, 250 ms more each attempt,
 up to 16 s. HTTP errors: exponential from 5 s, up to 320 s. HTTP 429: exponential from
-60 s. A stream is re-established (and the schedule reset) once a 200 delivers a line.
+60 s, or until the `x-rate-limit-reset` time the response gave. A stream is re-established
+(and the schedule reset) once a 200 delivered a line and lived `min_lifetime` seconds; one
+that ends cleanly sooner counts as a network failure, so that a server that answers and
+hangs up at once is not hammered.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ class BackoffPolicy:
     http_max: float = 320.0
     rate_limit_base: float = 60.0
     rate_limit_max: float = 960.0
+    min_lifetime: float = 10.0  # a shorter connection, even a clean one, is a failure
+    reset_max: float = 3600.0  # the longest wait an x-rate-limit-reset may ask for
 
     def delay(self, failure: Failure, attempt: int) -> float:
         """Seconds to wait before reconnecting after the `attempt`-th such failure in a row (1-based)."""
@@ -61,3 +66,15 @@ class Backoff:
     def reset(self) -> None:
         """A stream was established: the next failure starts from the first step."""
         self.failure, self.attempts = None, 0
+
+
+def rate_limit_wait(reset: str | None, now: float, policy: BackoffPolicy) -> float | None:
+    """Seconds until an `x-rate-limit-reset` (epoch seconds) time, capped; None if it gives none.
+
+    A reset already past, or not a number, leaves the schedule to decide.
+    """
+    value = (reset or "").strip()
+    if not value.isdigit() or len(value) > 12:
+        return None
+    wait = int(value) - now
+    return min(wait, policy.reset_max) if wait > 0 else None

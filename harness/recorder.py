@@ -7,7 +7,10 @@
 Lines are kept byte-exact and stamped with the monotonic time their bytes arrived (seconds
 since the connection's request was sent). Records are written and flushed as they arrive
 (the lines of one socket read together), so a killed recorder loses at most what was in
-flight. Secrets are redacted before anything is written.
+flight. Every string written or reported passes one redaction of the secrets first
+(`_redact.RedactingWriter` for the cassette, `Redaction.message` for messages and errors).
+A stop (`--duration`, `--max-events`, Ctrl-C) takes effect within a quarter of a second in
+every phase: connecting, TLS, waiting for the response head, reading.
 """
 
 from __future__ import annotations
@@ -19,13 +22,11 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-import requests
-
-from harness._redact import Redaction
-from harness._response import LineCheck, connect_error, response_socket, shutdown
+from harness._http_client import Link, ProxyError, Stopped, open_stream
+from harness._redact import RedactingWriter, Redaction
+from harness._response import LineCheck, connect_error
 from harness._segment import Counts, Outcome, Segment
 from harness._version import __version__
 from harness.backoff import Backoff, BackoffPolicy, Failure
@@ -34,7 +35,7 @@ from harness.errors import HTTPStatusError, StreamError, UsageError
 from harness.params import resolve_target
 
 DEFAULT_BASE_URL = "https://api.x.com"
-USER_AGENT = f"x-stream-harness/{__version__} (record; python-requests/{requests.__version__})"
+USER_AGENT = f"x-stream-harness/{__version__} (record)"
 MAX_LINE = 1 << 20
 
 
@@ -125,12 +126,13 @@ class Recorder:
         self._stop: StopReason | None = None
         self._wake = threading.Event()
         self._lock = threading.RLock()  # re-entered by a signal handler on this thread
-        self._sock: Any = None
+        self._fetching = ""  # the URL being requested (a redirect's target, after one)
         self._thread: threading.Thread | None = None
         self._failed: BaseException | None = None
         self.check: LineCheck | None = None
         self.result: RecordResult | None = None
         self.clock_origin: float | None = None  # time.monotonic() of the first request
+        self._cassette: CassetteWriter
 
     # -- control ----------------------------------------------------------------------------
     @property
@@ -145,10 +147,7 @@ class Recorder:
         with self._lock:
             if self._stop is None:
                 self._stop = reason
-            sock = self._sock
-        self._wake.set()
-        if sock is not None:
-            shutdown(sock)  # wakes a read blocked on a silent stream
+        self._wake.set()  # every wait of the connection looks at `_stop` at least every SLICE
 
     @property
     def running(self) -> bool:
@@ -190,16 +189,22 @@ class Recorder:
         self.stop()
 
     # -- recording ----------------------------------------------------------------------------
-    def header(self) -> Header:
+    def header(self, final_url: str | None = None) -> Header:
+        """The cassette's header; `final_url`: where redirects led (recorded as `url`)."""
         r, t = self.redaction, self.target
+        url, labels = r.url(t.url, t.params), {"source": "recorded", **self.options.labels}
+        if final_url is not None:
+            parts = urlsplit(final_url)
+            labels["redirected-from"] = url
+            url = r.url(urlunsplit((*parts[:3], "", "")), dict(parse_qsl(parts.query, keep_blank_values=True)))
         return Header(
             endpoint=t.endpoint.name,
-            url=r.url(t.url, t.params),
+            url=url,
             query=r.query(t.params),
             request_headers=dict(r.headers_list(self._request_headers().items())),
             recorded_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
             tool=f"x-stream-harness/{__version__}",
-            labels={"source": "recorded", **self.options.labels},
+            labels=labels,
         )
 
     def _request_headers(self) -> dict[str, str]:
@@ -216,17 +221,15 @@ class Recorder:
         self.origin = self.clock_origin = time.monotonic()
         timer = threading.Timer(o.duration, self.request_stop, (StopReason.DURATION,)) if o.duration else None
         backoff = Backoff(o.backoff)
-        session = requests.Session()
-        session.headers.clear()
-        session.headers.update(self._request_headers())
         reason, error = StopReason.SERVER_CLOSED, None
-        with CassetteWriter(self.path, self.header(), background=True) as writer:
+        self._cassette = CassetteWriter(self.path, self.header(), background=True)
+        try:
             if timer is not None:
                 timer.daemon = True
                 timer.start()
             try:
                 while self._stop is None:
-                    outcome = self._connect(session, writer)
+                    outcome = self._connect()
                     if self._stop is not None:
                         break
                     if outcome.failure is None or not o.reconnect:
@@ -235,10 +238,12 @@ class Recorder:
                     if outcome.established:
                         backoff.reset()
                     delay = backoff.next(outcome.failure)
+                    delay = outcome.wait if outcome.wait is not None else delay
                     self.tell(f"{outcome.error or 'the server closed the stream'}; reconnecting in {delay:g} s")
                     if self._wake.wait(delay):
                         break
             except BaseException as exc:  # a second Ctrl-C, or a bug: still end the segment
+                writer = RedactingWriter(self._cassette, self.redaction)
                 if writer.in_connection:
                     stopped = isinstance(exc, KeyboardInterrupt)
                     why = CloseReason.CLIENT_STOPPED if stopped else CloseReason.ERROR
@@ -247,11 +252,13 @@ class Recorder:
             finally:
                 if timer is not None:
                     timer.cancel()
-                session.close()
+        finally:
+            self._cassette.close()
         if self._stop is not None:
             reason, error = self._stop, None
-        samples = tuple(self.check.samples) if self.check is not None else ()
-        self.result = RecordResult(self.path, self.stats, reason, error, samples)
+        m = self.redaction.message
+        samples = tuple(map(m, self.check.samples)) if self.check is not None else ()
+        self.result = RecordResult(self.path, self.stats, reason, None if error is None else m(error), samples)
         return self.result
 
     @property
@@ -263,28 +270,41 @@ class Recorder:
         self.request_stop(StopReason.MAX_EVENTS)
 
     def tell(self, message: str) -> None:
+        """Say something on the user's channel: with the secrets redacted, like everything else."""
         if self.on_message is not None:
-            self.on_message(message)
+            self.on_message(self.redaction.message(message))
 
-    def _connect(self, session: requests.Session, writer: CassetteWriter) -> Outcome:
+    def _link(self) -> Link:
+        o = self.options
+        return Link(lambda: self._stop is not None, o.connect_timeout, o.read_timeout)
+
+    def _redirect(self, source: str, target: str) -> None:
+        elsewhere = urlsplit(source)[:2] != urlsplit(target)[:2]
+        note = " (another host: the token is not sent there)" if elsewhere else ""
+        p = urlsplit(target)  # never a user:password@ on screen
+        self.tell(f"redirected to {urlunsplit((p.scheme, p.netloc.rpartition('@')[2], p.path, p.query, ''))}{note}")
+        self._fetching = target
+
+    def _connect(self) -> Outcome:
         o, t = self.options, self.target
         # commas stay as they are (`tweet.fields=id,text`), as X's own examples write them
-        url = t.url + ("?" + urlencode(t.params, safe=",:") if t.params else "")
+        url = self._fetching = t.url + ("?" + urlencode(t.params, safe=",:") if t.params else "")
         t0 = self._t0 = time.monotonic()
         try:
-            resp = session.get(url, stream=True, timeout=(o.connect_timeout, o.read_timeout))
-        except requests.RequestException as exc:
-            return Outcome(Failure.NETWORK, connect_error(exc, t.url, o.connect_timeout, o.read_timeout))
-        with resp:
-            with self._lock:
-                self._sock = response_socket(resp)
-                if self._stop is not None:
-                    return Outcome(None)
-            try:
-                return Segment(self, writer, t0).record(resp)
-            finally:
-                with self._lock:
-                    self._sock = None
+            link, head, final = open_stream(url, self._request_headers(), self._link, self._redirect)
+        except Stopped:
+            return Outcome(None)
+        except (OSError, ValueError, ProxyError) as exc:  # ssl.SSLError is an OSError, NotHTTP a ValueError
+            where = urlsplit(self._fetching)
+            return Outcome(Failure.NETWORK, connect_error(exc, urlunsplit((*where[:3], "", "")), o.connect_timeout,
+                                                          o.read_timeout))  # fmt: skip
+        try:
+            if final != url and self._cassette.records == 0:  # the header says where the stream came from
+                self._cassette.close()
+                self._cassette = CassetteWriter(self.path, self.header(final), background=True)
+            return Segment(self, RedactingWriter(self._cassette, self.redaction), t0).record(link, head)
+        finally:
+            link.close()
 
 
 def _final(outcome: Outcome) -> tuple[StopReason, str | None]:

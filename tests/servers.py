@@ -159,6 +159,46 @@ def echo_secrets() -> Script:
     return script
 
 
+def gzip_bomb(block: bytes, repeats: int) -> Script:
+    """A gzip'd chunked stream of `block` `repeats` times, cheap to make at any size: after a
+    full flush, compressing the same block again gives the same bytes, sent again and again."""
+    head = response_head(200, "OK", [*STREAM_HEADERS, ("Content-Encoding", "gzip")])
+
+    def script(server: Hostile, sock: socket.socket) -> None:
+        import zlib
+
+        z = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+        first = z.compress(block) + z.flush(zlib.Z_FULL_FLUSH)
+        again = z.compress(block) + z.flush(zlib.Z_FULL_FLUSH)
+        sock.sendall(head + encode_chunk(first))
+        for _ in range(repeats - 1):
+            sock.sendall(encode_chunk(again))
+        sock.sendall(LAST_CHUNK)
+
+    return script
+
+
+def trickle(data: bytes, gap: float) -> Script:
+    """`data` a byte at a time, `gap` seconds apart (a response head that never quite arrives)."""
+
+    def script(server: Hostile, sock: socket.socket) -> None:
+        for i in range(len(data)):
+            sock.sendall(data[i : i + 1])
+            if server.stopping.wait(gap):
+                return
+
+    return script
+
+
+def echo(make: Callable[[str], bytes]) -> Script:
+    """Whatever `make` builds from the bearer token the request carried, then close."""
+
+    def script(server: Hostile, sock: socket.socket) -> None:
+        sock.sendall(make(server.requests[-1].bearer() or ""))
+
+    return script
+
+
 @contextlib.contextmanager
 def blackhole() -> Iterator[str]:
     """A loopback URL whose connection attempts hang: a listener with a full accept queue."""
