@@ -46,10 +46,11 @@ from harness import schemagen
 from harness._fast import FastEngine
 from harness._parallel import ParallelValidation
 from harness.cassette import CassetteWriter, CloseReason, Header
+from harness.checker import Contract
 from harness.report import Validation
 from harness.schemagen import Profile
 from harness.synth import Synth, encode_line
-from harness.validator import Contract, ReferenceEngine
+from harness.validator import ReferenceEngine
 
 ENDPOINT = "search-stream"
 BATCH = 256  # lines per Contract.inspect_lines call, as `harness validate` does

@@ -13,6 +13,7 @@ from harness._version import __version__
 
 if TYPE_CHECKING:
     from harness.cassette import Cassette, CassetteWriter, CloseReason, Connection, Header, Line, write_cassette
+    from harness.checker import Contract
     from harness.errors import HarnessError
     from harness.faults import Fault
     from harness.loopback import LoopbackServer, ServeOptions
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
     from harness.replayer import ReplayServer
     from harness.report import Finding, Validation, validate_paths
     from harness.schemagen import Profile
-    from harness.validator import Contract, ReferenceEngine, Violation
+    from harness.validator import ReferenceEngine, Violation
 
 # public name -> the module that defines it
 _HOMES = {
@@ -30,7 +31,7 @@ _HOMES = {
     "CassetteWriter": "harness.cassette",
     "CloseReason": "harness.cassette",
     "Connection": "harness.cassette",
-    "Contract": "harness.validator",
+    "Contract": "harness.checker",
     "Fault": "harness.faults",
     "Finding": "harness.report",
     "HarnessError": "harness.errors",

@@ -22,7 +22,8 @@ from harness._lines import MAX_LINE, LineCutter, Long
 from harness._native import NativeModel, Runner
 from harness._records import NotJSON, is_json_blank, parse_record
 from harness.cassette import Close, Connection, Line
-from harness.validator import Contract, Violation
+from harness.checker import Contract
+from harness.validator import Violation
 
 __all__ = [
     "PLACEHOLDER", "Block", "CassetteItem", "Cut", "End", "Fail", "Record", "Run", "cassette_block", "file_blocks",

@@ -17,16 +17,14 @@ from __future__ import annotations
 import gc
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 
 from harness import schemagen
 from harness._native import NativeModel, available
 from harness.schemagen import Profile
-
-if TYPE_CHECKING:
-    from harness.validator import Engine, Violation
+from harness.validator import FORMATS, Engine, ReferenceEngine, Violation, loads, payload_kind
 
 __all__ = ["Cyclic", "FastEngine", "no_gc", "plain_json"]
 
@@ -87,8 +85,6 @@ class FastEngine:
         #: the native checker of raw lines (None: not built, or not wanted)
         self.native = NativeModel(self.profile) if native and available() else None
         if reference is None:
-            from harness.validator import ReferenceEngine  # it imports this module's users
-
             reference = ReferenceEngine(self.profile)
         self.reference: Engine = reference
         self._rust: dict[str, Any] = {}
@@ -100,8 +96,6 @@ class FastEngine:
         found = self._rust.get(schema)
         if found is None:
             import jsonschema_rs  # here: only an install without the C checker needs it
-
-            from harness.validator import FORMATS
 
             schemas = schemagen.generate(self.profile)
             if self._registry is None:
@@ -143,7 +137,6 @@ class FastEngine:
                 return kinds
         else:
             kinds = [None] * len(raws)
-        from harness.validator import loads, payload_kind
 
         decode = orjson.loads if self._exact_numbers else loads
         is_valid = self.fallback(schema).is_valid

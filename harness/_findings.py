@@ -13,9 +13,10 @@ from typing import Any
 
 from harness._lines import MAX_LINE
 from harness.cassette import FORMAT, Connection, Line
+from harness.checker import Contract
 from harness.errors import InputError
 from harness.model import resolve_endpoint
-from harness.validator import Contract, Violation
+from harness.validator import Violation
 
 SUFFIXES = (".jsonl", ".ndjson", ".jsonl.gz", ".ndjson.gz")
 

@@ -48,10 +48,10 @@ from harness._findings import Finding, Validating, expand, is_cassette
 from harness._lines import LineCutter, Long
 from harness._records import is_json_blank
 from harness.cassette import Cassette, CassetteWarning, Connection, Line, RecordOrder
+from harness.checker import Contract
 from harness.errors import CassetteFormatError, CassetteOrderError, UsageError
 from harness.model import resolve_endpoint
 from harness.schemagen import Profile
-from harness.validator import Contract
 
 __all__ = ["ParallelValidation"]
 

@@ -317,7 +317,7 @@ class LineCheck:
     """`--validate`: checks each stream line against the contract, counting into `counts`."""
 
     def __init__(self, endpoint: str, counts: Tally) -> None:
-        from harness.validator import Contract  # builds every schema: only when asked
+        from harness.checker import Contract  # builds every schema: only when asked
 
         self.contract = Contract()
         self.endpoint = endpoint

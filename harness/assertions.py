@@ -6,9 +6,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+from harness.checker import Contract
 from harness.report import Validation
 from harness.schemagen import Profile
-from harness.validator import Contract, Violation
+from harness.validator import Violation
 
 
 class ContractViolation(AssertionError):

@@ -15,11 +15,11 @@ from harness import schemagen
 from harness._parallel import ParallelValidation
 from harness._version import __version__
 from harness.cassette import CassetteWarning
+from harness.checker import ENGINES
 from harness.errors import HarnessError
 from harness.model import ENDPOINTS
 from harness.report import Baseline
 from harness.schemagen import Profile
-from harness.validator import ENGINES
 
 ENDPOINT_HELP = "Endpoint short name or path: " + ", ".join(ENDPOINTS)
 

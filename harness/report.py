@@ -16,8 +16,8 @@ from pathlib import Path
 
 from harness._findings import SUFFIXES, Finding, Tally, expand, is_cassette
 from harness._parallel import ParallelValidation
+from harness.checker import Contract
 from harness.errors import InputError
-from harness.validator import Contract
 
 __all__ = [
     "SUFFIXES", "Baseline", "Finding", "Known", "Tally", "Validation", "expand", "is_cassette", "validate_paths",

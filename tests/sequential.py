@@ -13,9 +13,9 @@ from typing import Any
 from harness._findings import Finding, Validating, expand, is_cassette
 from harness._records import is_json_blank
 from harness.cassette import Cassette, Close, Connection, Line
+from harness.checker import Contract
 from harness.errors import UsageError
 from harness.model import resolve_endpoint
-from harness.validator import Contract
 
 BATCH = 256  # payload lines checked together
 

@@ -23,10 +23,10 @@ from xdk.streaming import StreamConfig, StreamError, StreamErrorType
 
 from harness._proxy import client_env
 from harness.cassette import CloseReason
+from harness.checker import Contract
 from harness.plugin import apply_env
 from harness.replayer import End, ReplayServer
 from harness.synth import encode_line
-from harness.validator import Contract
 
 SPEED = 10.0
 TOLERANCE = 0.06  # seconds of wall clock, at SPEED: 0.6 s of the recording

@@ -17,9 +17,10 @@ from hypothesis import strategies as st
 from harness import schemagen
 from harness import strategies as xs
 from harness._fast import FastEngine
+from harness.checker import Contract
 from harness.model import ENDPOINTS
 from harness.schemagen import Profile
-from harness.validator import PROBLEM_SCHEMA, Contract, ReferenceEngine, Violation, not_json, payload_kind
+from harness.validator import PROBLEM_SCHEMA, ReferenceEngine, Violation, not_json, payload_kind
 
 REFERENCE = {p: ReferenceEngine(p) for p in Profile}
 FAST = {p: FastEngine(p, reference=REFERENCE[p]) for p in Profile}

@@ -20,10 +20,11 @@ from hypothesis import strategies as st
 from harness import _fast
 from harness._lines import MAX_LINE, LineCutter, Long
 from harness._patterns import DATE_TIME, URI_FAST
+from harness.checker import Contract
 from harness.cli import main
 from harness.report import validate_paths
 from harness.schemagen import Profile
-from harness.validator import FORMAT_CHECKER, Contract, ReferenceEngine, SpecValidator
+from harness.validator import FORMAT_CHECKER, ReferenceEngine, SpecValidator
 
 TWEET = {"id": "1", "text": "hi", "edit_history_tweet_ids": ["1"]}
 ENDPOINT = "search-stream"

@@ -19,11 +19,11 @@ from sequential import SequentialValidation
 
 from harness import _parallel
 from harness.cassette import Close, CloseReason, Connection, Header, Line, Record, write_cassette
+from harness.checker import Contract
 from harness.cli import main
 from harness.errors import HarnessError
 from harness.report import Validation
 from harness.synth import Synth, encode_line, synthetic_session
-from harness.validator import Contract
 
 Outcome = tuple[list[dict[str, Any]], dict[str, Any], tuple[str, str] | None, list[str]]
 

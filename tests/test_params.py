@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from harness.checker import Contract
 from harness.errors import ParameterError, UnknownEndpointError, UsageError
 from harness.model import ENDPOINTS, Arr, Str
 from harness.params import (
@@ -16,7 +17,6 @@ from harness.params import (
     parse_query,
     resolve_target,
 )
-from harness.validator import Contract
 
 
 def refused(endpoint: str, params: dict[str, str]) -> ParameterError:

@@ -25,11 +25,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from harness.cassette import Close, CloseReason, Connection, Header, Line, Record, write_cassette
+from harness.checker import Contract
 from harness.errors import CassetteError, UsageError
 from harness.model import resolve_endpoint
 from harness.replayer import End, LineKind, ReplayServer
 from harness.synth import STREAM_HEADERS, Synth, encode_line
-from harness.validator import Contract
 
 HERE = Path(__file__).parent
 SAMPLES = HERE.parent / "cassettes" / "synthetic"
