@@ -12,20 +12,29 @@ from typing import TYPE_CHECKING, Any
 from harness._version import __version__
 
 if TYPE_CHECKING:
+    from harness._findings import Tally
+    from harness._redact import Redaction
+    from harness.backoff import BackoffPolicy
     from harness.cassette import Cassette, CassetteWriter, CloseReason, Connection, Header, Line, write_cassette
     from harness.checker import Contract
     from harness.errors import HarnessError
     from harness.faults import Fault
     from harness.loopback import LoopbackServer, ServeOptions
     from harness.model import ENDPOINTS, resolve_endpoint
-    from harness.recorder import Recorder, RecordOptions, RecordResult
+    from harness.recorder import Recorder, RecordOptions, RecordResult, RecordStats, StopReason
     from harness.replayer import ReplayServer
     from harness.report import Finding, Validation, validate_paths
     from harness.schemagen import Profile
-    from harness.validator import ReferenceEngine, Violation
+    from harness.validator import Engine, ReferenceEngine, Violation
 
 # public name -> the module that defines it
 _HOMES = {
+    "BackoffPolicy": "harness.backoff",
+    "Engine": "harness.validator",
+    "RecordStats": "harness.recorder",
+    "Redaction": "harness._redact",
+    "StopReason": "harness.recorder",
+    "Tally": "harness._findings",
     "ENDPOINTS": "harness.model",
     "Cassette": "harness.cassette",
     "CassetteWriter": "harness.cassette",
@@ -54,11 +63,13 @@ _HOMES = {
 
 __all__ = [
     "ENDPOINTS",
+    "BackoffPolicy",
     "Cassette",
     "CassetteWriter",
     "CloseReason",
     "Connection",
     "Contract",
+    "Engine",
     "Fault",
     "Finding",
     "HarnessError",
@@ -68,10 +79,14 @@ __all__ = [
     "Profile",
     "RecordOptions",
     "RecordResult",
+    "RecordStats",
     "Recorder",
+    "Redaction",
     "ReferenceEngine",
     "ReplayServer",
     "ServeOptions",
+    "StopReason",
+    "Tally",
     "Validation",
     "Violation",
     "__version__",

@@ -26,8 +26,20 @@ from harness.checker import Contract
 from harness.validator import Violation
 
 __all__ = [
-    "PLACEHOLDER", "Block", "CassetteItem", "Cut", "End", "Fail", "Record", "Run", "cassette_block", "file_blocks",
-    "ndjson_block", "rebase_run", "rebased", "too_long",
+    "PLACEHOLDER",
+    "Block",
+    "CassetteItem",
+    "Cut",
+    "Fail",
+    "FileEnd",
+    "Record",
+    "Run",
+    "cassette_block",
+    "file_blocks",
+    "ndjson_block",
+    "rebase_run",
+    "rebased",
+    "too_long",
 ]  # fmt: skip
 
 #: (event index within the run or None, payload kind, line, arrival offset or None, violation)
@@ -151,16 +163,16 @@ def too_long(line: Long) -> Violation:
 
 
 @dataclass(frozen=True)
-class End:
+class FileEnd:
     """The end of a cassette's lines: cut short (`truncated`), or unreadable (`error`)."""
 
     truncated: bool = False
     error: str | None = None
 
 
-def file_blocks(path: Path, size: int, *, header: bool = True) -> Iterator[Block | End]:
+def file_blocks(path: Path, size: int, *, header: bool = True) -> Iterator[Block | FileEnd]:
     """The lines (after the header, a cassette's first line), in blocks of about `size`
-    bytes, then `End`.
+    bytes, then `FileEnd`.
 
     A plain file's blocks are places in it (found by seeking, not reading: the main
     process reads a few bytes per block). A gzip one's are read as `harness.cassette`
@@ -182,7 +194,7 @@ def file_blocks(path: Path, size: int, *, header: bool = True) -> Iterator[Block
                 end = f.tell()
             yield Block(path=str(path), start=start, size=end - start)
             start = end
-    yield End()
+    yield FileEnd()
 
 
 def _skip_line(f: BinaryIO) -> None:
@@ -226,7 +238,7 @@ def ndjson_block(contract: Contract, endpoint: str, block: Block) -> tuple[Run, 
     return run, lineno
 
 
-def _gzip_blocks(path: Path, size: int) -> Iterator[Block | End]:
+def _gzip_blocks(path: Path, size: int) -> Iterator[Block | FileEnd]:
     cutter, header, truncated = LineCutter(), False, False
     out, longs = bytearray(), dict[int, Long]()
 
@@ -241,7 +253,7 @@ def _gzip_blocks(path: Path, size: int) -> Iterator[Block | End]:
             try:
                 chunk = f.read1(1 << 16)
             except gzip.BadGzipFile as exc:
-                yield End(error=f"not a gzip file: {exc}")
+                yield FileEnd(error=f"not a gzip file: {exc}")
                 return
             except (EOFError, OSError, zlib.error):
                 truncated, chunk = True, b""
@@ -258,7 +270,7 @@ def _gzip_blocks(path: Path, size: int) -> Iterator[Block | End]:
             _append(out, longs, [last])
         if out:
             yield block()
-        yield End(truncated=truncated)
+        yield FileEnd(truncated=truncated)
 
 
 def cassette_block(contract: Contract, endpoint: str, block: Block, *, status: int) -> tuple[list[CassetteItem], int]:

@@ -33,8 +33,8 @@ from harness._blocks import (
     Block,
     CassetteItem,
     Cut,
-    End,
     Fail,
+    FileEnd,
     Record,
     Run,
     cassette_block,
@@ -270,7 +270,7 @@ class ParallelValidation(Validating):
         cassette = Cassette(path)  # the header, checked as a sequential reading does
         state = _CassetteState(path, resolve_endpoint(cassette.header.endpoint).name)
         for block in file_blocks(path, _block_size(path, self.jobs)):
-            if isinstance(block, End):
+            if isinstance(block, FileEnd):
                 yield _Step(partial(self._end_cassette, state, block))
             else:
                 yield _Step(partial(self._apply_block, state, block), (_check_block, (state.endpoint, block)))
@@ -308,7 +308,7 @@ class ParallelValidation(Validating):
             elif isinstance(item, Fail):
                 raise CassetteFormatError(item.message, path=state.path, line=item.line)
 
-    def _end_cassette(self, state: _CassetteState, end: End, _: None) -> Iterator[Finding]:
+    def _end_cassette(self, state: _CassetteState, end: FileEnd, _: None) -> Iterator[Finding]:
         if end.error is not None:
             raise CassetteFormatError(end.error, path=state.path, line=1)
         if end.truncated and not state.cut:

@@ -307,7 +307,7 @@ def read_whole(body: Body, emit: Callable[[bytes, float], None], limit: int) -> 
     return first, size >= limit
 
 
-class Tally(Protocol):
+class ViolationCounts(Protocol):
     violations: int
     errors: int
     events: int
@@ -316,7 +316,7 @@ class Tally(Protocol):
 class LineCheck:
     """`--validate`: checks each stream line against the contract, counting into `counts`."""
 
-    def __init__(self, endpoint: str, counts: Tally) -> None:
+    def __init__(self, endpoint: str, counts: ViolationCounts) -> None:
         from harness.checker import Contract  # builds every schema: only when asked
 
         self.contract = Contract()
