@@ -171,6 +171,7 @@ def test_synth_is_reproducible_and_valid(tmp_path: Path) -> None:
     assert code == 0 and "1 error payload(s)" in out  # the operational disconnect between connections
 
 
+@pytest.mark.integration
 def test_real_subprocess_exit_codes(tmp_path: Path, synthetic: Path) -> None:
     exe = [sys.executable, "-m", "harness"]
     ok = subprocess.run([*exe, "validate", str(synthetic)], capture_output=True, text=True, timeout=60)
@@ -194,6 +195,7 @@ def test_event_indices_count_within_each_file(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("command", ["inspect", "validate"])
+@pytest.mark.integration
 def test_a_cut_cassette_is_said_once_in_the_commands_own_words(synthetic: Path, command: str) -> None:
     data = synthetic.read_bytes()
     synthetic.write_bytes(data[: len(data) - 40])  # the close record and the end of a line: cut

@@ -28,6 +28,8 @@ from harness.plugin import apply_env
 from harness.replayer import End, ReplayServer
 from harness.synth import encode_line
 
+pytestmark = pytest.mark.integration  # real sockets, servers or subprocesses
+
 SPEED = 10.0
 TOLERANCE = 0.06  # seconds of wall clock, at SPEED: 0.6 s of the recording
 FAST_RETRY = StreamConfig(max_retries=5, initial_backoff=0.01, max_backoff=0.05, jitter=False)

@@ -26,6 +26,8 @@ from harness.report import validate_paths
 from harness.schemagen import Profile
 from harness.validator import FORMAT_CHECKER, ReferenceEngine, SpecValidator
 
+pytestmark = pytest.mark.integration  # real sockets, servers or subprocesses
+
 TWEET = {"id": "1", "text": "hi", "edit_history_tweet_ids": ["1"]}
 ENDPOINT = "search-stream"
 STOCK = jsonschema.Draft202012Validator.FORMAT_CHECKER

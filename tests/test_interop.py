@@ -20,6 +20,8 @@ from harness.cli import main
 from harness.errors import InputError
 from harness.interop import export_vcr, import_vcr
 
+pytestmark = pytest.mark.integration  # real sockets, servers or subprocesses
+
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "cassettes" / "synthetic" / "firehose-ja.jsonl"
 

@@ -25,6 +25,8 @@ from harness.errors import HarnessError
 from harness.report import Validation
 from harness.synth import Synth, encode_line, synthetic_session
 
+pytestmark = pytest.mark.integration  # real sockets, servers or subprocesses
+
 Outcome = tuple[list[dict[str, Any]], dict[str, Any], tuple[str, str] | None, list[str]]
 
 

@@ -9,6 +9,8 @@ import pytest
 
 from harness.cassette import Cassette
 
+pytestmark = pytest.mark.integration  # real sockets, servers or subprocesses
+
 pytest_plugins = ["pytester"]
 
 ROOT = Path(__file__).resolve().parent.parent

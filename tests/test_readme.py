@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.integration  # real sockets, servers or subprocesses
+
 pytest_plugins = ["pytester"]
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text()

@@ -27,6 +27,8 @@ from harness.errors import UsageError
 from harness.loopback import LoopbackServer, ServeOptions
 from harness.recorder import RecordStats
 
+pytestmark = pytest.mark.integration  # real sockets, servers or subprocesses
+
 TOKEN = "cli-test-token-5f1d2c3b4a"
 cli = HarnessGroup(commands={c.name: c for c in COMMANDS})
 

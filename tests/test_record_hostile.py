@@ -60,6 +60,8 @@ def run_cli(*args: object) -> tuple[int, str, str]:
 # the size of the process that forked it, and a pytest worker may be hundreds of MB by then.
 _MEASURE = """
 import json, resource, subprocess, sys
+
+pytestmark = pytest.mark.integration  # real sockets, servers or subprocesses
 done = subprocess.run(sys.argv[1:], capture_output=True, text=True)
 peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024  # Linux: kilobytes
 print(json.dumps([done.returncode, done.stdout, done.stderr, peak]))

@@ -37,6 +37,8 @@ from harness.errors import HTTPStatusError, ParameterError, StreamError, Unknown
 from harness.loopback import LoopbackServer, ServeOptions, synth_source
 from harness.recorder import Recorder, RecordOptions, RecordResult, StopReason
 
+pytestmark = pytest.mark.integration  # real sockets, servers or subprocesses
+
 TOKEN = "AAAAAAAAAAAAAAAAAAAAAHarnessTestToken%2Bq9Z7x1c0ffee"
 FAST = BackoffPolicy(network_step=0.01, network_max=0.05, http_base=0.01, http_max=0.05, rate_limit_base=0.02)
 
