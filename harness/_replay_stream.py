@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import math
 import platform
-import selectors
+import select
 import socket
 import struct
 import sys
@@ -60,19 +60,30 @@ class Stopped(Exception):
 
 
 class Waiter:
-    """Sleeps until a monotonic deadline; wakes early for `wake()`, raises when the client hangs up or on stop."""
+    """Sleeps until a monotonic deadline; wakes early for `wake()`, raises when the client hangs up or on stop.
+
+    The client's socket is watched where it is, never through a duplicate descriptor: a
+    duplicate shares the open file, and making it non-blocking would make every `sendall`
+    to a slow reader fail half-way. Peeking uses MSG_DONTWAIT, a flag of the call alone.
+    An end of file is how a client that hangs up is seen, except before the response head:
+    a client may shut its write side once it has sent its request (HTTP allows it) and
+    still read. Such a half-closed client is served; once it has gone for good, a write
+    brings a reset, and that is noticed.
+    """
 
     def __init__(self, sock: socket.socket, stopping: threading.Event) -> None:
         self.stopping = stopping
-        # a duplicate descriptor: reading it to see a hang-up never disturbs a TLS object
-        self._probe = socket.fromfd(sock.fileno(), sock.family, sock.type)
-        self._probe.setblocking(False)
+        self._sock = sock
+        self.answered = False  # the response head went out: an end of file is a hang-up now
+        self._fd = sock.fileno()
+        self.half_closed = False
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
         self._wake_w.setblocking(False)
-        self._selector = selectors.DefaultSelector()
-        self._selector.register(self._probe, selectors.EVENT_READ, True)
-        self._selector.register(self._wake_r, selectors.EVENT_READ, False)
+        self._poll = select.poll()
+        self._poll.register(self._fd, select.POLLIN)
+        self._poll.register(self._wake_r.fileno(), select.POLLIN)
+        self._first = True
 
     def wake(self) -> None:
         with contextlib.suppress(OSError):  # full (already woken) or closed
@@ -80,6 +91,11 @@ class Waiter:
 
     def until(self, deadline: float) -> bool:
         """True once `deadline` has come, False when woken first."""
+        if self._first:  # a write side shut with the request: seen at once, at any speed
+            self._first = False
+            for fd, mask in self._poll.poll(0):
+                if fd == self._fd:
+                    self._peer(mask)
         while True:
             if self.stopping.is_set():
                 raise Stopped
@@ -89,27 +105,35 @@ class Waiter:
             if left <= COARSE:
                 time.sleep(left)
                 continue
-            for key, _ in self._selector.select(left - COARSE):
-                if key.data:
-                    self._peer()
+            for fd, mask in self._poll.poll(math.ceil((left - COARSE) * 1000)):
+                if fd == self._fd:
+                    self._peer(mask)
                 else:
                     with contextlib.suppress(OSError):
                         self._wake_r.recv(4096)
                     return False
 
-    def _peer(self) -> None:
+    def _peer(self, mask: int) -> None:
+        if self.stopping.is_set():  # stop() shuts the socket down: that is no hang-up
+            raise Stopped
         try:
-            data = self._probe.recv(65536)
+            # the plain socket's recv, also under a TLS object: what a client sends now is not for us
+            data = socket.socket.recv(self._sock, 65536, socket.MSG_DONTWAIT)
         except (BlockingIOError, InterruptedError):
             return
         except OSError:
             raise Vanished from None
-        if not data:
+        if data:
+            return
+        if mask & (select.POLLERR | select.POLLHUP) or self.answered:
             raise Vanished
+        # an end of file before the answer: the client shut its write side and reads on;
+        # from now on only an error or a hang-up (a reset after a write) tells that it has gone
+        self.half_closed = True
+        self._poll.modify(self._fd, 0)
 
     def close(self) -> None:
-        self._selector.close()
-        for s in (self._probe, self._wake_r, self._wake_w):
+        for s in (self._wake_r, self._wake_w):
             s.close()
 
 
@@ -252,6 +276,7 @@ class Streamer:
 
     def head(self, status: int, reason: str, headers: tuple[tuple[str, str], ...]) -> None:
         self.writer.start(status, reason, headers)
+        self.waiter.answered = True
 
     def send_items(self, items: list[Item]) -> None:
         """Recorded lines, one chunk each, in one write."""
