@@ -23,7 +23,7 @@ from typing import NamedTuple
 
 from harness._recording import Item
 from harness._replay_log import AppliedFault, ConnectionLog, End, LineKind
-from harness._wire import ChunkedWriter, encode_chunk
+from harness._wire import ChunkedWriter
 from harness.faults import ON_NEXT_EVENT, Fault, FaultBook, FaultKind
 from harness.synth import encode_line
 
@@ -202,9 +202,9 @@ class Streamer:
     """Writes one stream's items, applying the server's faults as they trigger."""
 
     def __init__(self, sock: socket.socket, waiter: Waiter, pacing: Pacing, faults: FaultBook,
-                 log: ConnectionLog) -> None:  # fmt: skip
+                 log: ConnectionLog, chunked: bool = True) -> None:  # fmt: skip
         self.sock, self.waiter, self.pacing, self.book, self.log = sock, waiter, pacing, faults, log
-        self.writer = ChunkedWriter(sock)
+        self.writer = ChunkedWriter(sock, chunked=chunked)  # unchunked for HTTP/1.0: the body ends with the connection
         self.done: set[int] = set()
         self.armed: list[Fault] = []  # drop/split waiting for the next event line
         self.rate: float | None = None  # throttle, wall bytes/s
@@ -255,7 +255,7 @@ class Streamer:
                     pass  # a wake does not end a stall
             elif fault.kind is FaultKind.DISCONNECT:
                 sent = time.monotonic() - self.pacing.t0
-                self._write(encode_chunk(DISCONNECT_LINE))
+                self._write(self.writer.frame(DISCONNECT_LINE))
                 self.log.note(LineKind.FAULT, math.nan, sent, sent, len(DISCONNECT_LINE))
                 self.writer.finish()
                 return True
@@ -281,8 +281,11 @@ class Streamer:
     def send_items(self, items: list[Item]) -> None:
         """Recorded lines, one chunk each, in one write."""
         parts: list[bytes] = []
-        for item in items:
-            parts += (b"%x\r\n" % len(item.raw), item.raw, b"\r\n")
+        if self.writer.chunked:
+            for item in items:
+                parts += (b"%x\r\n" % len(item.raw), item.raw, b"\r\n")
+        else:
+            parts = [item.raw for item in items]
         now = time.monotonic()
         self._write(b"".join(parts))
         self.events += self.log.note_items(items, self.pacing.speed, now - self.pacing.t0)
@@ -290,7 +293,7 @@ class Streamer:
 
     def keepalive(self, item: Item) -> None:
         due, now = self.due(item) - self.pacing.t0, time.monotonic()
-        self._write(encode_chunk(item.raw))
+        self._write(self.writer.frame(item.raw))
         self.log.note(LineKind.KEEPALIVE, math.nan, due, now - self.pacing.t0, len(item.raw))
         self.last_write = time.monotonic()
 
@@ -299,18 +302,20 @@ class Streamer:
         raw = item.raw
         cut = len(raw) - 1 if raw.endswith(b"\r\n") else len(raw) // 2
         now = time.monotonic()
-        self._write(encode_chunk(raw[:cut]))
-        self._write(encode_chunk(raw[cut:]))
+        self._write(self.writer.frame(raw[:cut]))
+        self._write(self.writer.frame(raw[cut:]))
         self.events += self.log.note_items([item], self.pacing.speed, now - self.pacing.t0)
         self.last_write = time.monotonic()
 
     def cut(self, item: Item) -> None:
         """Half of the line's chunk, then the connection is closed under it."""
         raw = item.raw
-        self._write(b"%x\r\n" % len(raw) + raw[: max(1, len(raw) // 2)])
+        head = b"%x\r\n" % len(raw) if self.writer.chunked else b""
+        self._write(head + raw[: max(1, len(raw) // 2)])
 
     def finish(self) -> None:
-        self._write(b"0\r\n\r\n")
+        if self.writer.chunked:
+            self._write(b"0\r\n\r\n")
 
     def _write(self, data: bytes) -> None:
         if self.rate is None:
