@@ -114,8 +114,8 @@ class Cursors:
             self._table.move_to_end(key)
         return cursor
 
-    def keys(self) -> list[bytes]:
-        return list(self._table)
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(list(self._table))
 
 
 class Recording:

@@ -4,13 +4,20 @@ slow request heads, too many connections, a flood of bearer tokens. All over rea
 from __future__ import annotations
 
 import json
+import math
+import signal
 import socket
+import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from harness.cassette import CloseReason
+from harness.loopback import LoopbackServer, ServeOptions
 from harness.replayer import End, ReplayServer
-from tests.test_replayer import cassette, event_line, events, target
+from harness.validator import Contract
+from tests.test_replayer import cassette, cli_argv, event_line, events, target
 
 TARGET = "/2/tweets/search/stream"
 
@@ -95,3 +102,146 @@ def test_a_client_that_hangs_up_is_still_noticed_at_once(tmp_path: Path) -> None
         sock.close()
         assert server.log[0].finished.wait(3)
         assert server.log[0].end is End.VANISHED
+
+
+def test_tokens_are_remembered_as_digests_in_a_bounded_table(tmp_path: Path) -> None:
+    lines = events(0, 2)
+    path = cassette(tmp_path / "c.jsonl", "search-stream", (lines, CloseReason.SERVER_CLOSED, 0.5),
+                    (events(2, 2), CloseReason.SERVER_CLOSED, 0.5))  # fmt: skip
+    with ReplayServer([path], speed=None, on_end="close", consumers=20) as server:
+        tokens = [f"{i:05d}" + "k" * 60_000 for i in range(150)]  # 9 MB of tokens in all
+        for token in tokens:
+            with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+                sock.sendall(request(token))
+                assert read_all(sock).startswith(b"HTTP/1.1 200")
+            assert server.consumers <= 20
+        assert all(log.finished.wait(3) for log in server.log)
+        table = server._cursors
+        assert len(table) == 20 and all(len(key) == 16 for key in table)
+        # the latest consumers still have their place: the next connection gets the next recording
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+            sock.sendall(request(tokens[-1]))
+            body = read_all(sock).partition(b"\r\n\r\n")[2]
+        assert dechunk(body) == ([raw for _, raw in events(2, 2)], True)
+        # and one forgotten starts over, as a new consumer does
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+            sock.sendall(request(tokens[0]))
+            body = read_all(sock).partition(b"\r\n\r\n")[2]
+        assert dechunk(body) == ([raw for _, raw in lines], True)
+
+
+def servers(tmp_path: Path, **limits: Any) -> Iterator[tuple[str, Any, list[str]]]:
+    """The replayer and the loopback source, both with `limits` (request_timeout, max_clients)."""
+    path = cassette(tmp_path / "c.jsonl", "search-stream", (events(0, 3), CloseReason.SERVER_CLOSED, 0.5))
+    messages: list[str] = []
+    with ReplayServer([path], speed=None, on_end="close", on_message=messages.append, **limits) as replay:
+        yield "replay", replay, messages
+    messages = []
+    with LoopbackServer(ServeOptions(rate=math.inf, max_events=3, seed=1), log=messages.append, **limits) as loop:
+        yield "loopback", loop, messages
+
+
+def test_a_request_head_sent_a_byte_at_a_time_is_cut_off_at_the_deadline(tmp_path: Path) -> None:
+    for name, server, messages in servers(tmp_path, request_timeout=1.0):
+        head = request()
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+            started, sent = time.monotonic(), 0
+            try:
+                for byte in head:  # 0.25 s a byte: under any per-read timeout, 20 s for the whole head
+                    sock.sendall(bytes([byte]))
+                    sent += 1
+                    time.sleep(0.25)
+                    if time.monotonic() - started > 4:
+                        break
+                answer = sock.recv(100)
+            except ConnectionError:
+                answer = b""
+        assert sent < len(head), name  # cut off before the head was complete
+        assert answer == b"", name  # closed, nothing sent: there is no request to answer
+        if name == "replay":
+            assert server.log[0].finished.wait(3)
+            assert server.log[0].end is End.INVALID
+        assert any("request" in m and ("time" in m or "no complete" in m) for m in messages), (name, messages)
+
+
+def test_connections_beyond_the_cap_get_a_503_problem_and_the_server_carries_on(tmp_path: Path) -> None:
+    for name, server, _ in servers(tmp_path, max_clients=3):
+        idle = [socket.create_connection(("127.0.0.1", server.port), timeout=10) for _ in range(3)]
+        time.sleep(0.3)  # accepted
+        for _ in range(2):
+            with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+                sock.sendall(request())
+                answer = read_all(sock)
+            head, _, body = answer.partition(b"\r\n\r\n")
+            assert head.startswith(b"HTTP/1.1 503 Service Unavailable"), (name, answer[:200])
+            problem = json.loads(body)
+            assert problem["status"] == 503 and problem["type"] == "about:blank"
+            assert "3 connections" in problem["detail"]
+            assert Contract().check_problem(problem) == []
+        for sock in idle:
+            sock.close()
+        deadline = time.monotonic() + 5
+        while server._http.open_connections and time.monotonic() < deadline:
+            time.sleep(0.02)
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+            sock.sendall(request(target=TARGET))
+            assert read_all(sock).startswith(b"HTTP/1.1 200"), name
+        assert server._http.refused == 2
+
+
+def test_http10_clients_get_a_close_delimited_body_and_http11_ones_chunks(tmp_path: Path) -> None:
+    lines = [raw for _, raw in events(0, 3)]
+    for name, server, _ in servers(tmp_path):
+        bodies = {}
+        for version in ("HTTP/1.0", "HTTP/1.1"):
+            with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+                sock.sendall(request(token=version, version=version))  # each its own consumer
+                head, _, bodies[version] = read_all(sock).partition(b"\r\n\r\n")
+            chunked = b"transfer-encoding: chunked" in head.lower()
+            assert chunked is (version == "HTTP/1.1"), (name, version, head)
+            assert b"content-length" not in head.lower()
+        chunks, clean = dechunk(bodies["HTTP/1.1"])
+        assert clean
+        if name == "replay":
+            assert chunks == lines
+            assert bodies["HTTP/1.0"] == b"".join(lines)
+        else:  # synthetic events: the same ones, framed or not
+            assert bodies["HTTP/1.0"] == b"".join(chunks) and len(chunks) == 3
+
+
+def test_control_bytes_in_a_request_target_are_escaped_in_the_log(tmp_path: Path) -> None:
+    for name, server, messages in servers(tmp_path):
+        evil = TARGET + "?\x1b[2J\x1b]0;owned\x07\x7f\x9b"
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+            sock.sendall(f"GET {evil} HTTP/1.1\r\nAuthorization: Bearer t\r\n\r\n".encode("latin-1"))
+            assert read_all(sock).startswith(b"HTTP/1.1 400")
+        deadline = time.monotonic() + 3
+        while not any("owned" in m for m in messages) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        logged = "\n".join(messages)
+        assert "\\x1b[2J\\x1b]0;owned\\x07\\x7f\\x9b" in logged, (name, logged)
+        assert not any(ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 for c in logged.replace("\n", "")), name
+
+
+def test_cli_limits_are_options(tmp_path: Path) -> None:
+    path = cassette(tmp_path / "c.jsonl", "search-stream", (events(0, 3), CloseReason.SERVER_CLOSED, 0.5))
+    ready = tmp_path / "ready.json"
+    argv = cli_argv("replay", path, "--speed", "max", "--ready-file", ready, "--max-clients", 1,
+                    "--request-timeout", 0.5)  # fmt: skip
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 10
+        while not ready.exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        port = json.loads(ready.read_text())["port"]
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as idle:
+            time.sleep(0.2)
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+                sock.sendall(request())
+                assert read_all(sock).startswith(b"HTTP/1.1 503")
+            assert idle.recv(10) == b""  # then the deadline closed the idle one
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=10)
+    assert proc.returncode == 0
+    assert "no complete request" in err
