@@ -8,26 +8,20 @@ sleep, which on Linux wakes within tens of microseconds.
 
 from __future__ import annotations
 
-import contextlib
 import math
-import platform
-import select
 import socket
-import struct
-import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import NamedTuple
 
 from harness._recording import Item
+from harness._replay_clock import Pacing
 from harness._replay_log import AppliedFault, ConnectionLog, End, LineKind
+from harness._replay_wait import Waiter
 from harness._wire import ChunkedWriter
 from harness.faults import ON_NEXT_EVENT, Fault, FaultBook, FaultKind
 from harness.synth import encode_line
 
-COARSE = 0.002
 BATCH_BYTES = 64 * 1024
 #: X's operational-disconnect payload, as the live API sends it before closing a stream.
 DISCONNECT_PAYLOAD = {
@@ -49,153 +43,6 @@ class Finish(NamedTuple):
     offset: float
     clean: bool
     serial: int
-
-
-class Vanished(Exception):
-    """The client hung up."""
-
-
-class Stopped(Exception):
-    """The server is stopping."""
-
-
-class Waiter:
-    """Sleeps until a monotonic deadline; wakes early for `wake()`, raises when the client hangs up or on stop.
-
-    The client's socket is watched where it is, never through a duplicate descriptor: a
-    duplicate shares the open file, and making it non-blocking would make every `sendall`
-    to a slow reader fail half-way. Peeking uses MSG_DONTWAIT, a flag of the call alone.
-    An end of file is how a client that hangs up is seen, except before the response head:
-    a client may shut its write side once it has sent its request (HTTP allows it) and
-    still read. Such a half-closed client is served; once it has gone for good, a write
-    brings a reset, and that is noticed.
-    """
-
-    def __init__(self, sock: socket.socket, stopping: threading.Event) -> None:
-        self.stopping = stopping
-        self._sock = sock
-        self.answered = False  # the response head went out: an end of file is a hang-up now
-        self._fd = sock.fileno()
-        self.half_closed = False
-        self._wake_r, self._wake_w = socket.socketpair()
-        self._wake_r.setblocking(False)
-        self._wake_w.setblocking(False)
-        self._poll = select.poll()
-        self._poll.register(self._fd, select.POLLIN)
-        self._poll.register(self._wake_r.fileno(), select.POLLIN)
-        self._first = True
-
-    def wake(self) -> None:
-        with contextlib.suppress(OSError):  # full (already woken) or closed
-            self._wake_w.send(b"\0")
-
-    def until(self, deadline: float) -> bool:
-        """True once `deadline` has come, False when woken first."""
-        if self._first:  # a write side shut with the request: seen at once, at any speed
-            self._first = False
-            for fd, mask in self._poll.poll(0):
-                if fd == self._fd:
-                    self._peer(mask)
-        while True:
-            if self.stopping.is_set():
-                raise Stopped
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return True
-            if left <= COARSE:
-                time.sleep(left)
-                continue
-            for fd, mask in self._poll.poll(math.ceil((left - COARSE) * 1000)):
-                if fd == self._fd:
-                    self._peer(mask)
-                else:
-                    with contextlib.suppress(OSError):
-                        self._wake_r.recv(4096)
-                    return False
-
-    def _peer(self, mask: int) -> None:
-        if self.stopping.is_set():  # stop() shuts the socket down: that is no hang-up
-            raise Stopped
-        try:
-            # the plain socket's recv, also under a TLS object: what a client sends now is not for us
-            data = socket.socket.recv(self._sock, 65536, socket.MSG_DONTWAIT)
-        except (BlockingIOError, InterruptedError):
-            return
-        except OSError:
-            raise Vanished from None
-        if data:
-            return
-        if mask & (select.POLLERR | select.POLLHUP) or self.answered:
-            raise Vanished
-        # an end of file before the answer: the client shut its write side and reads on;
-        # from now on only an error or a hang-up (a reset after a write) tells that it has gone
-        self.half_closed = True
-        self._poll.modify(self._fd, 0)
-
-    def close(self) -> None:
-        for s in (self._wake_r, self._wake_w):
-            s.close()
-
-
-# Linux's SO_TIMESTAMPNS (asm-generic value; Python does not export it)
-_SO_TIMESTAMPNS = (
-    35 if sys.platform == "linux" and platform.machine() in ("x86_64", "aarch64", "i686", "riscv64") else None
-)
-
-
-class Arrivals:
-    """When requests reached this host, from the kernel's receive timestamps (Linux).
-
-    A handler thread can start milliseconds after its request came in on a busy machine;
-    scheduling from the kernel's stamp keeps the stream's offsets true to the client. The
-    kernel stamps packets only while some socket asks for it: this one does, for the
-    server's life. Elsewhere (or in a TLS tunnel) `arrival` is None: the parse time is used.
-    """
-
-    def __init__(self) -> None:
-        self._keep: socket.socket | None = None
-        if _SO_TIMESTAMPNS is not None:
-            with contextlib.suppress(OSError):
-                self._keep = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-                self._keep.setsockopt(socket.SOL_SOCKET, _SO_TIMESTAMPNS, 1)
-
-    def arrival(self, sock: socket.socket) -> float | None:
-        """The time.monotonic() at which the first unread byte on `sock` arrived (waits for it)."""
-        option = _SO_TIMESTAMPNS
-        if self._keep is None or option is None or type(sock) is not socket.socket:
-            return None
-        try:
-            sock.setsockopt(socket.SOL_SOCKET, option, 1)
-            _, ancillary, _, _ = sock.recvmsg(1, socket.CMSG_SPACE(16), socket.MSG_PEEK)
-        except (OSError, ValueError):
-            return None
-        for level, kind, data in ancillary:
-            if level == socket.SOL_SOCKET and kind == option and len(data) >= 16:
-                sec, nsec = struct.unpack("qq", data[:16])
-                stamp = float(sec) + float(nsec) * 1e-9  # CLOCK_REALTIME
-                return time.monotonic() - (time.time() - stamp)
-        return None
-
-    def close(self) -> None:
-        if self._keep is not None:
-            self._keep.close()
-
-
-@dataclass
-class Pacing:
-    """Clock settings of one stream: `speed` None is as fast as the client reads."""
-
-    t0: float
-    speed: float | None
-    heartbeat: float
-
-    @property
-    def scale(self) -> float:
-        """Recording seconds per wall second, for durations (1 at max speed)."""
-        return self.speed or 1.0
-
-    def at(self, offset: float) -> float:
-        return -math.inf if self.speed is None else self.t0 + offset / self.speed
 
 
 class Streamer:
@@ -257,7 +104,7 @@ class Streamer:
                 sent = time.monotonic() - self.pacing.t0
                 self._write(self.writer.frame(DISCONNECT_LINE))
                 self.log.note(LineKind.FAULT, math.nan, sent, sent, len(DISCONNECT_LINE))
-                self.writer.finish()
+                self.finish()
                 return True
         return False
 
@@ -279,7 +126,7 @@ class Streamer:
         self.waiter.answered = True
 
     def send_items(self, items: list[Item]) -> None:
-        """Recorded lines, one chunk each, in one write."""
+        """Recorded lines, one chunk each, in one write (`items` is emptied)."""
         parts: list[bytes] = []
         if self.writer.chunked:
             for item in items:
@@ -287,8 +134,13 @@ class Streamer:
         else:
             parts = [item.raw for item in items]
         now = time.monotonic()
-        self._write(b"".join(parts))
+        # noted before the write, and the lines let go: a write that waits on a slow reader holds
+        # one copy of the batch, not two (a thousand streams at --speed max each hold one)
         self.events += self.log.note_items(items, self.pacing.speed, now - self.pacing.t0)
+        items.clear()
+        data = b"".join(parts)
+        del parts
+        self._write(data)
         self.last_write = time.monotonic()
 
     def keepalive(self, item: Item) -> None:
@@ -319,7 +171,7 @@ class Streamer:
 
     def _write(self, data: bytes) -> None:
         if self.rate is None:
-            self.sock.sendall(data)
+            self._send(data)
             return
         # throttled: pieces of about 20 ms, each when the rate allows it
         piece = max(1, int(self.rate / 50))
@@ -329,12 +181,33 @@ class Streamer:
             while not self.waiter.until(deadline):
                 pass
             chunk = view[start : start + piece]
-            self.sock.sendall(chunk)
+            self._send(chunk)
             self.throttle_bytes += len(chunk)
+
+    def _send(self, data: bytes | memoryview) -> None:
+        if not self.waiter.holding:
+            self.sock.sendall(data)
+            return
+        # with a turn: never block holding it (a slow reader would hold up every max-speed stream)
+        view, sent = memoryview(data), 0
+        while sent < len(view):
+            try:
+                sent += socket.socket.send(self.sock, view[sent:], socket.MSG_DONTWAIT)
+            except (BlockingIOError, InterruptedError):
+                self.waiter.writable()
 
 
 def run(streamer: Streamer, items: Iterator[Item | Finish], on_item: Callable[[Item | Finish | None], None]) -> End:
     """Serve `items` until the body ends; `on_item` is told the first item not yet sent as it changes."""
+    waiter = streamer.waiter
+    waiter.take_turn()
+    try:
+        return _run(streamer, items, on_item)
+    finally:
+        waiter.end_turn()
+
+
+def _run(streamer: Streamer, items: Iterator[Item | Finish], on_item: Callable[[Item | Finish | None], None]) -> End:
     s, waiter, book = streamer, streamer.waiter, streamer.book
     speed, t0 = s.pacing.speed, s.pacing.t0
     ahead: list[Item | Finish | None] = []  # read ahead while nothing is due: no decoding between wake and write
@@ -345,6 +218,7 @@ def run(streamer: Streamer, items: Iterator[Item | Finish], on_item: Callable[[I
     nxt = take()
     on_item(nxt)
     while True:
+        waiter.pass_turn()
         pending = book.pending(s.done)
         if pending and s.apply_faults(pending):
             return End.COMPLETED

@@ -33,9 +33,11 @@ from urllib.parse import urlencode
 from harness._http_server import HEAD_TIMEOUT, MAX_CLIENTS, Client, LoopbackHTTPServer, head_reader, printable
 from harness._proxy import Interceptor
 from harness._recording import Item, Recorded, scan
+from harness._replay_clock import Arrivals, Pacing
 from harness._replay_log import KEEP_LINES, AppliedFault, ConnectionLog, End, LineKind, SentLine
 from harness._replay_plan import Cursors, OnEnd, Plan, Recording, Resume, check_settings, recorded_answer
-from harness._replay_stream import Arrivals, Finish, Pacing, Stopped, Streamer, Vanished, Waiter, run
+from harness._replay_stream import Finish, Streamer, run
+from harness._replay_wait import Gate, Stopped, Vanished, Waiter
 from harness._wire import BadRequest, Request, read_request, send_response
 from harness.errors import CassetteError, ParameterError, UnknownEndpointError, UsageError
 from harness.faults import Fault, FaultBook, FaultKind, phrase, status_answer
@@ -94,6 +96,7 @@ class ReplayServer:
         self._active: dict[int, list[Any]] = {}  # index -> [socket, Waiter | None]
         self._interceptor = Interceptor() if proxy else None
         self._arrivals = Arrivals()
+        self._gate = Gate()
         try:
             self._http = LoopbackHTTPServer(self._handle, host, port, head_timeout=request_timeout,
                                             max_clients=max_clients)  # fmt: skip
@@ -124,8 +127,7 @@ class ReplayServer:
     @property
     def consumers(self) -> int:
         """How many consumers (endpoint and token digest) the server remembers now."""
-        with self._lock:
-            return len(self._cursors)
+        return len(self._cursors)
 
     @property
     def endpoints(self) -> list[str]:
@@ -335,7 +337,7 @@ class ReplayServer:
         if rec is not None and rec.status != 200:
             self._recorded_error(sock, rec, log)
             return
-        waiter = Waiter(sock, self._http.stopping)
+        waiter = Waiter(sock, self._http.stopping, self._gate if self.speed is None else None)
         with self._lock:
             self._active[log.index][1] = waiter
         pacing = Pacing(log.started, self.speed, self.heartbeat)
