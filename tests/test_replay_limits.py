@@ -245,3 +245,25 @@ def test_cli_limits_are_options(tmp_path: Path) -> None:
         _, err = proc.communicate(timeout=10)
     assert proc.returncode == 0
     assert "no complete request" in err
+
+
+def test_clients_that_read_nothing_at_speed_max_hold_up_no_one(tmp_path: Path) -> None:
+    lines = big_lines(1500)  # 3 MB: more than a socket's buffers, so the idle clients' writes wait
+    path = cassette(tmp_path / "c.jsonl", "search-stream", (lines, CloseReason.SERVER_CLOSED, 10.0))
+    with ReplayServer([path], speed=None, on_end="close") as server:
+        idle = []
+        for i in range(4):  # more than the turns max-speed streams take at once
+            sock = socket.socket()
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            sock.connect(("127.0.0.1", server.port))
+            sock.sendall(request(f"idle{i}"))
+            idle.append(sock)
+        assert server.wait_connections(4, 5)
+        time.sleep(0.5)  # every idle stream is stuck on its full socket by now
+        with socket.create_connection(("127.0.0.1", server.port), timeout=20) as sock:
+            sock.sendall(request("busy"))
+            data = read_all(sock)  # times out if the idle streams kept their turns
+        assert dechunk(data.partition(b"\r\n\r\n")[2]) == ([raw for _, raw in lines], True)
+        for sock in idle:  # and the idle ones, once they read, get it all too
+            assert dechunk(read_all(sock).partition(b"\r\n\r\n")[2]) == ([raw for _, raw in lines], True)
+            sock.close()
