@@ -161,7 +161,8 @@ class LoopbackHTTPServer:
                 sock, peer = self._listener.accept()
             except (BlockingIOError, InterruptedError):
                 return
-            except OSError:
+            except OSError:  # out of descriptors, say: the listener stays ready, so do not spin on it
+                self.stopping.wait(0.05)
                 return
             with self._lock:
                 full = len(self._clients) >= self.max_clients

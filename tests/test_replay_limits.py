@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from harness.cassette import CloseReason
 from harness.loopback import LoopbackServer, ServeOptions
 from harness.replayer import End, ReplayServer
@@ -223,11 +225,12 @@ def test_control_bytes_in_a_request_target_are_escaped_in_the_log(tmp_path: Path
         assert not any(ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 for c in logged.replace("\n", "")), name
 
 
-def test_cli_limits_are_options(tmp_path: Path) -> None:
+@pytest.mark.parametrize("command", ["replay", "serve"])
+def test_cli_limits_are_options(tmp_path: Path, command: str) -> None:
     path = cassette(tmp_path / "c.jsonl", "search-stream", (events(0, 3), CloseReason.SERVER_CLOSED, 0.5))
     ready = tmp_path / "ready.json"
-    argv = cli_argv("replay", path, "--speed", "max", "--ready-file", ready, "--max-clients", 1,
-                    "--request-timeout", 0.5)  # fmt: skip
+    source = [path, "--speed", "max"] if command == "replay" else ["--rate", 10]
+    argv = cli_argv(command, *source, "--ready-file", ready, "--max-clients", 1, "--request-timeout", 0.5)
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 10
