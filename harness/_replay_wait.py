@@ -75,7 +75,6 @@ class Waiter:
         self.gate = gate if type(sock) is socket.socket else None
         self.holding = False
         self._fd = sock.fileno()
-        self.half_closed = False
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
         self._wake_w.setblocking(False)
@@ -178,7 +177,6 @@ class Waiter:
             raise Vanished
         # an end of file before the answer: the client shut its write side and reads on;
         # from now on only an error or a hang-up (a reset after a write) tells that it has gone
-        self.half_closed = True
         self._poll.modify(self._fd, 0)
 
     def close(self) -> None:
