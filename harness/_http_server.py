@@ -81,7 +81,7 @@ def head_reader(sock: socket.socket, timeout: float) -> BinaryIO:
 
 @dataclass
 class Client:
-    """One accepted connection."""
+    """One accepted connection: `rfile` reads its request head (within the server's deadline)."""
 
     sock: socket.socket
     rfile: BinaryIO
@@ -89,7 +89,12 @@ class Client:
     peer: tuple[str, int]
 
     def read_request(self) -> Request | None:
-        return read_request(self.rfile)
+        """The request head; the socket is blocking again afterwards (a stream's writes wait for slow readers)."""
+        try:
+            return read_request(self.rfile)
+        finally:
+            with contextlib.suppress(OSError):
+                self.sock.settimeout(None)
 
 
 Handler = Callable[[Client], None]

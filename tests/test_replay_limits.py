@@ -270,3 +270,16 @@ def test_clients_that_read_nothing_at_speed_max_hold_up_no_one(tmp_path: Path) -
         for sock in idle:  # and the idle ones, once they read, get it all too
             assert dechunk(read_all(sock).partition(b"\r\n\r\n")[2]) == ([raw for _, raw in lines], True)
             sock.close()
+
+
+def test_the_loopback_source_waits_for_a_slow_reader_past_the_head_deadline(tmp_path: Path) -> None:
+    with LoopbackServer(ServeOptions(rate=math.inf, max_events=3000, seed=1), request_timeout=0.5) as server:
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.connect(("127.0.0.1", server.port))
+        sock.sendall(request())
+        time.sleep(1.5)  # reads nothing for three head deadlines: the writes must wait, not time out
+        data = read_all(sock)
+        sock.close()
+    chunks, clean = dechunk(data.partition(b"\r\n\r\n")[2])
+    assert clean and len(chunks) == 3000
