@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 import math
+import select
 import signal
 import socket
+import ssl
 import subprocess
 import time
 from collections.abc import Iterator
@@ -283,3 +285,30 @@ def test_the_loopback_source_waits_for_a_slow_reader_past_the_head_deadline(tmp_
         sock.close()
     chunks, clean = dechunk(data.partition(b"\r\n\r\n")[2])
     assert clean and len(chunks) == 3000
+
+
+def test_a_tls_handshake_dripped_a_byte_at_a_time_is_cut_off_at_the_deadline(tmp_path: Path) -> None:
+    path = cassette(tmp_path / "c.jsonl", "search-stream", (events(0, 2), CloseReason.SERVER_CLOSED, 0.5))
+    client = ssl.create_default_context().wrap_bio(ssl.MemoryBIO(), out := ssl.MemoryBIO(), server_hostname="api.x.com")
+    with pytest.raises(ssl.SSLWantReadError):
+        client.do_handshake()
+    hello = out.read()  # the ClientHello, a few hundred bytes
+    messages: list[str] = []
+    with ReplayServer([path], proxy=True, request_timeout=1.0, on_message=messages.append) as server:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+            sock.sendall(b"CONNECT api.x.com:443 HTTP/1.1\r\nHost: api.x.com:443\r\n\r\n")
+            assert sock.recv(100).startswith(b"HTTP/1.1 200")
+            started, closed = time.monotonic(), False
+            for byte in hello:  # 0.2 s a byte: under any per-read timeout, a minute for the whole hello
+                try:
+                    sock.sendall(bytes([byte]))
+                    time.sleep(0.2)
+                    if select.select([sock], [], [], 0)[0] and not sock.recv(100):
+                        closed = True
+                except ConnectionError:
+                    closed = True
+                if closed or time.monotonic() - started > 6:
+                    break
+        assert closed  # the server gave up on it at its deadline (CPython's handshake timeout is one deadline)
+        assert server.log[0].finished.wait(3)
+        assert server.log[0].end is End.INVALID and "TLS handshake" in (server.log[0].error or "")
