@@ -14,12 +14,19 @@ times compare directly with the cassette's offsets. Figures:
   the drift: the slope of the error over the run.
 - throughput: 2 KB events (escapes, non-ASCII text) to one client at --speed max.
 - memory: the replayer's RSS while it serves the whole big cassette at --speed max.
+- load (`benchmarks/_replay_load.py`, the server in a process of its own): 1,000 concurrent
+  clients at --speed max on a 2k-event cassette and 200 on a 50k-event one, every body
+  checked byte for byte; the server's peak RSS; the lateness of 50 clients at 1x alone and
+  alongside the 1,000. Figures in bench-results/replay.json.
+
+    python benchmarks/replay.py --load-only   # the load figures alone (about 3 min)
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import json
 import os
 import statistics
 import subprocess
@@ -29,6 +36,9 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _replay_load import scenario
 
 from harness.cassette import Close, CloseReason, Connection, Header, Line, Record, write_cassette
 from harness.replayer import LineKind, ReplayServer
@@ -69,23 +79,23 @@ def rss() -> int:
         return int(f.read().split()[1]) * PAGE
 
 
-def big_event(n: int, ascii_only: bool = False) -> bytes:
+def big_event(n: int, ascii_only: bool = False, size: int = EVENT_SIZE) -> bytes:
     """A 2 KB search-stream event with escapes and non-ASCII text, as real Tweets have (or plain ASCII)."""
     words = "stream coffee rain morning " if ascii_only else 'stream \\"quoted\\" 東京 coffee \\n rain コーヒー '
     ident = f"{n:019d}"
     head = '{"data":{"id":"' + ident + '","edit_history_tweet_ids":["' + ident + '"],"text":"'
     tail = '"},"matching_rules":[{"id":"1","tag":"bench"}]}'
-    body = (words * 80).encode()[: EVENT_SIZE - len(head.encode()) - len(tail) - 2]
+    body = (words * 80).encode()[: size - len(head.encode()) - len(tail) - 2]
     return head.encode() + body.decode("utf-8", "ignore").encode() + tail.encode() + b"\r\n"
 
 
-def big_cassette(path: Path, events: int, ascii_only: bool = False) -> Path:
-    """`events` 2 KB events 10 us apart (recorded at --speed max rates), one connection."""
+def big_cassette(path: Path, events: int, ascii_only: bool = False, size: int = EVENT_SIZE) -> Path:
+    """`events` events of `size` bytes (2 KB) 10 us apart (recorded at --speed max rates), one connection."""
 
     def records() -> Iterator[Record]:
         yield Connection(0, 200, "OK", STREAM_HEADERS, 0.0, 0.0)
         for n in range(events):
-            yield Line(n * 1e-5, big_event(n, ascii_only))
+            yield Line(n * 1e-5, big_event(n, ascii_only, size))
         yield Close(events * 1e-5, CloseReason.CLIENT_STOPPED)
 
     header = Header("search-stream", "https://api.x.com/2/tweets/search/stream")
@@ -198,13 +208,40 @@ def plain_throughput(events: int, tmp: Path) -> None:
           f"({', '.join(f'{r:,.0f}' for r in rates)})")  # fmt: skip
 
 
+def load(tmp: Path) -> dict[str, object]:
+    """The load targets: byte-identical bodies for every client, peak RSS, 1x lateness alongside the load."""
+    header, records = synthetic_session("search-stream", events=2000, seed=3, rate=1000.0)
+    fast = write_cassette(tmp / "load-2k.jsonl", header, records)
+    many = big_cassette(tmp / "load-50k.jsonl", 50_000, ascii_only=True, size=512)
+    header, records = synthetic_session("search-stream", events=300, seed=5, rate=20.0)  # about 15 s at 1x
+    slow = write_cassette(tmp / "paced.jsonl", header, records)
+    figures: dict[str, object] = {}
+    runs = (("paced_alone", fast, 0, 50, 0.0), ("1000_clients_2k_events", fast, 1000, 50, 15.0),
+            ("200_clients_50k_events", many, 200, 0, 0.0))  # fmt: skip
+    for name, path, clients, paced, until in runs:
+        figures[name] = got = scenario(path, slow, clients, paced, until)
+        print(f"load {name}: {json.dumps(got)}")
+    alone = figures["paced_alone"]["paced"]["lateness_ms"]["p99"]  # type: ignore[index]
+    loaded = figures["1000_clients_2k_events"]["paced"]["lateness_ms"]["p99"]  # type: ignore[index]
+    figures["paced_p99_ratio_loaded_over_alone"] = round(loaded / alone, 2)
+    print(f"  1x lateness p99 alone {alone:.2f} ms, alongside 1,000 clients {loaded:.2f} ms: x{loaded / alone:.2f}")
+    out = Path(__file__).parent.parent / "bench-results" / "replay.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps({"load": figures}, indent=2) + "\n")
+    return figures
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--full", action="store_true", help="10-minute timing run and a 1 GB cassette")
+    parser.add_argument("--load-only", action="store_true", help="only the load figures")
     args, _ = parser.parse_known_args()  # nox passes its posargs to every benchmark
     full = args.full or os.environ.get("BENCH_REPLAY_FULL") == "1"
     gc.freeze()  # as `harness replay` does once started
     with tempfile.TemporaryDirectory(prefix="bench-replay-") as tmp:
+        load(Path(tmp))
+        if args.load_only:
+            return
         timing(600.0 if full else 60.0, Path(tmp))
         throughput_and_memory(500_000 if full else 100_000, Path(tmp))
         plain_throughput(100_000, Path(tmp))

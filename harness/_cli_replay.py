@@ -10,7 +10,11 @@ from pathlib import Path
 import click
 
 from harness._cli_stream import on_signals, write_ready
+from harness._http_server import HEAD_TIMEOUT, MAX_CLIENTS
 from harness.faults import GRAMMAR, FaultKind
+
+#: Lines kept per connection's log: the command line prints counts only, never the lines themselves.
+LOG_LINES = 0
 
 
 def _speed(ctx: click.Context, param: click.Parameter, value: str) -> float | None:
@@ -67,10 +71,24 @@ def _speed(ctx: click.Context, param: click.Parameter, value: str) -> float | No
     type=click.Path(dir_okay=False, path_type=Path),
     help='Write {"url", "endpoints", and in proxy mode "proxy", "ca_bundle"} here (atomically) once listening.',
 )
+@click.option(
+    "--max-clients",
+    default=MAX_CLIENTS,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Open connections in all; one more is answered 503 at once.",
+)
+@click.option(
+    "--request-timeout",
+    default=HEAD_TIMEOUT,
+    show_default=True,
+    type=click.FloatRange(min=0, min_open=True),
+    help="Seconds for a whole request head, however slowly it comes; then the connection is closed.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="Do not log connections on stderr.")
 def replay(cassettes: tuple[Path, ...], host: str, port: int, speed: float | None, token: str | None, on_end: str,
            max_connections: int | None, faults: tuple[str, ...], proxy: bool, heartbeat: float,
-           ready_file: Path | None, quiet: bool) -> None:  # fmt: skip
+           ready_file: Path | None, max_clients: int, request_timeout: float, quiet: bool) -> None:  # fmt: skip
     """Serve CASSETTES on loopback at their recorded timing, with the live API's contract.
 
     Each cassette is served at the path it was recorded from (several: several endpoints,
@@ -97,7 +115,8 @@ def replay(cassettes: tuple[Path, ...], host: str, port: int, speed: float | Non
     log = None if quiet else (lambda text: click.echo(text, err=True))
     server = ReplayServer(list(cassettes), host=host, port=port, speed=speed, token=token, on_end=on_end,
                           max_connections=max_connections, faults=parsed, proxy=proxy, heartbeat=heartbeat,
-                          on_message=log, log_limit=1000)  # fmt: skip
+                          on_message=log, log_limit=1000, log_lines=LOG_LINES, max_clients=max_clients,
+                          request_timeout=request_timeout)  # fmt: skip
     # the start-up heap is never scanned again: a full collection mid-stream costs milliseconds of lateness
     gc.freeze()
     for warning in server.warnings:

@@ -233,10 +233,20 @@ def write_ready(path: Path, info: dict[str, Any]) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help='Write {"url": ...} here (atomically) once listening.',
 )
+@click.option(
+    "--max-clients", default=1024, show_default=True, type=click.IntRange(min=1), help="Open connections; then 503."
+)
+@click.option(
+    "--request-timeout",
+    default=10.0,
+    show_default=True,
+    type=click.FloatRange(min=0, min_open=True),
+    help="Seconds for a whole request head.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="Do not log connections on stderr.")
 def serve(host: str, port: int, token: str | None, rate: float, heartbeat: float, seed: int | None,
           max_events: int | None, error_every: int | None, error_kind: str, gzip: bool, ready_file: Path | None,
-          quiet: bool) -> None:  # fmt: skip
+          max_clients: int, request_timeout: float, quiet: bool) -> None:  # fmt: skip
     """Serve the three streams on loopback with synthetic events: no credentials needed.
 
     The first line on stdout is `listening http://HOST:PORT`. Stops on Ctrl-C or SIGTERM.
@@ -248,7 +258,8 @@ def serve(host: str, port: int, token: str | None, rate: float, heartbeat: float
                            gzip=gzip)  # fmt: skip
     log = None if quiet else (lambda text: click.echo(text, err=True))
     try:
-        server = LoopbackServer(options, host=host, port=port, log=log)
+        server = LoopbackServer(options, host=host, port=port, log=log, max_clients=max_clients,
+                                request_timeout=request_timeout)  # fmt: skip
     except OSError as exc:
         raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     stop = threading.Event()

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import hashlib
 import math
+from collections import OrderedDict
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 
@@ -14,6 +16,7 @@ from harness._recording import Item, Recorded, read_items
 from harness._replay_stream import Finish
 from harness._wire import STREAM_HEADERS
 from harness.cassette import CloseReason
+from harness.errors import UsageError
 from harness.model import Endpoint
 
 HOP_BY_HOP = {
@@ -24,6 +27,29 @@ HOP_BY_HOP = {
     "content-encoding",
     "proxy-connection",
 }
+
+
+def check_settings(*, speed: float | None, heartbeat: float, request_timeout: float, token: str | None,
+                   cassettes: int, counts: dict[str, int | None]) -> None:  # fmt: skip
+    """The replay server's settings, each checked (UsageError naming it otherwise)."""
+    if speed is not None and not (speed > 0 and math.isfinite(speed)):
+        raise UsageError(f"speed: expected a factor > 0 (or None for as fast as possible), found {speed}")
+    for name, seconds in (("heartbeat", heartbeat), ("request_timeout", request_timeout)):
+        if not seconds > 0:
+            raise UsageError(f"{name}: expected seconds > 0, found {seconds}")
+    for name, value in counts.items():
+        if value is not None and value < 1:
+            raise UsageError(f"{name}: expected a count >= 1, found {value}")
+    if token is not None and not token.strip():
+        raise UsageError("token: expected a non-empty token (or None, to accept any bearer token)")
+    if not cassettes:
+        raise UsageError("expected at least one cassette to replay")
+
+
+def recorded_answer(rec: Recorded) -> tuple[tuple[tuple[str, str], ...], bytes]:
+    """The headers and body of a recorded non-200 answer (bounded: the recorder keeps at most 1 MB)."""
+    body = b"".join(item.raw for item in read_items(rec, 0, 0.0))
+    return tuple((k, v) for k, v in rec.headers if k.lower() not in HOP_BY_HOP), body
 
 
 class OnEnd(enum.StrEnum):
@@ -52,6 +78,44 @@ class Cursor:
     def __init__(self) -> None:
         self.next = 0
         self.resume: Resume | None = None
+
+
+class Cursors:
+    """Each consumer's `Cursor`, per endpoint, in a table of at most `limit` entries.
+
+    A consumer is known by a digest of its token, never the token: whatever size and number
+    of tokens clients send, the table holds `limit` 16-byte keys. The consumer heard from
+    longest ago makes room for a new one (and starts from the first recorded connection if
+    it comes back).
+    """
+
+    def __init__(self, limit: int = 10_000) -> None:
+        self.limit = limit
+        self._table: OrderedDict[bytes, Cursor] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._table)
+
+    @staticmethod
+    def key(endpoint: str, token: str) -> bytes:
+        h = hashlib.blake2b(digest_size=16)
+        h.update(endpoint.encode() + b"\0")
+        h.update(token.encode("utf-8", "surrogateescape"))
+        return h.digest()
+
+    def get(self, endpoint: str, token: str) -> Cursor:
+        key = self.key(endpoint, token)
+        cursor = self._table.get(key)
+        if cursor is None:
+            cursor = self._table[key] = Cursor()
+            while len(self._table) > self.limit:
+                self._table.popitem(last=False)
+        else:
+            self._table.move_to_end(key)
+        return cursor
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(list(self._table))
 
 
 class Recording:

@@ -8,26 +8,20 @@ sleep, which on Linux wakes within tens of microseconds.
 
 from __future__ import annotations
 
-import contextlib
 import math
-import platform
-import selectors
 import socket
-import struct
-import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import NamedTuple
 
 from harness._recording import Item
+from harness._replay_clock import Pacing
 from harness._replay_log import AppliedFault, ConnectionLog, End, LineKind
-from harness._wire import ChunkedWriter, encode_chunk
+from harness._replay_wait import Waiter
+from harness._wire import ChunkedWriter
 from harness.faults import ON_NEXT_EVENT, Fault, FaultBook, FaultKind
 from harness.synth import encode_line
 
-COARSE = 0.002
 BATCH_BYTES = 64 * 1024
 #: X's operational-disconnect payload, as the live API sends it before closing a stream.
 DISCONNECT_PAYLOAD = {
@@ -51,136 +45,13 @@ class Finish(NamedTuple):
     serial: int
 
 
-class Vanished(Exception):
-    """The client hung up."""
-
-
-class Stopped(Exception):
-    """The server is stopping."""
-
-
-class Waiter:
-    """Sleeps until a monotonic deadline; wakes early for `wake()`, raises when the client hangs up or on stop."""
-
-    def __init__(self, sock: socket.socket, stopping: threading.Event) -> None:
-        self.stopping = stopping
-        # a duplicate descriptor: reading it to see a hang-up never disturbs a TLS object
-        self._probe = socket.fromfd(sock.fileno(), sock.family, sock.type)
-        self._probe.setblocking(False)
-        self._wake_r, self._wake_w = socket.socketpair()
-        self._wake_r.setblocking(False)
-        self._wake_w.setblocking(False)
-        self._selector = selectors.DefaultSelector()
-        self._selector.register(self._probe, selectors.EVENT_READ, True)
-        self._selector.register(self._wake_r, selectors.EVENT_READ, False)
-
-    def wake(self) -> None:
-        with contextlib.suppress(OSError):  # full (already woken) or closed
-            self._wake_w.send(b"\0")
-
-    def until(self, deadline: float) -> bool:
-        """True once `deadline` has come, False when woken first."""
-        while True:
-            if self.stopping.is_set():
-                raise Stopped
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return True
-            if left <= COARSE:
-                time.sleep(left)
-                continue
-            for key, _ in self._selector.select(left - COARSE):
-                if key.data:
-                    self._peer()
-                else:
-                    with contextlib.suppress(OSError):
-                        self._wake_r.recv(4096)
-                    return False
-
-    def _peer(self) -> None:
-        try:
-            data = self._probe.recv(65536)
-        except (BlockingIOError, InterruptedError):
-            return
-        except OSError:
-            raise Vanished from None
-        if not data:
-            raise Vanished
-
-    def close(self) -> None:
-        self._selector.close()
-        for s in (self._probe, self._wake_r, self._wake_w):
-            s.close()
-
-
-# Linux's SO_TIMESTAMPNS (asm-generic value; Python does not export it)
-_SO_TIMESTAMPNS = (
-    35 if sys.platform == "linux" and platform.machine() in ("x86_64", "aarch64", "i686", "riscv64") else None
-)
-
-
-class Arrivals:
-    """When requests reached this host, from the kernel's receive timestamps (Linux).
-
-    A handler thread can start milliseconds after its request came in on a busy machine;
-    scheduling from the kernel's stamp keeps the stream's offsets true to the client. The
-    kernel stamps packets only while some socket asks for it: this one does, for the
-    server's life. Elsewhere (or in a TLS tunnel) `arrival` is None: the parse time is used.
-    """
-
-    def __init__(self) -> None:
-        self._keep: socket.socket | None = None
-        if _SO_TIMESTAMPNS is not None:
-            with contextlib.suppress(OSError):
-                self._keep = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-                self._keep.setsockopt(socket.SOL_SOCKET, _SO_TIMESTAMPNS, 1)
-
-    def arrival(self, sock: socket.socket) -> float | None:
-        """The time.monotonic() at which the first unread byte on `sock` arrived (waits for it)."""
-        option = _SO_TIMESTAMPNS
-        if self._keep is None or option is None or type(sock) is not socket.socket:
-            return None
-        try:
-            sock.setsockopt(socket.SOL_SOCKET, option, 1)
-            _, ancillary, _, _ = sock.recvmsg(1, socket.CMSG_SPACE(16), socket.MSG_PEEK)
-        except (OSError, ValueError):
-            return None
-        for level, kind, data in ancillary:
-            if level == socket.SOL_SOCKET and kind == option and len(data) >= 16:
-                sec, nsec = struct.unpack("qq", data[:16])
-                stamp = float(sec) + float(nsec) * 1e-9  # CLOCK_REALTIME
-                return time.monotonic() - (time.time() - stamp)
-        return None
-
-    def close(self) -> None:
-        if self._keep is not None:
-            self._keep.close()
-
-
-@dataclass
-class Pacing:
-    """Clock settings of one stream: `speed` None is as fast as the client reads."""
-
-    t0: float
-    speed: float | None
-    heartbeat: float
-
-    @property
-    def scale(self) -> float:
-        """Recording seconds per wall second, for durations (1 at max speed)."""
-        return self.speed or 1.0
-
-    def at(self, offset: float) -> float:
-        return -math.inf if self.speed is None else self.t0 + offset / self.speed
-
-
 class Streamer:
     """Writes one stream's items, applying the server's faults as they trigger."""
 
     def __init__(self, sock: socket.socket, waiter: Waiter, pacing: Pacing, faults: FaultBook,
-                 log: ConnectionLog) -> None:  # fmt: skip
+                 log: ConnectionLog, chunked: bool = True) -> None:  # fmt: skip
         self.sock, self.waiter, self.pacing, self.book, self.log = sock, waiter, pacing, faults, log
-        self.writer = ChunkedWriter(sock)
+        self.writer = ChunkedWriter(sock, chunked=chunked)  # unchunked for HTTP/1.0: the body ends with the connection
         self.done: set[int] = set()
         self.armed: list[Fault] = []  # drop/split waiting for the next event line
         self.rate: float | None = None  # throttle, wall bytes/s
@@ -231,9 +102,9 @@ class Streamer:
                     pass  # a wake does not end a stall
             elif fault.kind is FaultKind.DISCONNECT:
                 sent = time.monotonic() - self.pacing.t0
-                self._write(encode_chunk(DISCONNECT_LINE))
+                self._write(self.writer.frame(DISCONNECT_LINE))
                 self.log.note(LineKind.FAULT, math.nan, sent, sent, len(DISCONNECT_LINE))
-                self.writer.finish()
+                self.finish()
                 return True
         return False
 
@@ -252,20 +123,29 @@ class Streamer:
 
     def head(self, status: int, reason: str, headers: tuple[tuple[str, str], ...]) -> None:
         self.writer.start(status, reason, headers)
+        self.waiter.answered = True
 
     def send_items(self, items: list[Item]) -> None:
-        """Recorded lines, one chunk each, in one write."""
+        """Recorded lines, one chunk each, in one write (`items` is emptied)."""
         parts: list[bytes] = []
-        for item in items:
-            parts += (b"%x\r\n" % len(item.raw), item.raw, b"\r\n")
+        if self.writer.chunked:
+            for item in items:
+                parts += (b"%x\r\n" % len(item.raw), item.raw, b"\r\n")
+        else:
+            parts = [item.raw for item in items]
         now = time.monotonic()
-        self._write(b"".join(parts))
+        # noted before the write, and the lines let go: a write that waits on a slow reader holds
+        # one copy of the batch, not two (a thousand streams at --speed max each hold one)
         self.events += self.log.note_items(items, self.pacing.speed, now - self.pacing.t0)
+        items.clear()
+        data = b"".join(parts)
+        del parts
+        self._write(data)
         self.last_write = time.monotonic()
 
     def keepalive(self, item: Item) -> None:
         due, now = self.due(item) - self.pacing.t0, time.monotonic()
-        self._write(encode_chunk(item.raw))
+        self._write(self.writer.frame(item.raw))
         self.log.note(LineKind.KEEPALIVE, math.nan, due, now - self.pacing.t0, len(item.raw))
         self.last_write = time.monotonic()
 
@@ -274,22 +154,24 @@ class Streamer:
         raw = item.raw
         cut = len(raw) - 1 if raw.endswith(b"\r\n") else len(raw) // 2
         now = time.monotonic()
-        self._write(encode_chunk(raw[:cut]))
-        self._write(encode_chunk(raw[cut:]))
+        self._write(self.writer.frame(raw[:cut]))
+        self._write(self.writer.frame(raw[cut:]))
         self.events += self.log.note_items([item], self.pacing.speed, now - self.pacing.t0)
         self.last_write = time.monotonic()
 
     def cut(self, item: Item) -> None:
         """Half of the line's chunk, then the connection is closed under it."""
         raw = item.raw
-        self._write(b"%x\r\n" % len(raw) + raw[: max(1, len(raw) // 2)])
+        head = b"%x\r\n" % len(raw) if self.writer.chunked else b""
+        self._write(head + raw[: max(1, len(raw) // 2)])
 
     def finish(self) -> None:
-        self._write(b"0\r\n\r\n")
+        if self.writer.chunked:
+            self._write(b"0\r\n\r\n")
 
     def _write(self, data: bytes) -> None:
         if self.rate is None:
-            self.sock.sendall(data)
+            self._send(data)
             return
         # throttled: pieces of about 20 ms, each when the rate allows it
         piece = max(1, int(self.rate / 50))
@@ -299,12 +181,33 @@ class Streamer:
             while not self.waiter.until(deadline):
                 pass
             chunk = view[start : start + piece]
-            self.sock.sendall(chunk)
+            self._send(chunk)
             self.throttle_bytes += len(chunk)
+
+    def _send(self, data: bytes | memoryview) -> None:
+        if not self.waiter.holding:
+            self.sock.sendall(data)
+            return
+        # with a turn: never block holding it (a slow reader would hold up every max-speed stream)
+        view, sent = memoryview(data), 0
+        while sent < len(view):
+            try:
+                sent += socket.socket.send(self.sock, view[sent:], socket.MSG_DONTWAIT)
+            except (BlockingIOError, InterruptedError):
+                self.waiter.writable()
 
 
 def run(streamer: Streamer, items: Iterator[Item | Finish], on_item: Callable[[Item | Finish | None], None]) -> End:
     """Serve `items` until the body ends; `on_item` is told the first item not yet sent as it changes."""
+    waiter = streamer.waiter
+    waiter.take_turn()
+    try:
+        return _run(streamer, items, on_item)
+    finally:
+        waiter.end_turn()
+
+
+def _run(streamer: Streamer, items: Iterator[Item | Finish], on_item: Callable[[Item | Finish | None], None]) -> End:
     s, waiter, book = streamer, streamer.waiter, streamer.book
     speed, t0 = s.pacing.speed, s.pacing.t0
     ahead: list[Item | Finish | None] = []  # read ahead while nothing is due: no decoding between wake and write
@@ -315,6 +218,7 @@ def run(streamer: Streamer, items: Iterator[Item | Finish], on_item: Callable[[I
     nxt = take()
     on_item(nxt)
     while True:
+        waiter.pass_turn()
         pending = book.pending(s.done)
         if pending and s.apply_faults(pending):
             return End.COMPLETED

@@ -1,20 +1,18 @@
 """HTTP/1.1 plumbing for stream sources and the recorder: requests, chunked bodies, lines.
 
 The loopback source, the replayer and the tests' hostile servers serve through
-`LoopbackHTTPServer` and `ChunkedWriter`; the recorder decodes with `ChunkDecoder` and
+`harness._http_server.LoopbackHTTPServer` and `ChunkedWriter`; the recorder decodes with `ChunkDecoder` and
 `LineSplitter`. Only what a stream needs: one request per connection, no keep-alive.
 """
 
 from __future__ import annotations
 
-import contextlib
 import re
 import socket
-import threading
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import Any, BinaryIO
 from urllib.parse import parse_qsl, urlsplit
 
 MAX_HEAD = 64 * 1024
@@ -57,6 +55,11 @@ class Request:
         value = self.header("Authorization") or ""
         scheme, _, token = value.partition(" ")
         return token.strip() if scheme.lower() == "bearer" else None
+
+    @property
+    def http10(self) -> bool:
+        """An HTTP/1.0 client: no chunked coding for it, the body ends with the connection."""
+        return self.version.upper() == "HTTP/1.0"
 
     def accepts_gzip(self) -> bool:
         return any(p.split(";")[0].strip().lower() == "gzip" for p in (self.header("Accept-Encoding") or "").split(","))
@@ -108,17 +111,20 @@ class ChunkedWriter:
     """A chunked response body on a socket: each `send` is one chunk in one `sendall`.
 
     With `gzip`, the body is one gzip stream, sync-flushed after every chunk so that each
-    line is decodable as soon as it arrives.
+    line is decodable as soon as it arrives. With `chunked` False (an HTTP/1.0 client), the
+    same bytes go unframed and the body ends when the connection closes.
     """
 
-    def __init__(self, sock: socket.socket, *, gzip: bool = False) -> None:
+    def __init__(self, sock: socket.socket, *, gzip: bool = False, chunked: bool = True) -> None:
         self.sock = sock
+        self.chunked = chunked
         self._zip = zlib.compressobj(6, zlib.DEFLATED, 16 + zlib.MAX_WBITS) if gzip else None
         self.bytes_sent = 0
 
     def start(self, status: int = 200, reason: str = "OK", headers: Iterable[tuple[str, str]] = STREAM_HEADERS) -> None:
         extra = [("Content-Encoding", "gzip")] if self._zip else []
-        self.sock.sendall(response_head(status, reason, [*headers, *extra]))
+        kept = headers if self.chunked else [(k, v) for k, v in headers if k.lower() != "transfer-encoding"]
+        self.sock.sendall(response_head(status, reason, [*kept, *extra]))
 
     def send(self, data: bytes) -> None:
         self.send_many((data,))
@@ -131,14 +137,22 @@ class ChunkedWriter:
             if zipper is not None:
                 data = zipper.compress(data) + zipper.flush(zlib.Z_SYNC_FLUSH)
             if data:
-                chunks.append(b"%x\r\n%b\r\n" % (len(data), data))
+                chunks.append(b"%x\r\n%b\r\n" % (len(data), data) if self.chunked else data)
                 self.bytes_sent += len(data)
         if chunks:
             self.sock.sendall(b"".join(chunks) if len(chunks) > 1 else chunks[0])
 
     def finish(self) -> None:
         tail = self._zip.flush(zlib.Z_FINISH) if self._zip is not None else b""
+        if not self.chunked:
+            if tail:
+                self.sock.sendall(tail)
+            return
         self.sock.sendall((encode_chunk(tail) if tail else b"") + LAST_CHUNK)
+
+    def frame(self, data: bytes) -> bytes:
+        """`data` as one chunk (or as it is, unchunked), not compressed: for callers that write themselves."""
+        return b"%x\r\n%b\r\n" % (len(data), data) if self.chunked else data
 
 
 class ChunkDecoder:
@@ -280,100 +294,10 @@ class LineSplitter:
         return self.max_line is not None and self._size > self.max_line
 
 
-@dataclass
-class Client:
-    """One accepted connection."""
+def __getattr__(name: str) -> Any:
+    """The servers moved to `harness._http_server` (this module kept the wire format): old imports still work."""
+    if name in ("Client", "Handler", "LoopbackHTTPServer"):
+        from harness import _http_server
 
-    sock: socket.socket
-    rfile: BinaryIO
-    index: int
-    peer: tuple[str, int]
-
-    def read_request(self) -> Request | None:
-        return read_request(self.rfile)
-
-
-Handler = Callable[[Client], None]
-
-
-class LoopbackHTTPServer:
-    """A threaded TCP server on 127.0.0.1: one thread per connection runs `handler`.
-
-    Accepted sockets get TCP_NODELAY so that each line leaves at once. `close()` stops
-    accepting and shuts every open connection down, so streaming handlers end promptly.
-    """
-
-    def __init__(self, handler: Handler, host: str = "127.0.0.1", port: int = 0) -> None:
-        self.handler = handler
-        self._listener = socket.create_server((host, port), backlog=64)
-        self._listener.settimeout(0.5)  # a fallback: close() shuts the listener down, which wakes accept
-        self.host, self.port = self._listener.getsockname()[:2]
-        self.stopping = threading.Event()
-        self._clients: dict[int, Client] = {}
-        self._threads: list[threading.Thread] = []
-        self._lock = threading.Lock()
-        self._accepter: threading.Thread | None = None
-        self.connections = 0
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    def start(self) -> LoopbackHTTPServer:
-        if self._accepter is None:
-            self._accepter = threading.Thread(target=self._accept_loop, name=f"loopback:{self.port}", daemon=True)
-            self._accepter.start()
-        return self
-
-    def _accept_loop(self) -> None:
-        while not self.stopping.is_set():
-            try:
-                sock, peer = self._listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                break
-            sock.settimeout(None)
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            with self._lock:
-                client = Client(sock, sock.makefile("rb"), self.connections, peer)
-                self.connections += 1
-                self._clients[client.index] = client
-                thread = threading.Thread(target=self._serve, args=(client,), daemon=True)
-                self._threads = [t for t in self._threads if t.is_alive()] + [thread]
-            thread.start()
-
-    def _serve(self, client: Client) -> None:
-        try:
-            self.handler(client)
-        except OSError:
-            pass  # the peer went away mid-response: nothing to tell anyone
-        finally:
-            with self._lock:
-                self._clients.pop(client.index, None)
-            _close(client.sock)
-
-    def close(self, timeout: float = 5.0) -> None:
-        """Stop accepting, end every connection, wait for the handlers."""
-        self.stopping.set()
-        _close(self._listener)
-        with self._lock:
-            clients, threads = list(self._clients.values()), list(self._threads)
-        for client in clients:
-            _close(client.sock)
-        for thread in threads:
-            thread.join(timeout)
-        if self._accepter is not None:
-            self._accepter.join(timeout)
-
-    def __enter__(self) -> LoopbackHTTPServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
-def _close(sock: socket.socket) -> None:
-    with contextlib.suppress(OSError):  # the peer may have closed first
-        sock.shutdown(socket.SHUT_RDWR)
-    sock.close()
+        return getattr(_http_server, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

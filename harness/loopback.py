@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-from harness._wire import STREAM_HEADERS, BadRequest, ChunkedWriter, Client, LoopbackHTTPServer, send_response
+from harness._http_server import HEAD_TIMEOUT, MAX_CLIENTS, Client, LoopbackHTTPServer, printable, problem
+from harness._wire import STREAM_HEADERS, BadRequest, ChunkedWriter, send_response
 from harness.errors import ParameterError, UnknownEndpointError, UsageError
 from harness.model import ENDPOINTS, Endpoint, resolve_endpoint
 from harness.params import check_query, invalid_request_body, parse_query
@@ -85,22 +86,32 @@ def synth_source(seed: int | None) -> EventSource:
 
 def generic_problem(status: int, title: str, detail: str) -> bytes:
     """An `about:blank` Problem body, as X answers 401, 404 and 405."""
-    return json.dumps({"title": title, "detail": detail, "type": "about:blank", "status": status}).encode()
+    return problem(status, title, detail)
 
 
 class LoopbackServer:
-    """A loopback server for the three stream endpoints; a context manager with `.url`/`.port`."""
+    """A loopback server for the three stream endpoints; a context manager with `.url`/`.port`.
+
+    `request_timeout`: seconds for a whole request head; `max_clients`: open connections,
+    one more is answered 503 (see `harness._http_server`).
+    """
 
     def __init__(self, options: ServeOptions | None = None, *, host: str = "127.0.0.1", port: int = 0,
                  source: EventSource | None = None, on_send: SendLog | None = None,
-                 log: Callable[[str], None] | None = None) -> None:  # fmt: skip
+                 log: Callable[[str], None] | None = None, request_timeout: float = HEAD_TIMEOUT,
+                 max_clients: int = MAX_CLIENTS) -> None:  # fmt: skip
         self.options = options or ServeOptions()
         self.source = source or synth_source(self.options.seed)
         self.on_send = on_send
         self.log = log
         self.events_sent = 0
         self._count_lock = threading.Lock()
-        self._http = LoopbackHTTPServer(self._handle, host, port)
+        if not request_timeout > 0:
+            raise UsageError(f"request_timeout: expected seconds > 0, found {request_timeout}")
+        if max_clients < 1:
+            raise UsageError(f"max_clients: expected a count >= 1, found {max_clients}")
+        self._http = LoopbackHTTPServer(self._handle, host, port, head_timeout=request_timeout,
+                                        max_clients=max_clients)  # fmt: skip
 
     @property
     def url(self) -> str:
@@ -141,7 +152,7 @@ class LoopbackServer:
     # -- one connection ----------------------------------------------------------------
     def _note(self, client: Client, message: str) -> None:
         if self.log is not None:
-            self.log(f"{client.peer[0]}:{client.peer[1]} #{client.index} {message}")
+            self.log(printable(f"{client.peer[0]}:{client.peer[1]} #{client.index} {message}"))
 
     def _refuse(self, client: Client, status: int, reason: str, body: bytes) -> None:
         send_response(client.sock, status, reason, JSON_HEADERS, body)
@@ -152,6 +163,9 @@ class LoopbackServer:
             request = client.read_request()
         except BadRequest as exc:
             self._refuse(client, 400, "Bad Request", generic_problem(400, "Bad Request", str(exc)))
+            return
+        except TimeoutError:
+            self._note(client, "no complete request in time: closed")
             return
         if request is None:
             return
@@ -177,7 +191,9 @@ class LoopbackServer:
             body = json.dumps(invalid_request_body(exc, params)).encode()
             self._refuse(client, 400, "Bad Request", body)
             return
-        writer = ChunkedWriter(client.sock, gzip=self.options.gzip and request.accepts_gzip())
+        writer = ChunkedWriter(
+            client.sock, gzip=self.options.gzip and request.accepts_gzip(), chunked=not request.http10
+        )
         headers = (*STREAM_HEADERS, ("Cache-Control", "no-cache, no-store"), ("X-Harness-Source", "loopback"))
         writer.start(200, "OK", headers)
         sent, finished = self._stream(writer, endpoint, client.index)

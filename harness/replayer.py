@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import math
 import socket
 import threading
 import time
@@ -31,12 +30,15 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+from harness._http_server import HEAD_TIMEOUT, MAX_CLIENTS, Client, LoopbackHTTPServer, head_reader, printable
 from harness._proxy import Interceptor
-from harness._recording import Item, Recorded, read_items, scan
-from harness._replay_log import AppliedFault, ConnectionLog, End, LineKind, SentLine
-from harness._replay_plan import HOP_BY_HOP, Cursor, OnEnd, Plan, Recording, Resume
-from harness._replay_stream import Arrivals, Finish, Pacing, Stopped, Streamer, Vanished, Waiter, run
-from harness._wire import BadRequest, Client, LoopbackHTTPServer, Request, read_request, send_response
+from harness._recording import Item, Recorded, scan
+from harness._replay_clock import Arrivals, Pacing
+from harness._replay_log import KEEP_LINES, AppliedFault, ConnectionLog, End, LineKind, SentLine
+from harness._replay_plan import Cursors, OnEnd, Plan, Recording, Resume, check_settings, recorded_answer
+from harness._replay_stream import Finish, Streamer, run
+from harness._replay_wait import Gate, Stopped, Vanished, Waiter
+from harness._wire import BadRequest, Request, read_request, send_response
 from harness.errors import CassetteError, ParameterError, UnknownEndpointError, UsageError
 from harness.faults import Fault, FaultBook, FaultKind, phrase, status_answer
 from harness.loopback import JSON_HEADERS, endpoint_at, generic_problem
@@ -55,32 +57,28 @@ class ReplayServer:
     specs (`harness.faults`). `proxy`: also act as a TLS-intercepting HTTPS proxy for
     api.x.com and api.twitter.com (`proxy_url`, `ca_bundle`). `on_message` is told one
     line per connection event (the CLI prints them). `log_limit`: keep only about the latest
-    that many connections in `log` (None: all of them).
+    that many connections in `log` (None: all of them); `log_lines`: the lines kept per
+    connection's log (`ConnectionLog.lines`). Limits against hostile clients:
+    `request_timeout` for a whole request head (and a TLS handshake), `max_clients` open
+    connections (one more gets a 503), `consumers` bearer tokens remembered (as digests).
     """
-
-    request_timeout = 10.0  # seconds to send a whole request head (and a TLS handshake)
 
     def __init__(self, cassettes: Sequence[str | Path], *, host: str = "127.0.0.1", port: int = 0,
                  speed: float | None = 1.0, token: str | None = None, on_end: OnEnd | str = OnEnd.HOLD,
                  max_connections: int | None = None, faults: Sequence[Fault | str] = (), proxy: bool = False,
                  heartbeat: float = 20.0, on_message: Callable[[str], None] | None = None,
-                 log_limit: int | None = None) -> None:  # fmt: skip
-        if speed is not None and not (speed > 0 and math.isfinite(speed)):
-            raise UsageError(f"speed: expected a factor > 0 (or None for as fast as possible), found {speed}")
-        if not heartbeat > 0:
-            raise UsageError(f"heartbeat: expected seconds > 0, found {heartbeat}")
-        if max_connections is not None and max_connections < 1:
-            raise UsageError(f"max_connections: expected a count >= 1, found {max_connections}")
-        if token is not None and not token.strip():
-            raise UsageError("token: expected a non-empty token (or None, to accept any bearer token)")
-        if not cassettes:
-            raise UsageError("expected at least one cassette to replay")
+                 log_limit: int | None = None, log_lines: int = KEEP_LINES, request_timeout: float = HEAD_TIMEOUT,
+                 max_clients: int = MAX_CLIENTS, consumers: int = 10_000) -> None:  # fmt: skip
+        counts = {"max_connections": max_connections, "max_clients": max_clients, "consumers": consumers,
+                  "log_lines": log_lines + 1}  # fmt: skip
+        check_settings(speed=speed, heartbeat=heartbeat, request_timeout=request_timeout, token=token,
+                       cassettes=len(cassettes), counts=counts)  # fmt: skip
         self.speed, self.token, self.heartbeat = speed, token, heartbeat
         self.on_end = OnEnd.parse(on_end)
         self.max_connections = max_connections
         self.faults = FaultBook(tuple(Fault.coerce(f) for f in faults))
         self.on_message = on_message
-        self.log_limit = log_limit
+        self.log_limit, self.log_lines, self.request_timeout = log_limit, log_lines, request_timeout
         self.warnings: list[str] = []
         self.recordings: dict[str, Recording] = {}
         for path in cassettes:
@@ -93,13 +91,15 @@ class ReplayServer:
         self.log: list[ConnectionLog] = []
         self.connections = 0  # accepted in all
         self._lock = threading.Condition()
-        self._cursors: dict[tuple[str, str], Cursor] = {}
+        self._cursors = Cursors(consumers)
         self._open: dict[str, int] = {}
         self._active: dict[int, list[Any]] = {}  # index -> [socket, Waiter | None]
         self._interceptor = Interceptor() if proxy else None
         self._arrivals = Arrivals()
+        self._gate = Gate()
         try:
-            self._http = LoopbackHTTPServer(self._handle, host, port)
+            self._http = LoopbackHTTPServer(self._handle, host, port, head_timeout=request_timeout,
+                                            max_clients=max_clients)  # fmt: skip
         except OSError as exc:
             self._close_interceptor()
             self._arrivals.close()
@@ -123,6 +123,11 @@ class ReplayServer:
     def ca_bundle(self) -> Path | None:
         """The test CA's certificate, for REQUESTS_CA_BUNDLE (proxy mode)."""
         return self._interceptor.ca_bundle if self._interceptor else None
+
+    @property
+    def consumers(self) -> int:
+        """How many consumers (endpoint and token digest) the server remembers now."""
+        return len(self._cursors)
 
     @property
     def endpoints(self) -> list[str]:
@@ -181,10 +186,10 @@ class ReplayServer:
     # -- one connection ----------------------------------------------------------------------
     def _say(self, log: ConnectionLog, message: str) -> None:
         if self.on_message is not None:
-            self.on_message(f"{log.peer} #{log.index} {message}")
+            self.on_message(printable(f"{log.peer} #{log.index} {message}"))
 
     def _handle(self, client: Client) -> None:
-        log = ConnectionLog(client.index, f"{client.peer[0]}:{client.peer[1]}", time.monotonic())
+        log = ConnectionLog(client.index, f"{client.peer[0]}:{client.peer[1]}", time.monotonic(), keep=self.log_lines)
         with self._lock:
             self.log.append(log)
             self.connections += 1
@@ -216,8 +221,8 @@ class ReplayServer:
         self._say(log, f"{log.method} {log.target} -> {status}")
 
     def _read(self, sock: Any, rfile: Any, log: ConnectionLog) -> Request | None:
-        sock.settimeout(self.request_timeout)
         try:
+            sock.settimeout(rfile.raw.left())
             arrived = self._arrivals.arrival(sock)
             request = read_request(rfile)
         except BadRequest as exc:
@@ -261,7 +266,7 @@ class ReplayServer:
                 return
             with self._lock:
                 self._active[client.index][0] = sock
-            request = self._read(sock, sock.makefile("rb"), log)
+            request = self._read(sock, head_reader(sock, self.request_timeout), log)
             if request is None:
                 return
         sock.settimeout(None)
@@ -310,7 +315,7 @@ class ReplayServer:
             self._refuse(sock, log, 429, *self._status_body(429))
             return
         try:
-            self._stream(sock, recording, token, log)
+            self._stream(sock, recording, token, log, chunked=not request.http10)
         finally:
             with self._lock:
                 self._open[endpoint.name] -= 1
@@ -319,10 +324,10 @@ class ReplayServer:
         return status_answer(status, self.speed)
 
     # -- streaming -------------------------------------------------------------------------
-    def _stream(self, sock: Any, recording: Recording, token: str, log: ConnectionLog) -> None:
+    def _stream(self, sock: Any, recording: Recording, token: str, log: ConnectionLog, chunked: bool) -> None:
         loop = self.on_end is OnEnd.LOOP
         with self._lock:
-            cursor = self._cursors.setdefault((recording.endpoint.name, token), Cursor())
+            cursor = self._cursors.get(recording.endpoint.name, token)
             resume, cursor.resume = cursor.resume, None
             serial = resume.serial if resume else cursor.next
             cursor.next = max(cursor.next, serial + 1)
@@ -332,11 +337,11 @@ class ReplayServer:
         if rec is not None and rec.status != 200:
             self._recorded_error(sock, rec, log)
             return
-        waiter = Waiter(sock, self._http.stopping)
+        waiter = Waiter(sock, self._http.stopping, self._gate if self.speed is None else None)
         with self._lock:
             self._active[log.index][1] = waiter
         pacing = Pacing(log.started, self.speed, self.heartbeat)
-        streamer = Streamer(sock, waiter, pacing, self.faults, log)
+        streamer = Streamer(sock, waiter, pacing, self.faults, log, chunked)
         plan = Plan(recording, serial, rec, resume, self.on_end)
         unsent: list[Item | Finish | None] = [resume.item if resume else None]
         items = plan.items()
@@ -372,8 +377,7 @@ class ReplayServer:
 
     def _recorded_error(self, sock: Any, rec: Recorded, log: ConnectionLog) -> None:
         """A recorded non-200 answer, body and all (bounded: the recorder keeps at most 1 MB)."""
-        body = b"".join(item.raw for item in read_items(rec, 0, 0.0))
-        headers = tuple((k, v) for k, v in rec.headers if k.lower() not in HOP_BY_HOP)
+        headers, body = recorded_answer(rec)
         log.status, log.end = rec.status, End.REFUSED
         try:
             send_response(sock, rec.status, rec.reason or phrase(rec.status), headers, body)

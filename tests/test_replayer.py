@@ -429,8 +429,7 @@ def test_max_connections_answers_the_next_one_with_too_many_connections(tmp_path
 def test_garbage_half_requests_and_hang_ups_are_logged_and_the_server_carries_on(tmp_path: Path) -> None:
     path = cassette(tmp_path / "c.jsonl", "search-stream", (events(0, 2), CloseReason.SERVER_CLOSED, 0.5))
     messages: list[str] = []
-    server = ReplayServer([path], speed=None, on_message=messages.append)
-    server.request_timeout = 0.3
+    server = ReplayServer([path], speed=None, on_message=messages.append, request_timeout=0.3)
     with server:
         with socket.create_connection(("127.0.0.1", server.port)) as g:
             g.sendall(b"\x16\x03\x01 definitely not HTTP\r\n\r\n")
