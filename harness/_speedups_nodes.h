@@ -240,4 +240,51 @@ static int build_node(Node *d, PyObject *t, Py_ssize_t nnodes) {
     }
 }
 
+/* -1 (ValueError set) if a union is among its own variants, directly or through other
+ * unions: checking it would never end (its variants are checked on the same object). A
+ * depth-first walk with a stack of its own, so that a long chain cannot overflow C's. */
+static int union_cycle(const Node *nodes, Py_ssize_t n) {
+    unsigned char *state = PyMem_Calloc(n ? n : 1, 1); /* 0 unseen, 1 on the walk, 2 done */
+    Py_ssize_t *stack = PyMem_Calloc(3 * (n ? n : 1), sizeof(Py_ssize_t)); /* node, tag, variant */
+    int result = 0;
+    if (!state || !stack) {
+        PyErr_NoMemory();
+        result = -1;
+    }
+    for (Py_ssize_t root = 0; !result && root < n; root++) {
+        if (nodes[root].kind != N_UNION || state[root]) continue;
+        Py_ssize_t top = 1;
+        stack[0] = root, stack[1] = 0, stack[2] = 0;
+        state[root] = 1;
+        while (top && !result) {
+            Py_ssize_t *f = &stack[3 * (top - 1)];
+            const Node *u = &nodes[f[0]];
+            if (f[1] >= u->ntags) {
+                state[f[0]] = 2;
+                top--;
+            } else if (f[2] >= u->tags[f[1]].n) {
+                f[1]++;
+                f[2] = 0;
+            } else {
+                int v = u->tags[f[1]].nodes[f[2]++];
+                if (nodes[v].kind != N_UNION || state[v] == 2) continue;
+                if (state[v] == 1) {
+                    PyErr_Format(PyExc_ValueError,
+                                 "union node %d is among its own variants (through union node %zd): "
+                                 "its check would never end",
+                                 v, f[0]);
+                    result = -1;
+                } else {
+                    state[v] = 1;
+                    stack[3 * top] = v, stack[3 * top + 1] = 0, stack[3 * top + 2] = 0;
+                    top++;
+                }
+            }
+        }
+    }
+    PyMem_Free(state);
+    PyMem_Free(stack);
+    return result;
+}
+
 #endif

@@ -1,0 +1,70 @@
+"""What fuzzing the native checker found, kept: each case fails on the checker before its fix.
+
+`harness validate` (the fast engine) must give the reference's exit status on every file
+below, and no check may read freed memory when a finalizer changes its input.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from harness import synth
+from harness.cassette import Line, write_cassette
+from harness.cli import main
+
+HERE = Path(__file__).resolve().parent
+EVENT = synth.encode_line(synth.Synth(3).event("search-stream")).rstrip(b"\r\n")
+PROBLEM = {"type": "https://api.x.com/2/problems/operational-disconnect", "title": "t",
+           "disconnect_type": "UpstreamOperationalDisconnect", "status": 7}  # fmt: skip
+HUGE = "1" * 4301  # json.loads refuses it (sys.get_int_max_str_digits(): 4300)
+HOSTILE = {
+    "a 4301-digit status": json.dumps({"errors": [PROBLEM]}).replace('"status": 7', f'"status": {HUGE}').encode(),
+    "a 4301-digit declared int, negative": json.dumps({"errors": [PROBLEM]})
+    .replace('"status": 7', f'"status": -{HUGE}')
+    .encode(),
+    "\\x0b before the value": b"\x0b" + EVENT,
+    "\\x0c before the value": b"\x0c" + EVENT,
+    "\\x0c and a space": b" \x0c " + EVENT,
+}
+
+
+def validate(*args: str) -> int:
+    return CliRunner().invoke(main, ["validate", "-q", *args]).exit_code
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE))
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_ndjson_lines_the_reference_refuses(tmp_path: Path, name: str, jobs: str) -> None:
+    path = tmp_path / "dump.ndjson"
+    path.write_bytes(EVENT + b"\n" + HOSTILE[name] + b"\n" + EVENT + b"\n")
+    assert validate("-e", "search-stream", "--engine", "reference", str(path)) == 1
+    assert validate("-e", "search-stream", "-j", jobs, str(path)) == 1
+    path.write_bytes(EVENT + b"\n \x0b\x0c\r\n" + EVENT + b"\n")  # a blank line, as bytes.strip() sees it
+    assert validate("-e", "search-stream", "--engine", "reference", str(path)) == 0
+    assert validate("-e", "search-stream", "-j", jobs, str(path)) == 0
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE))
+def test_cassette_records_the_reference_refuses(tmp_path: Path, name: str) -> None:
+    header, records = synth.synthetic_session("search-stream", events=4, seed=2)
+    at = max(i for i, r in enumerate(records) if isinstance(r, Line)) + 1  # after the last line, before the close
+    records.insert(at, Line(records[at - 1].offset, HOSTILE[name] + b"\r\n"))
+    path = write_cassette(tmp_path / "c.jsonl", header, records)
+    assert validate("--engine", "reference", str(path)) == 1
+    assert validate(str(path)) == 1
+
+
+@pytest.mark.parametrize("scenario", ["str_lines_emptied", "dict_freed"])
+def test_finalizers_that_change_the_input_meanwhile(scenario: str) -> None:
+    # PYTHONMALLOC=debug: a read of a freed block crashes rather than read stale bytes
+    env = {**os.environ, "PYTHONMALLOC": "debug", "PYTHONFAULTHANDLER": "1"}
+    done = subprocess.run([sys.executable, str(HERE / "finalizers.py"), scenario], env=env, cwd=HERE,
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert (done.returncode, done.stdout) == (0, f"{scenario} ok\n"), done.stderr[-2000:]
