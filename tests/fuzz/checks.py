@@ -113,6 +113,38 @@ class Oracle:
                 found.append(Finding("typed/accepts", endpoint, self.profile.value, "an exception", repr(exc), raw))
         return found
 
+    def native_batch(self, raws: list[bytes], endpoint: str) -> list[Finding]:
+        """The native entry points alone over many lines at once; only what they are sure of
+        goes to the reference (most hostile lines are not: this is the fast lane)."""
+        schema = schemagen.event_file(endpoint)
+        found: list[Finding] = []
+        sure: dict[tuple[str, bytes | str], str] = {}
+        for raw, kind in zip(raws, self.native.kinds(schema, raws), strict=True):
+            if kind is not None:
+                sure[("kinds/bytes", raw)] = kind
+        texts = [raw.decode("utf-8", "surrogatepass") for raw in raws if _utf8ish(raw)]
+        for text, kind in zip(texts, self.native.kinds(schema, texts), strict=True):
+            if kind is not None:
+                sure[("kinds/str", text)] = kind
+        lines = [raw for raw in raws if b"\n" not in raw]
+        _, counted, *_ = self.native.runner(schema, records=False)(b"\n".join([*lines, b""]), 0)
+        for raw in lines[:counted]:
+            if raw.strip():
+                sure[("run/ndjson", raw)] = "event or error"
+        for raw in raws:
+            try:
+                payload = loads(raw)
+            except (ValueError, RecursionError):
+                continue
+            if self.native.accepts(schema, payload):
+                sure[("accepts", raw)] = payload_kind(payload)
+        for (entry, line), said in sure.items():
+            kind, why = self.verdict(schema, line)
+            if kind is None or (said != kind and said != "event or error"):
+                raw = line if isinstance(line, bytes) else line.encode("utf-8", "surrogatepass")
+                found.append(Finding(entry, endpoint, self.profile.value, said, why, raw))
+        return found
+
     def _runs(self, raw: bytes, endpoint: str, schema: str, expect: Any) -> list[Finding]:
         # NDJSON: a line counted is a blank one (a heartbeat) or a valid payload
         end, lines, _, errors, heartbeats, *_ = self.native.runner(schema, records=False)(raw + b"\n", 0)

@@ -97,12 +97,21 @@ def main() -> int:
 
     inputs = Inputs(seed)
     stream = iter(inputs)
+    lane = inputs.byte_level()
     rounds = 0
     while time.monotonic() < deadline:
         rounds += 1
         name, endpoint, raw = next(stream)
         profile = Profile.STRICT if rounds % 4 == 0 else Profile.DEFAULT
         run(name, endpoint, raw, profile)
+        if rounds % 3 == 0:  # the native checker alone, on a batch of byte-level inputs
+            batch = [next(lane) for _ in range(64)]
+            found = oracles[profile].native_batch([raw for _, raw in batch], batch[0][0])
+            counts["native lane"] += len(batch)
+            for f in found:
+                if f.raw not in new:
+                    new[f.raw] = f
+                    print("FOUND", f, flush=True)
         if rounds % 3000 == 0:  # a whole valid event, cut at every offset
             endpoint, raw = inputs.event()
             for cut in truncations(raw):

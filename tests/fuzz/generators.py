@@ -71,6 +71,14 @@ class Inputs:
             endpoint, raw = make()
             yield make.__name__, endpoint, raw
 
+    def byte_level(self) -> Iterator[tuple[str, bytes]]:
+        """Byte edits of one valid event after another, each event's endpoint kept (the
+        native lane checks a batch against one endpoint: the first's)."""
+        while True:
+            endpoint, _ = self.event()
+            for _ in range(64):
+                yield endpoint, self.byte_edits_of(self.valid[-1][1])
+
     def random_bytes(self) -> tuple[str, bytes]:
         r = self.random
         if r.random() < 0.5:
@@ -80,8 +88,11 @@ class Inputs:
         return r.choice(ENDPOINT_NAMES), raw
 
     def byte_edits(self) -> tuple[str, bytes]:
-        r = self.random
         endpoint, raw = self.event()
+        return endpoint, self.byte_edits_of(raw)
+
+    def byte_edits_of(self, raw: bytes) -> bytes:
+        r = self.random
         data = bytearray(raw)
         for _ in range(r.randint(1, 4)):
             at = r.randrange(len(data) + 1)
@@ -96,7 +107,7 @@ class Inputs:
                 data[at:at] = data[at : at + r.randint(1, 16)]
             else:
                 del data[at : at + r.randint(1, 8)]
-        return endpoint, bytes(data)
+        return bytes(data)
 
     def value_swap(self) -> tuple[str, bytes]:
         """A valid event with one member's value, or a new member, made hostile."""

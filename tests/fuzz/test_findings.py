@@ -68,3 +68,17 @@ def test_finalizers_that_change_the_input_meanwhile(scenario: str) -> None:
     done = subprocess.run([sys.executable, str(HERE / "finalizers.py"), scenario], env=env, cwd=HERE,
                           capture_output=True, text=True, timeout=120)  # fmt: skip
     assert (done.returncode, done.stdout) == (0, f"{scenario} ok\n"), done.stderr[-2000:]
+
+
+@pytest.mark.parametrize("escape", [b"\\ud800", b"\\udfff", b"\\udc00\\ud800", b"\\ud800\\u0041"])
+def test_a_forged_record_the_cassette_reader_refuses(tmp_path: Path, escape: bytes) -> None:
+    # json.loads takes a lone surrogate escape, the cassette reader does not: the record is
+    # unreadable (exit 2), and the native checker must not read it as a valid line first
+    header, records = synth.synthetic_session("search-stream", events=4, seed=2)
+    path = write_cassette(tmp_path / "c.jsonl", header, records)
+    lines = path.read_bytes().split(b"\n")
+    last = max(i for i, line in enumerate(lines) if line.startswith(b'{"kind":"line"'))
+    lines.insert(last + 1, lines[last].replace(b'"text":"', b'"text":"' + escape, 1))
+    path.write_bytes(b"\n".join(lines))
+    assert validate("--engine", "reference", str(path)) == 2
+    assert validate(str(path)) == 2
