@@ -27,7 +27,7 @@ BUILD = load()
 
 from checks import Finding, Oracle, check_record, known  # noqa: E402  (after load(): it picks the build)
 from finalizers import SCENARIOS  # noqa: E402
-from generators import Inputs, truncations  # noqa: E402
+from generators import Inputs, program_nodes, truncations  # noqa: E402
 
 from harness.schemagen import Profile  # noqa: E402
 
@@ -112,6 +112,8 @@ def main() -> int:
                 if f.raw not in new:
                     new[f.raw] = f
                     print("FOUND", f, flush=True)
+        if rounds % 10 == 0:  # hand-made programs: refused with an error, or run safely
+            counts["programs"] += check_program(inputs, [raw for _, raw in [next(lane) for _ in range(8)]])
         if rounds % 3000 == 0:  # a whole valid event, cut at every offset
             endpoint, raw = inputs.event()
             for cut in truncations(raw):
@@ -140,6 +142,25 @@ def main() -> int:
             (args.save / name).write_bytes(f.raw)
     print(f"{len(new)} new finding(s)" + (f", {len(slow)} slow" if slow else ""))
     return 1 if new or slow else 0
+
+
+def check_program(inputs: Inputs, lines: list[bytes]) -> int:
+    """A Program from random node tuples: built or refused, never a crash or a hang."""
+    from harness._speedups import Program  # type: ignore[attr-defined]
+
+    nodes = program_nodes(inputs.random)
+    try:
+        program = Program(nodes)
+    except (ValueError, TypeError, OverflowError):
+        return 1
+    texts = [b'{"t":"a","a":1}', b'{"t":"b","b":[]}', b'["x", 1, {}]', b'"2021-01-06T18:40:40Z"', b"7", *lines]
+    for root in range(len(nodes)):
+        program.kinds(root, texts, "ok", "ok", -1, -1)
+        program.kinds(root, [t.decode("utf-8", "replace") for t in texts], "ok", "ok", -1, -1)
+        program.run(root, b"\n".join(texts) + b"\n", 0, -1, -1, False)
+        for value in ({"t": "a", "a": 1}, {"t": "b", "b": [1]}, ["x", 1, {}], "a", 7, 2**70, {"\ud800": 1}):
+            program.accepts(root, value)
+    return 1
 
 
 OFFSETS = [b"0", b"1.5", b"-0", b"-1", b"1e3", b"1E-2", b"0.000001", b"1" * 41, b"1.", b"01", b"NaN", b"1e400",

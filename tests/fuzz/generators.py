@@ -168,3 +168,46 @@ def _spots(value: Any) -> Iterator[tuple[Any, Any]]:
         for key, child in items:
             yield node, key
             stack.append(child)
+
+
+def program_nodes(r: random.Random) -> tuple[Any, ...]:
+    """Node tuples for `Program`, well formed or not: the constructor must refuse what it
+    cannot run (a wrong member, an index out of range, a union among its own variants)."""
+    n = r.randint(1, 8)
+
+    def index() -> Any:
+        return r.choice([r.randrange(n), r.randrange(n), -1, n, 2**40, "0", None])
+
+    def cls() -> bytes:
+        return bytes(r.randrange(256) for _ in range(r.choice([16, 16, 16, 15])))
+
+    def node() -> Any:
+        kind = r.choice([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, -1])
+        if kind == 1:
+            checks = tuple(r.choice([(1, ((cls(), r.randint(-1, 3), r.randint(-1, 3)),)), (2,), (3,), (1,), (99,)])
+                           for _ in range(r.randint(0, 2)))  # fmt: skip
+            enum = r.choice([None, (b"a", b"\xff"), ("a",), ()])
+            return (1, r.randint(-2, 4), r.randint(-2, 4), checks, enum)
+        if kind in (2, 3):
+            return (kind, r.choice([None, 0, -5, 2**70, 1.5]), r.choice([None, 10, 2**63, "x"]))
+        if kind == 5:
+            return (5, index(), r.randint(-1, 3), r.randint(-1, 3))
+        if kind == 6:
+            return (6, tuple(index() for _ in range(r.randint(0, 3))))
+        if kind == 7:
+            fields = tuple(
+                (r.choice([b"a", b"b", b"", b"t"]), index(), r.random() < 0.5) for _ in range(r.randint(0, 4))
+            )
+            return (
+                7,
+                fields,
+                tuple(r.randrange(-1, len(fields) + 1) for _ in range(r.randint(0, 2))),
+                r.random() < 0.5,
+            )
+        if kind == 8:
+            tags = tuple((r.choice([b"a", b"b"]), tuple(index() for _ in range(r.randint(0, 3))))
+                         for _ in range(r.randint(0, 3)))  # fmt: skip
+            return (8, r.choice([b"t", b"", "t"]), tags)
+        return (kind, *tuple(r.choice([None, 0, ()]) for _ in range(r.randint(0, 5))))
+
+    return tuple(node() for _ in range(n))

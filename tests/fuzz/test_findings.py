@@ -82,3 +82,45 @@ def test_a_forged_record_the_cassette_reader_refuses(tmp_path: Path, escape: byt
     path.write_bytes(b"\n".join(lines))
     assert validate("--engine", "reference", str(path)) == 2
     assert validate(str(path)) == 2
+
+
+def test_kinds_takes_any_sequence_of_lines() -> None:
+    # the lines are copied once into a tuple of the checker's own (see lines_tuple)
+    from collections import deque
+
+    from harness import schemagen
+    from harness._native import NativeModel
+
+    model, schema = NativeModel(), schemagen.event_file("search-stream")
+    lines = [EVENT, EVENT.decode(), b"\x0b" + EVENT, "\ud800", 7]
+    expected = ["event", "event", None, None, None]
+    for given in (lines, tuple(lines), deque(lines), iter(lines)):
+        assert model.kinds(schema, given) == expected  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        model.kinds(schema, 7)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "nodes",
+    [([1, -1, -1, (), None],), ((7, [], (), False),), ((7, ([b"a", 0, True],), (), False),),
+     ((1, -1, -1, [(2,)], None),), ((1, -1, -1, ((1, ([(b"\0" * 16, 1, 1)],)),), None),),
+     ((1, -1, -1, ((1, ((b"\0" * 16, 1, 1),)),), None),), ((1, -1, -1, (), [b"a"]),),
+     ((8, b"t", [(b"a", (0,))]),), ((8, b"t", ([b"a", (0,)],)),), ((8, b"t", ((b"a", (0,)),)),)],
+)  # fmt: skip
+def test_malformed_node_tuples_are_refused_with_a_reason(nodes: tuple[object, ...]) -> None:
+    from harness._speedups import Program  # type: ignore[attr-defined]
+
+    with pytest.raises((TypeError, ValueError), match=r"expected a tuple|among its own variants"):
+        Program(nodes)
+
+
+def test_random_programs_are_built_or_refused() -> None:
+    import random
+
+    from fuzz_checker import check_program
+    from generators import Inputs
+
+    inputs = Inputs(5)
+    inputs.random = random.Random(5)
+    lines = [raw for _, raw in (inputs.random_bytes() for _ in range(20))]
+    assert sum(check_program(inputs, lines) for _ in range(300)) == 300
