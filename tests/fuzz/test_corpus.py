@@ -2,7 +2,8 @@
 path, against the reference: what the fuzzers found (or were seeded with) stays fixed.
 
 `<endpoint>--<what>.line` is one raw stream line; `<endpoint>--<what>.record` one
-cassette record line. `nox -s fuzz --save DIR` writes new findings in this form.
+cassette record line. `nox -s fuzz` writes what it finds to tests/fuzz/found/ in this
+form: once fixed, move them here.
 """
 
 from __future__ import annotations
