@@ -1,4 +1,5 @@
-"""CI sessions: `nox` runs tests, lint, typecheck, schemas and cassettes; `nox -s bench` measures.
+"""CI sessions: `nox` runs tests, lint, typecheck, schemas and cassettes; `nox -s bench` measures;
+`nox -s fuzz` fuzzes the native checker built with sanitizers.
 
 `nox -s versions` runs the suite under every CPython from 3.11 that this machine has
 (`requires-python` says 3.11+); `.ci/run` and the GitHub workflow run the same sessions.
@@ -87,3 +88,31 @@ def bench(session: nox.Session) -> None:
     session.install("-e", ".[test,bench]")
     for script in sorted(glob.glob("benchmarks/*.py")):
         session.run("python", script, *session.posargs)
+
+
+SANITIZERS = "-fsanitize=address,undefined"
+
+
+@nox.session
+def fuzz(session: nox.Session) -> None:
+    """The native checker built with ASan and UBSan, fuzzed against the reference for a
+    bounded time: `nox -s fuzz -- --seconds 600 --seed 7` (default 180 s, seed from the clock)."""
+    session.install("-e", ".[test]")
+    build = os.path.join(session.create_tmp(), "sanitized")
+    flags = f"{SANITIZERS} -fno-sanitize-recover=undefined -fno-omit-frame-pointer -g -O1"
+    session.run("python", "setup.py", "-q", "build_ext", "--force", "--build-lib", build,
+                "--build-temp", os.path.join(build, "obj"), env={"CFLAGS": flags, "LDFLAGS": SANITIZERS})  # fmt: skip
+    [extension] = glob.glob(os.path.join(build, "harness", "_speedups*.so"))
+    # CPython is not built with ASan: its runtime must be loaded first; CPython's own
+    # allocations at exit are not leaks worth reporting; malloc, not pymalloc, so that
+    # ASan sees each object freed
+    libasan = session.run("gcc", "-print-file-name=libasan.so", external=True, silent=True)
+    env = {
+        "HARNESS_SPEEDUPS": extension,
+        "LD_PRELOAD": str(libasan).strip(),
+        "ASAN_OPTIONS": "detect_leaks=0:abort_on_error=1",
+        "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1",
+        "PYTHONMALLOC": "malloc",
+    }
+    fuzzer = os.path.join("tests", "fuzz", "fuzz_checker.py")
+    session.run("python", fuzzer, "--require-sanitized", "--save", "tests/fuzz/found", *session.posargs, env=env)

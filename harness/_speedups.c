@@ -19,6 +19,9 @@
 #define MAX_DEPTH 128
 #define MAX_FIELDS 256
 #define DECODED 4096 /* longest checked string with escapes decoded here; longer: not sure */
+/* The fewest digits sys.set_int_max_str_digits() lets json.loads refuse an int at (its
+ * default is 4300): a longer int is not sure, whatever the process set. */
+#define MAX_INT_DIGITS 640
 
 #include "_speedups_json.h"
 #include "_speedups_nodes.h"
@@ -39,13 +42,13 @@ static int Program_init(Program *self, PyObject *args, PyObject *kw) {
     self->nodes = PyMem_Calloc(n ? n : 1, sizeof(Node));
     if (!self->nodes) { PyErr_NoMemory(); return -1; }
     self->nnodes = n;
-    for (Py_ssize_t i = 0; i < n; i++) {
-        if (build_node(&self->nodes[i], PyTuple_GET_ITEM(nodes, i), n) < 0) {
-            free_nodes(self->nodes, n);
-            self->nodes = NULL;
-            self->nnodes = 0;
-            return -1;
-        }
+    Py_ssize_t built = 0;
+    while (built < n && build_node(&self->nodes[built], PyTuple_GET_ITEM(nodes, built), n) == 0) built++;
+    if (built < n || union_cycle(self->nodes, n) < 0) {
+        free_nodes(self->nodes, n);
+        self->nodes = NULL;
+        self->nnodes = 0;
+        return -1;
     }
     return 0;
 }
@@ -53,6 +56,26 @@ static int Program_init(Program *self, PyObject *args, PyObject *kw) {
 static void Program_dealloc(Program *self) {
     if (self->nodes) free_nodes(self->nodes, self->nnodes);
     Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+/* The lines as a tuple of its own, so that no code run meanwhile (a finalizer, at a
+ * collection) can shorten it or free a line. Not PySequence_Tuple for a list: it copies
+ * the list's items after allocating the tuple, and that allocation may run such code. */
+static PyObject *lines_tuple(PyObject *lines) {
+    if (PyTuple_Check(lines)) {
+        Py_INCREF(lines);
+        return lines;
+    }
+    if (!PyList_Check(lines)) return PySequence_Tuple(lines);
+    Py_ssize_t n = PyList_GET_SIZE(lines);
+    PyObject *out = PyTuple_New(n);
+    if (!out) return NULL;
+    for (Py_ssize_t i = 0; i < n; i++) { /* no allocation from here: the list holds still */
+        PyObject *line = i < PyList_GET_SIZE(lines) ? PyList_GET_ITEM(lines, i) : Py_None;
+        Py_INCREF(line);
+        PyTuple_SET_ITEM(out, i, line);
+    }
+    return out;
 }
 
 /* kinds(root, lines, event, error, data, errors): per line `event` or `error` (valid;
@@ -66,22 +89,21 @@ static PyObject *Program_kinds(Program *self, PyObject *args) {
     const Node *r = &self->nodes[root];
     if ((data >= 0 || errors >= 0) && (r->kind != N_OBJ || data >= r->nfields || errors >= r->nfields))
         return PyErr_Format(PyExc_ValueError, "the envelope's fields are not the root's");
-    PyObject *fast = PySequence_Fast(lines, "lines: a sequence of bytes");
+    PyObject *fast = lines_tuple(lines);
     if (!fast) return NULL;
-    Py_ssize_t n = PySequence_Fast_GET_SIZE(fast);
+    Py_ssize_t n = PyTuple_GET_SIZE(fast);
     PyObject *out = PyList_New(n);
     if (!out) { Py_DECREF(fast); return NULL; }
     unsigned char seen[MAX_FIELDS];
     for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *line = PySequence_Fast_GET_ITEM(fast, i), *kind = Py_None;
+        PyObject *line = PyTuple_GET_ITEM(fast, i), *kind = Py_None;
         const char *buf = NULL;
         Py_ssize_t len = 0;
         if (PyBytes_Check(line)) {
             buf = PyBytes_AS_STRING(line);
             len = PyBytes_GET_SIZE(line);
         } else if (PyUnicode_Check(line)) {
-            buf = PyUnicode_AsUTF8AndSize(line, &len);
-            if (!buf) PyErr_Clear(); /* a lone surrogate: not sure */
+            buf = utf8_of(line, &len); /* NULL for a lone surrogate: not sure */
         }
         if (buf) {
             Cur c = {(const unsigned char *)buf, (const unsigned char *)buf + len, 0};
@@ -106,9 +128,10 @@ static const char HEARTBEAT_RECORD[] = "{\"kind\":\"heartbeat\",\"offset\":";
 static int raw_line(const Program *self, int root, int data, int errors, const unsigned char *p,
                     const unsigned char *nl, unsigned char *seen) {
     const unsigned char *q = p;
-    while (q < nl && (*q == ' ' || (*q >= '\t' && *q <= '\r'))) q++; /* bytes.isspace() */
+    while (q < nl && (*q == ' ' || (*q >= '\t' && *q <= '\r'))) q++; /* bytes.isspace(): blank */
     if (q == nl) return 3;
-    Cur c = {q, nl, 0};
+    Cur c = {p, nl, 0};
+    ws(&c); /* before a value, only JSON's whitespace: not \x0b or \x0c */
     const Node *r = &self->nodes[root];
     if (!value(self, root, &c, r->kind == N_OBJ ? seen : NULL)) return 0;
     ws(&c);

@@ -157,15 +157,17 @@ static int value(const Program *pr, int node, Cur *c, unsigned char *seen_out) {
         return ok;
     }
     case N_UNION: {
-        if (b != '{') return 0;
+        if (b != '{' || ++c->depth > MAX_DEPTH) return 0;
         const Tag *t = union_tag(n, *c);
         if (!t) return 0;
-        /* a tag of several variants: the object must be each of them */
+        /* a tag of several variants: the object must be each of them; each is one level
+         * deeper, so a chain of unions ends */
         Cur start = *c;
         for (Py_ssize_t i = 0; i < t->n; i++) {
             *c = start;
             if (!value(pr, t->nodes[i], c, NULL)) return 0;
         }
+        c->depth--;
         return 1;
     }
     case N_ANYOBJ:

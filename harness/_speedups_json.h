@@ -70,9 +70,16 @@ static int string_token(Cur *c, const unsigned char **s, const unsigned char **e
                 p += 2;
                 break;
             case 'u': {
-                unsigned v;
-                if (end - p < 6 || !hex4(p + 2, &v)) return 0;
+                /* a surrogate stands in a pair, or not at all: json.loads takes one alone,
+                 * the cassette reader (msgspec) does not, so neither does the checker */
+                unsigned v, lo;
+                if (end - p < 6 || !hex4(p + 2, &v) || (v >= 0xDC00 && v <= 0xDFFF)) return 0;
                 p += 6;
+                if (v >= 0xD800 && v <= 0xDBFF) {
+                    if (end - p < 6 || p[0] != '\\' || p[1] != 'u' || !hex4(p + 2, &lo) || lo < 0xDC00 || lo > 0xDFFF)
+                        return 0;
+                    p += 6;
+                }
                 break;
             }
             default:
@@ -132,14 +139,17 @@ static Py_ssize_t unescape(const unsigned char *s, const unsigned char *e, unsig
     return n;
 }
 
-/* A number token: JSON syntax; *integral when json.loads reads it as an int. */
+/* A number token: JSON syntax; *integral when json.loads reads it as an int. An int of
+ * more than MAX_INT_DIGITS digits is not taken (json.loads may refuse it). */
 static int number_token(Cur *c, int *integral) {
     const unsigned char *p = c->p, *end = c->end;
     if (p < end && *p == '-') p++;
     if (p >= end) return 0;
+    const unsigned char *first = p;
     if (*p == '0') p++;
     else if (*p >= '1' && *p <= '9') while (p < end && *p >= '0' && *p <= '9') p++;
     else return 0;
+    Py_ssize_t whole = p - first;
     *integral = 1;
     if (p < end && *p == '.') {
         const unsigned char *f = ++p;
@@ -155,6 +165,8 @@ static int number_token(Cur *c, int *integral) {
         if (p == f) return 0;
         *integral = 0;
     }
+    /* json.loads refuses an int longer than sys.get_int_max_str_digits(): not sure */
+    if (*integral && whole > MAX_INT_DIGITS) return 0;
     c->p = p;
     return 1;
 }

@@ -74,6 +74,15 @@ static void free_nodes(Node *nodes, Py_ssize_t n) {
     PyMem_Free(nodes);
 }
 
+/* TypeError unless o is a tuple (CPython's tuple calls would raise SystemError instead). */
+static int is_tuple(PyObject *o, const char *what) {
+    if (o && PyTuple_Check(o)) return 1;
+    PyErr_Format(PyExc_TypeError, "%s: expected a tuple, found %.80s", what, o ? Py_TYPE(o)->tp_name : "nothing");
+    return 0;
+}
+
+static Py_ssize_t tuple_size(PyObject *o, const char *what) { return is_tuple(o, what) ? PyTuple_GET_SIZE(o) : -1; }
+
 static char *copy_bytes(PyObject *o, Py_ssize_t *len) {
     char *s;
     if (PyBytes_AsStringAndSize(o, &s, len) < 0) return NULL;
@@ -89,8 +98,19 @@ static int *int_list(PyObject *seq, Py_ssize_t *n, Py_ssize_t nnodes, int are_no
     if (!fast) return NULL;
     *n = PySequence_Fast_GET_SIZE(fast);
     int *out = PyMem_Calloc(*n ? *n : 1, sizeof(int));
+    if (!out) PyErr_NoMemory();
     for (Py_ssize_t i = 0; out && i < *n; i++) {
-        long v = PyLong_AsLong(PySequence_Fast_GET_ITEM(fast, i));
+        /* an item's __index__ may change the list: hold the item, re-check the size */
+        if (i >= PySequence_Fast_GET_SIZE(fast)) {
+            PyErr_SetString(PyExc_ValueError, "a list of node indexes changed while read");
+            PyMem_Free(out);
+            out = NULL;
+            break;
+        }
+        PyObject *item = PySequence_Fast_GET_ITEM(fast, i);
+        Py_INCREF(item);
+        long v = PyLong_AsLong(item);
+        Py_DECREF(item);
         if ((v == -1 && PyErr_Occurred()) || (are_nodes && (v < 0 || v >= nnodes))) {
             if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "node index out of range");
             PyMem_Free(out);
@@ -113,7 +133,7 @@ static int build_node(Node *d, PyObject *t, Py_ssize_t nnodes) {
     int kind;
     PyObject *a = NULL, *b = NULL, *c = NULL, *x = NULL;
     static const int needed[] = {0, 4, 2, 2, 0, 3, 1, 3, 2, 0}; /* members after the kind */
-    if (!PyArg_ParseTuple(t, "i|OOOO", &kind, &a, &b, &c, &x)) return -1;
+    if (!is_tuple(t, "a node") || !PyArg_ParseTuple(t, "i|OOOO", &kind, &a, &b, &c, &x)) return -1;
     if (kind < 0 || kind > N_ANYOBJ) {
         PyErr_Format(PyExc_ValueError, "unknown node kind %d", kind);
         return -1;
@@ -130,29 +150,35 @@ static int build_node(Node *d, PyObject *t, Py_ssize_t nnodes) {
         d->min_len = PyLong_AsSsize_t(a);
         d->max_len = PyLong_AsSsize_t(b);
         if (PyErr_Occurred()) return -1;
-        Py_ssize_t nc = PyTuple_Size(c);
+        Py_ssize_t nc = tuple_size(c, "a string node's checks");
         if (nc < 0) return -1;
         d->checks = PyMem_Calloc(nc ? nc : 1, sizeof(Check));
+        if (!d->checks) { PyErr_NoMemory(); return -1; }
         d->nchecks = nc;
         for (Py_ssize_t k = 0; k < nc; k++) {
             PyObject *spec = PyTuple_GetItem(c, k), *alts = NULL;
-            if (!spec || !PyArg_ParseTuple(spec, "i|O!", &d->checks[k].kind, &PyTuple_Type, &alts)) return -1;
+            if (!is_tuple(spec, "a string check") || !PyArg_ParseTuple(spec, "i|O!", &d->checks[k].kind, &PyTuple_Type, &alts))
+                return -1;
             if (d->checks[k].kind != C_SEQ) continue;
             if (!alts) { PyErr_SetString(PyExc_ValueError, "a sequence check needs alternatives"); return -1; }
             Py_ssize_t na = PyTuple_GET_SIZE(alts);
             d->checks[k].alts = PyMem_Calloc(na ? na : 1, sizeof(Alt));
+            if (!d->checks[k].alts) { PyErr_NoMemory(); return -1; }
             d->checks[k].nalts = na;
             for (Py_ssize_t i = 0; i < na; i++) {
                 PyObject *seq = PyTuple_GET_ITEM(alts, i);
-                Py_ssize_t ni = PyTuple_Size(seq);
+                Py_ssize_t ni = tuple_size(seq, "a pattern's alternative");
                 if (ni < 0) return -1;
                 Alt *alt = &d->checks[k].alts[i];
                 alt->items = PyMem_Calloc(ni ? ni : 1, sizeof(Item));
+                if (!alt->items) { PyErr_NoMemory(); return -1; }
                 alt->n = ni;
                 for (Py_ssize_t j = 0; j < ni; j++) {
                     Py_buffer cls;
                     Item *it = &alt->items[j];
-                    if (!PyArg_ParseTuple(PyTuple_GET_ITEM(seq, j), "y*nn", &cls, &it->lo, &it->hi)) return -1;
+                    PyObject *run = PyTuple_GET_ITEM(seq, j);
+                    if (!is_tuple(run, "a pattern's run") || !PyArg_ParseTuple(run, "y*nn", &cls, &it->lo, &it->hi))
+                        return -1;
                     if (cls.len != 16) { PyBuffer_Release(&cls); PyErr_SetString(PyExc_ValueError, "a class is 16 bytes"); return -1; }
                     memcpy(it->cls, cls.buf, 16);
                     PyBuffer_Release(&cls);
@@ -160,10 +186,11 @@ static int build_node(Node *d, PyObject *t, Py_ssize_t nnodes) {
             }
         }
         if (x && x != Py_None) {
-            Py_ssize_t ne = PyTuple_Size(x);
+            Py_ssize_t ne = tuple_size(x, "a string node's enum");
             if (ne < 0) return -1;
             d->enum_values = PyMem_Calloc(ne ? ne : 1, sizeof(char *));
             d->enum_lens = PyMem_Calloc(ne ? ne : 1, sizeof(Py_ssize_t));
+            if (!d->enum_values || !d->enum_lens) { PyErr_NoMemory(); return -1; }
             d->nenum = 0;
             for (Py_ssize_t k = 0; k < ne; k++, d->nenum++)
                 if (!(d->enum_values[k] = copy_bytes(PyTuple_GET_ITEM(x, k), &d->enum_lens[k]))) return -1;
@@ -193,19 +220,22 @@ static int build_node(Node *d, PyObject *t, Py_ssize_t nnodes) {
         d->items = int_list(a, &d->nitems, nnodes, 1);
         return d->items ? 0 : -1;
     case N_OBJ: {
-        Py_ssize_t nf = PyTuple_Size(a);
+        Py_ssize_t nf = tuple_size(a, "an object node's fields");
         if (nf < 0) return -1;
         if (nf > MAX_FIELDS) { PyErr_SetString(PyExc_ValueError, "too many fields"); return -1; }
         d->fields = PyMem_Calloc(nf ? nf : 1, sizeof(FieldDef));
-        d->nfields = nf;
         Py_ssize_t size = 4;
         while (size < 2 * nf) size *= 2;
         d->table = PyMem_Calloc(size, sizeof(int));
+        if (!d->fields || !d->table) { PyErr_NoMemory(); return -1; }
+        d->nfields = nf;
         d->mask = size - 1;
         for (Py_ssize_t k = 0; k < nf; k++) {
             PyObject *name;
             FieldDef *f = &d->fields[k];
-            if (!PyArg_ParseTuple(PyTuple_GetItem(a, k), "Sip", &name, &f->node, &f->required)) return -1;
+            PyObject *field = PyTuple_GET_ITEM(a, k);
+            if (!is_tuple(field, "an object node's field") || !PyArg_ParseTuple(field, "Sip", &name, &f->node, &f->required))
+                return -1;
             if (f->node < 0 || f->node >= nnodes) { PyErr_SetString(PyExc_ValueError, "node index out of range"); return -1; }
             if (!(f->name = copy_bytes(name, &f->len))) return -1;
             uint32_t h = hash(f->name, f->len) & d->mask;
@@ -218,13 +248,15 @@ static int build_node(Node *d, PyObject *t, Py_ssize_t nnodes) {
     }
     case N_UNION: {
         if (!(d->tag = copy_bytes(a, &d->tag_len))) return -1;
-        Py_ssize_t nt = PyTuple_Size(b);
+        Py_ssize_t nt = tuple_size(b, "a union node's tags");
         if (nt < 0) return -1;
         d->tags = PyMem_Calloc(nt ? nt : 1, sizeof(Tag));
+        if (!d->tags) { PyErr_NoMemory(); return -1; }
         d->ntags = nt;
         for (Py_ssize_t k = 0; k < nt; k++) {
             PyObject *v, *nodes;
-            if (!PyArg_ParseTuple(PyTuple_GetItem(b, k), "SO", &v, &nodes)) return -1;
+            PyObject *tag = PyTuple_GET_ITEM(b, k);
+            if (!is_tuple(tag, "a union node's tag") || !PyArg_ParseTuple(tag, "SO", &v, &nodes)) return -1;
             if (!(d->tags[k].value = copy_bytes(v, &d->tags[k].len))) return -1;
             if (!(d->tags[k].nodes = int_list(nodes, &d->tags[k].n, nnodes, 1))) return -1;
         }
@@ -238,6 +270,53 @@ static int build_node(Node *d, PyObject *t, Py_ssize_t nnodes) {
         PyErr_Format(PyExc_ValueError, "unknown node kind %d", kind);
         return -1;
     }
+}
+
+/* -1 (ValueError set) if a union is among its own variants, directly or through other
+ * unions: checking it would never end (its variants are checked on the same object). A
+ * depth-first walk with a stack of its own, so that a long chain cannot overflow C's. */
+static int union_cycle(const Node *nodes, Py_ssize_t n) {
+    unsigned char *state = PyMem_Calloc(n ? n : 1, 1); /* 0 unseen, 1 on the walk, 2 done */
+    Py_ssize_t *stack = PyMem_Calloc(3 * (n ? n : 1), sizeof(Py_ssize_t)); /* node, tag, variant */
+    int result = 0;
+    if (!state || !stack) {
+        PyErr_NoMemory();
+        result = -1;
+    }
+    for (Py_ssize_t root = 0; !result && root < n; root++) {
+        if (nodes[root].kind != N_UNION || state[root]) continue;
+        Py_ssize_t top = 1;
+        stack[0] = root, stack[1] = 0, stack[2] = 0;
+        state[root] = 1;
+        while (top && !result) {
+            Py_ssize_t *f = &stack[3 * (top - 1)];
+            const Node *u = &nodes[f[0]];
+            if (f[1] >= u->ntags) {
+                state[f[0]] = 2;
+                top--;
+            } else if (f[2] >= u->tags[f[1]].n) {
+                f[1]++;
+                f[2] = 0;
+            } else {
+                int v = u->tags[f[1]].nodes[f[2]++];
+                if (nodes[v].kind != N_UNION || state[v] == 2) continue;
+                if (state[v] == 1) {
+                    PyErr_Format(PyExc_ValueError,
+                                 "union node %d is among its own variants (through union node %zd): "
+                                 "its check would never end",
+                                 v, f[0]);
+                    result = -1;
+                } else {
+                    state[v] = 1;
+                    stack[3 * top] = v, stack[3 * top + 1] = 0, stack[3 * top + 2] = 0;
+                    top++;
+                }
+            }
+        }
+    }
+    PyMem_Free(state);
+    PyMem_Free(stack);
+    return result;
 }
 
 #endif

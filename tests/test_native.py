@@ -28,6 +28,7 @@ from harness._native import (
     OBJ,
     SEQ,
     STR,
+    UNION,
     URI,
     NativeModel,
     available,
@@ -40,6 +41,7 @@ from harness.schemagen import Profile
 from harness.validator import ReferenceEngine, ecma_pattern, payload_kind
 
 REFERENCE = {p: ReferenceEngine(p) for p in Profile}
+VALID = {"id": "1", "text": "hi", "edit_history_tweet_ids": ["1"]}
 NATIVE = {p: NativeModel(p) for p in Profile}
 FORMATS = jsonschema.Draft202012Validator.FORMAT_CHECKER
 
@@ -314,3 +316,75 @@ def test_arrays_objects_and_program_errors() -> None:
         program.__init__(nodes)
     with pytest.raises(ValueError, match="no node 4"):
         program.kinds(4, [], "ok", "ok", -1, -1)
+
+
+def test_a_union_among_its_own_variants_is_refused() -> None:
+    from harness._speedups import Program  # type: ignore[attr-defined]
+
+    with pytest.raises(ValueError, match="union node 0 is among its own variants"):
+        Program(((UNION, b"t", ((b"a", (0,)),)),))
+    with pytest.raises(ValueError, match="among its own variants"):  # through another union
+        Program(((UNION, b"t", ((b"a", (2,)),)), (OBJ, (), (), False), (UNION, b"t", ((b"b", (1, 0)),))))
+    # a chain of unions ends: sure of what it can reach, not sure past its depth limit
+    chain = (*((UNION, b"t", ((b"a", (i + 1,)),)) for i in range(200)), (OBJ, (), (), False))
+    program = Program(chain)
+    assert program.kinds(150, ['{"t": "a"}'], "ok", "ok", -1, -1) == ["ok"]
+    assert program.kinds(0, ['{"t": "a"}'], "ok", "ok", -1, -1) == [None]
+    assert program.accepts(150, {"t": "a"}) is True
+    assert program.accepts(0, {"t": "a"}) is False
+
+
+@pytest.mark.parametrize("digits", [640, 641, 4300, 4301, 20000])
+def test_integers_json_loads_may_refuse_are_not_sure(digits: int) -> None:
+    schema = schemagen.event_file("search-stream")
+    error = {"type": "https://api.x.com/2/problems/operational-disconnect", "title": "t",
+             "disconnect_type": "UpstreamOperationalDisconnect", "status": 7}  # fmt: skip
+    number = "9" * digits
+    lines = [
+        json.dumps({"errors": [error]}).replace('"status": 7', f'"status": -{number}'),  # declared, no bounds
+        json.dumps({"data": VALID, "x": 7}).replace('"x": 7', f'"x": [{number}]'),  # not declared
+        json.dumps({"data": VALID, "x": 7}).replace('"x": 7', f'"x": {number}.5'),  # a float: json.loads' own
+    ]
+    sure = ["error", "event", "event"] if digits <= 640 else [None, None, "event"]
+    assert NATIVE[Profile.DEFAULT].kinds(schema, lines) == sure
+    for line, kind in zip(lines, sure, strict=True):
+        if kind is not None:
+            assert reference_kind(line, schema, Profile.DEFAULT) == kind
+
+
+def test_only_json_whitespace_before_a_value() -> None:
+    schema = schemagen.event_file("search-stream")
+    run = NATIVE[Profile.DEFAULT].runner(schema, records=False)
+    line = json.dumps({"data": VALID}).encode()
+    for blank in (b" \x0b\x0c\t\r",):  # a blank line, as bytes.strip() sees it: a heartbeat
+        assert run(blank + b"\n", 0)[:5] == (len(blank) + 1, 1, 0, 0, 1)
+    for lead in (b"\x0b", b"\x0c", b" \x0c", b"\x0c "):
+        assert run(lead + line + b"\n", 0)[:2] == (0, 0)
+        assert NATIVE[Profile.DEFAULT].kinds(schema, [lead + line]) == [None]
+        assert reference_kind(lead + line, schema, Profile.DEFAULT) is None
+    assert run(b" \t\r" + line + b" \t\r\n", 0)[:2] == (len(line) + 7, 1)
+
+
+@pytest.mark.parametrize(
+    ("member", "value"),
+    [("created_at", "2021-01-06T18:40:40.000Z\n"), ("created_at", "2021-01-06T18:40:40.000Z\r\n"),
+     ("created_at", "\n2021-01-06T18:40:40.000Z"), ("created_at", "2021-01-06T18:40:40.000+01:00\n")],
+)  # fmt: skip
+def test_no_trailing_newline_in_a_date_time(member: str, value: str) -> None:
+    schema = schemagen.event_file("search-stream")
+    payload = {"data": {**VALID, member: value}}
+    assert NATIVE[Profile.DEFAULT].kinds(schema, [json.dumps(payload)]) == [None]
+    assert NATIVE[Profile.DEFAULT].accepts(schema, payload) is False
+    assert NATIVE[Profile.DEFAULT].kinds(schema, [json.dumps({"data": {**VALID, member: value.strip()}})]) == ["event"]
+
+
+@pytest.mark.parametrize("uri", ["https://pbs.twimg.com/a.jpg\n", "https://x.com/\r\n", "\nhttps://x.com/"])
+def test_no_trailing_newline_in_a_uri(uri: str) -> None:
+    schema = schemagen.event_file("search-stream")
+    user = {"id": "2", "name": "n", "username": "u", "profile_image_url": uri}
+    payload = {"data": VALID, "includes": {"users": [user]}}
+    assert NATIVE[Profile.DEFAULT].kinds(schema, [json.dumps(payload)]) == [None]
+    assert NATIVE[Profile.DEFAULT].accepts(schema, payload) is False
+    user["profile_image_url"] = uri.strip()
+    assert NATIVE[Profile.DEFAULT].kinds(schema, [json.dumps(payload)]) == ["event"]
+    assert NATIVE[Profile.DEFAULT].accepts(schema, payload) is True

@@ -1,0 +1,202 @@
+"""The oracle the fuzzers and the corpus test share: every entry point of the native checker
+and the typed path, each compared with the reference on one raw line.
+
+Each checker may be unsure (None, False); when it is sure, the reference (jsonschema after
+`harness.validator.loads`, as `--engine reference` reads a line) must accept the same line
+with the same kind. A disagreement is a `Finding`. Typed-path disagreements another branch
+fixes are told apart by `known()`, so that a fuzz run says what is new.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from harness import schemagen
+from harness._fast import FastEngine
+from harness._native import NativeModel
+from harness._records import Line, parse_record
+from harness.schemagen import Profile
+from harness.validator import ReferenceEngine, loads, payload_kind
+
+__all__ = ["Finding", "Oracle", "known"]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """An entry point sure of a line the reference refuses (or gives another kind)."""
+
+    entry: str  # kinds/bytes, kinds/str, run/ndjson, run/records, accepts, typed/line, typed/accepts
+    endpoint: str
+    profile: str
+    said: str
+    reference: str
+    raw: bytes
+
+    def __str__(self) -> str:
+        shown = self.raw[:120] + (b"..." if len(self.raw) > 120 else b"")
+        where = f"{self.entry} ({self.endpoint}, {self.profile})"
+        return f"{where}: said {self.said}, reference {self.reference}: {shown!r}"
+
+
+def known(f: Finding) -> str | None:
+    """Why a finding is a known bug fixed on another branch (h-validate), or None."""
+    if f.entry.startswith("typed/") and "Exceeds the limit" in f.reference:
+        return "the typed path takes an int json.loads refuses (more than 4300 digits): h-validate fixes it"
+    if f.entry.startswith("typed/") and f.said == "an exception" and "surrogates not allowed" in f.reference:
+        return "the typed path raises UnicodeEncodeError on a lone surrogate in a date-time or uri (_patterns.py)"
+    return None
+
+
+class Oracle:
+    """The checkers of one profile, and the reference."""
+
+    def __init__(self, profile: Profile = Profile.DEFAULT) -> None:
+        self.profile = profile
+        self.native = NativeModel(profile)
+        self.reference = ReferenceEngine(profile)
+        self.typed = FastEngine(profile, reference=self.reference, native=False)
+
+    def verdict(self, schema: str, raw: bytes | str) -> tuple[str | None, str]:
+        """(kind, why): the reference's kind for a line it accepts, else None and why not."""
+        try:
+            payload = loads(raw)
+        except (ValueError, RecursionError) as exc:
+            return None, f"not JSON ({exc})"
+        violations = self.reference.violations(schema, payload)
+        if violations:
+            return None, f"{len(violations)} violation(s): {violations[0]}"
+        return payload_kind(payload), "valid"
+
+    def check(self, raw: bytes, endpoint: str, *, typed: bool = True) -> list[Finding]:
+        """Every entry point on one line (no line terminator in `raw`)."""
+        schema = schemagen.event_file(endpoint)
+        found: list[Finding] = []
+        cache: dict[str, tuple[str | None, str]] = {}
+
+        def expect(entry: str, said: str | None, line: bytes | str) -> None:
+            if said is None:
+                return
+            key = "str" if isinstance(line, str) else "bytes"
+            if key not in cache:
+                cache[key] = self.verdict(schema, line)
+            kind, why = cache[key]
+            if kind != said:
+                found.append(Finding(entry, endpoint, self.profile.value, said, why, raw))
+
+        [kind] = self.native.kinds(schema, [raw])
+        expect("kinds/bytes", kind, raw)
+        text = raw.decode("utf-8", "surrogatepass") if _utf8ish(raw) else None
+        if text is not None:
+            [kind] = self.native.kinds(schema, [text])
+            expect("kinds/str", kind, text)
+        if b"\n" not in raw:
+            found += self._runs(raw, endpoint, schema, expect)
+        try:
+            payload = loads(raw)
+        except (ValueError, RecursionError):
+            payload = None
+        if payload is not None and self.native.accepts(schema, payload):
+            expect("accepts", payload_kind(payload), raw)
+        if typed:
+            try:
+                [kind] = self.typed.line_kinds(schema, [raw])
+                expect("typed/line", kind, raw)
+            except Exception as exc:  # it must say "not sure", never raise
+                found.append(Finding("typed/line", endpoint, self.profile.value, "an exception", repr(exc), raw))
+            try:
+                if payload is not None and self.typed.accepts(schema, payload):
+                    expect("typed/accepts", payload_kind(payload), raw)
+            except Exception as exc:
+                found.append(Finding("typed/accepts", endpoint, self.profile.value, "an exception", repr(exc), raw))
+        return found
+
+    def native_batch(self, raws: list[bytes], endpoint: str) -> list[Finding]:
+        """The native entry points alone over many lines at once; only what they are sure of
+        goes to the reference (most hostile lines are not: this is the fast lane)."""
+        schema = schemagen.event_file(endpoint)
+        found: list[Finding] = []
+        sure: dict[tuple[str, bytes | str], str] = {}
+        for raw, kind in zip(raws, self.native.kinds(schema, raws), strict=True):
+            if kind is not None:
+                sure[("kinds/bytes", raw)] = kind
+        texts = [raw.decode("utf-8", "surrogatepass") for raw in raws if _utf8ish(raw)]
+        for text, kind in zip(texts, self.native.kinds(schema, texts), strict=True):
+            if kind is not None:
+                sure[("kinds/str", text)] = kind
+        lines = [raw for raw in raws if b"\n" not in raw]
+        _, counted, *_ = self.native.runner(schema, records=False)(b"\n".join([*lines, b""]), 0)
+        for raw in lines[:counted]:
+            if raw.strip():
+                sure[("run/ndjson", raw)] = "event or error"
+        for raw in raws:
+            try:
+                payload = loads(raw)
+            except (ValueError, RecursionError):
+                continue
+            if self.native.accepts(schema, payload):
+                sure[("accepts", raw)] = payload_kind(payload)
+        for (entry, line), said in sure.items():
+            kind, why = self.verdict(schema, line)
+            if kind is None or (said != kind and said != "event or error"):
+                raw = line if isinstance(line, bytes) else line.encode("utf-8", "surrogatepass")
+                found.append(Finding(entry, endpoint, self.profile.value, said, why, raw))
+        return found
+
+    def _runs(self, raw: bytes, endpoint: str, schema: str, expect: Any) -> list[Finding]:
+        # NDJSON: a line counted is a blank one (a heartbeat) or a valid payload
+        end, lines, _, errors, heartbeats, *_ = self.native.runner(schema, records=False)(raw + b"\n", 0)
+        if lines:
+            assert end == len(raw) + 1 and lines == 1, (end, lines)
+            if heartbeats:
+                if raw.strip():
+                    expect("run/ndjson", "heartbeat", raw)
+            else:
+                expect("run/ndjson", "error" if errors else "event", raw)
+        # a cassette record holding the line as the writer writes it
+        record = b'{"kind":"line","offset":1.5,"json":' + raw + b"}\n"
+        end, lines, _, errors, heartbeats, first, last = self.native.runner(schema)(record, 0)
+        if lines:
+            assert (end, lines, first, last) == (len(record), 1, 1.5, 1.5), (end, lines, first, last)
+            expect("run/records", "error" if errors else "event", raw)
+            try:  # and the cassette reader reads the same line from the record
+                parsed = parse_record(record)
+            except ValueError as exc:
+                parsed = exc
+            if not isinstance(parsed, Line) or parsed.payload != raw:
+                return [Finding("run/records", endpoint, self.profile.value, "a line", f"{parsed}", raw)]
+        return []
+
+
+def check_record(oracle: Oracle, record: bytes, endpoint: str) -> list[Finding]:
+    """run() over one whole cassette record line (offset and framing fuzzed too)."""
+    schema = schemagen.event_file(endpoint)
+    end, lines, _, errors, heartbeats, first, _ = oracle.native.runner(schema)(record, 0)
+    if not lines:
+        return []
+    said = "heartbeat" if heartbeats else "error" if errors else "event"
+    try:
+        parsed = parse_record(record[:end])
+    except ValueError as exc:
+        return [Finding("run/records", endpoint, oracle.profile.value, said, f"not a record ({exc})", record)]
+    if not isinstance(parsed, Line) or not math.isclose(parsed.offset, first, rel_tol=0, abs_tol=0):
+        return [Finding("run/records", endpoint, oracle.profile.value, said, f"another record: {parsed}", record)]
+    if heartbeats:
+        return [] if parsed.is_heartbeat else [Finding("run/records", endpoint, "", said, "a line", record)]
+    kind, why = oracle.verdict(schema, parsed.payload)
+    return [] if kind == said else [Finding("run/records", endpoint, oracle.profile.value, said, why, record)]
+
+
+def _utf8ish(raw: bytes) -> bool:
+    try:
+        raw.decode("utf-8", "surrogatepass")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def dumps(value: Any, ascii_only: bool) -> bytes:
+    """A payload as a raw line; lone surrogates kept (as escapes, or raw with surrogatepass)."""
+    return json.dumps(value, ensure_ascii=ascii_only, allow_nan=True).encode("utf-8", "surrogatepass")
