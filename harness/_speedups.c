@@ -128,7 +128,7 @@ static const char HEARTBEAT_RECORD[] = "{\"kind\":\"heartbeat\",\"offset\":";
 static int raw_line(const Program *self, int root, int data, int errors, const unsigned char *p,
                     const unsigned char *nl, unsigned char *seen) {
     const unsigned char *q = p;
-    while (q < nl && (*q == ' ' || (*q >= '\t' && *q <= '\r'))) q++; /* bytes.isspace(): blank */
+    while (q < nl && (*q == ' ' || *q == '\t' || *q == '\r' || *q == '\n')) q++; /* JSON whitespace only: blank */
     if (q == nl) return 3;
     Cur c = {p, nl, 0};
     ws(&c); /* before a value, only JSON's whitespace: not \x0b or \x0c */

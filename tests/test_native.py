@@ -356,8 +356,10 @@ def test_only_json_whitespace_before_a_value() -> None:
     schema = schemagen.event_file("search-stream")
     run = NATIVE[Profile.DEFAULT].runner(schema, records=False)
     line = json.dumps({"data": VALID}).encode()
-    for blank in (b" \x0b\x0c\t\r",):  # a blank line, as bytes.strip() sees it: a heartbeat
+    for blank in (b" \t\r", b""):  # JSON whitespace alone: a heartbeat
         assert run(blank + b"\n", 0)[:5] == (len(blank) + 1, 1, 0, 0, 1)
+    for not_blank in (b" \x0b\x0c\t\r", b"\x0c"):  # blank to bytes.strip(), not JSON: not sure
+        assert run(not_blank + b"\n", 0)[:2] == (0, 0)
     for lead in (b"\x0b", b"\x0c", b" \x0c", b"\x0c "):
         assert run(lead + line + b"\n", 0)[:2] == (0, 0)
         assert NATIVE[Profile.DEFAULT].kinds(schema, [lead + line]) == [None]

@@ -45,6 +45,8 @@ from harness.cassette import Cassette, Close, CloseReason, Connection, Line
 from harness.cli import HarnessGroup
 from harness.recorder import Recorder, RecordOptions, RecordResult, StopReason
 
+pytestmark = pytest.mark.integration  # real sockets, servers or subprocesses
+
 # shaped like an X bearer token: a run of A's, then percent-encoded characters
 TOKEN = "AAAAAAAAAAAAAAAAAAAAAHostileTestToken%2Fq9Z7%3Dx1c0ffee%2Bbeef"
 cli = HarnessGroup(commands={c.name: c for c in COMMANDS})
@@ -60,8 +62,6 @@ def run_cli(*args: object) -> tuple[int, str, str]:
 # the size of the process that forked it, and a pytest worker may be hundreds of MB by then.
 _MEASURE = """
 import json, resource, subprocess, sys
-
-pytestmark = pytest.mark.integration  # real sockets, servers or subprocesses
 done = subprocess.run(sys.argv[1:], capture_output=True, text=True)
 peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024  # Linux: kilobytes
 print(json.dumps([done.returncode, done.stdout, done.stderr, peak]))

@@ -46,7 +46,10 @@ def test_ndjson_lines_the_reference_refuses(tmp_path: Path, name: str, jobs: str
     path.write_bytes(EVENT + b"\n" + HOSTILE[name] + b"\n" + EVENT + b"\n")
     assert validate("-e", "search-stream", "--engine", "reference", str(path)) == 1
     assert validate("-e", "search-stream", "-j", jobs, str(path)) == 1
-    path.write_bytes(EVENT + b"\n \x0b\x0c\r\n" + EVENT + b"\n")  # a blank line, as bytes.strip() sees it
+    path.write_bytes(EVENT + b"\n \x0b\x0c\r\n" + EVENT + b"\n")  # blank to bytes.strip(), not to JSON: no heartbeat
+    assert validate("-e", "search-stream", "--engine", "reference", str(path)) == 1
+    assert validate("-e", "search-stream", "-j", jobs, str(path)) == 1
+    path.write_bytes(EVENT + b"\n \t\r\n" + EVENT + b"\n")  # JSON whitespace alone: a heartbeat
     assert validate("-e", "search-stream", "--engine", "reference", str(path)) == 0
     assert validate("-e", "search-stream", "-j", jobs, str(path)) == 0
 
