@@ -30,7 +30,8 @@ from collections.abc import Iterator
 from multiprocessing.connection import Connection as Pipe
 from pathlib import Path
 
-from harness._wire import LAST_CHUNK, STREAM_HEADERS, Client, LoopbackHTTPServer, encode_chunk, response_head
+from harness._http_server import Client, LoopbackHTTPServer
+from harness._wire import LAST_CHUNK, STREAM_HEADERS, encode_chunk, response_head
 from harness.cassette import Cassette, Connection, Line
 from harness.loopback import LoopbackServer, ServeOptions
 from harness.recorder import Recorder, RecordOptions, RecordResult

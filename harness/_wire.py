@@ -12,7 +12,7 @@ import socket
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, BinaryIO
+from typing import BinaryIO
 from urllib.parse import parse_qsl, urlsplit
 
 MAX_HEAD = 64 * 1024
@@ -292,12 +292,3 @@ class LineSplitter:
     @property
     def overflowing(self) -> bool:
         return self.max_line is not None and self._size > self.max_line
-
-
-def __getattr__(name: str) -> Any:
-    """The servers moved to `harness._http_server` (this module kept the wire format): old imports still work."""
-    if name in ("Client", "Handler", "LoopbackHTTPServer"):
-        from harness import _http_server
-
-        return getattr(_http_server, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

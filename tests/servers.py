@@ -17,16 +17,8 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from harness._wire import (
-    LAST_CHUNK,
-    STREAM_HEADERS,
-    BadRequest,
-    Client,
-    LoopbackHTTPServer,
-    Request,
-    encode_chunk,
-    response_head,
-)
+from harness._http_server import Client, LoopbackHTTPServer
+from harness._wire import LAST_CHUNK, STREAM_HEADERS, BadRequest, Request, encode_chunk, response_head
 
 Script = Callable[["Hostile", socket.socket], None]
 STREAM_HEAD = response_head(200, "OK", STREAM_HEADERS)
