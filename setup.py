@@ -5,9 +5,11 @@ from setuptools import Extension, setup
 setup(
     ext_modules=[
         Extension(
-            "harness._speedups",
-            ["harness/_speedups.c"],
-            depends=[f"harness/_speedups_{part}.h" for part in ("json", "nodes", "strings", "check", "objects")],
+            "harness.contract._speedups",
+            ["harness/contract/_speedups.c"],
+            depends=[
+                f"harness/contract/_speedups_{part}.h" for part in ("json", "nodes", "strings", "check", "objects")
+            ],
             optional=True,
             extra_compile_args=[
                 "-O2",

@@ -26,8 +26,8 @@ from harness.cassette import Cassette, Line
 
 SERVER = r"""
 import gc, sys
-from harness._cli_replay import LOG_LINES
-from harness.replayer import ReplayServer
+from harness.cli.replay import LOG_LINES
+from harness.replay.server import ReplayServer
 fast, slow = sys.argv[1], sys.argv[2]
 servers = [ReplayServer([fast], speed=None, on_end="close", log_limit=1000, log_lines=LOG_LINES),
            ReplayServer([slow], speed=1.0, on_end="close", log_limit=1000, log_lines=LOG_LINES)]

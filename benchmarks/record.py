@@ -30,11 +30,11 @@ from collections.abc import Iterator
 from multiprocessing.connection import Connection as Pipe
 from pathlib import Path
 
-from harness._http_server import Client, LoopbackHTTPServer
 from harness._wire import LAST_CHUNK, STREAM_HEADERS, encode_chunk, response_head
 from harness.cassette import Cassette, Connection, Line
-from harness.loopback import LoopbackServer, ServeOptions
-from harness.recorder import Recorder, RecordOptions, RecordResult
+from harness.record.recorder import Recorder, RecordOptions, RecordResult
+from harness.replay._http_server import Client, LoopbackHTTPServer
+from harness.replay.loopback import LoopbackServer, ServeOptions
 
 EVENT_SIZE = 2048
 TOKEN = "AAAAAAAAAAAAAAAAAAAAABenchmarkToken%2Bq9Z7x1c0ffee0123456789abcdef"
@@ -193,7 +193,7 @@ def record_child(url: str, path: Path, *args: str) -> tuple[int, float, str]:
     import subprocess
     import sys
 
-    code = "import sys; from harness.cli import main; main(sys.argv[1:])"
+    code = "import sys; from harness.cli.app import main; main(sys.argv[1:])"
     argv = [sys.executable, "-c", code, "record", url, "-o", str(path), "--force", *args]
     done = subprocess.run([sys.executable, "-c", _MEASURE, *argv], capture_output=True, text=True, check=True,
                           env={**os.environ, "X_BEARER_TOKEN": TOKEN})  # fmt: skip

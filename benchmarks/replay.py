@@ -40,9 +40,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 from _replay_load import scenario
 
+from harness._wire import STREAM_HEADERS
 from harness.cassette import Close, CloseReason, Connection, Header, Line, Record, write_cassette
-from harness.replayer import LineKind, ReplayServer
-from harness.synth import STREAM_HEADERS, synthetic_session
+from harness.cassette.synth import synthetic_session
+from harness.replay.server import LineKind, ReplayServer
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
 EVENT_SIZE = 2048

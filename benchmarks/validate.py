@@ -42,15 +42,15 @@ from pathlib import Path
 import jsonschema_rs
 import orjson
 
-from harness import schemagen
-from harness._fast import FastEngine
-from harness._parallel import ParallelValidation
 from harness.cassette import CassetteWriter, CloseReason, Header
-from harness.checker import Contract
-from harness.report import Validation
-from harness.schemagen import Profile
-from harness.synth import Synth, encode_line
-from harness.validator import ReferenceEngine
+from harness.cassette.synth import Synth, encode_line
+from harness.contract import schemagen
+from harness.contract._fast import FastEngine
+from harness.contract._parallel import ParallelValidation
+from harness.contract.checker import Contract
+from harness.contract.report import Validation
+from harness.contract.schemagen import Profile
+from harness.contract.validator import ReferenceEngine
 
 ENDPOINT = "search-stream"
 BATCH = 256  # lines per Contract.inspect_lines call, as `harness validate` does

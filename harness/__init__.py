@@ -12,52 +12,55 @@ from typing import TYPE_CHECKING, Any
 from harness._version import __version__
 
 if TYPE_CHECKING:
-    from harness._findings import Tally
-    from harness._redact import Redaction
-    from harness.backoff import BackoffPolicy
     from harness.cassette import Cassette, CassetteWriter, CloseReason, Connection, Header, Line, write_cassette
-    from harness.checker import Contract
+    from harness.contract._findings import Tally
+    from harness.contract.checker import Contract
+    from harness.contract.report import Finding, Validation, validate_paths
+    from harness.contract.schemagen import Profile
+    from harness.contract.validator import Engine, ReferenceEngine, Violation
+    from harness.testing import strategies
     from harness.errors import HarnessError
-    from harness.faults import Fault
-    from harness.loopback import LoopbackServer, ServeOptions
     from harness.model import ENDPOINTS, resolve_endpoint
-    from harness.recorder import Recorder, RecordOptions, RecordResult, RecordStats, StopReason
-    from harness.replayer import ReplayServer
-    from harness.report import Finding, Validation, validate_paths
-    from harness.schemagen import Profile
-    from harness.validator import Engine, ReferenceEngine, Violation
+    from harness.record.backoff import BackoffPolicy
+    from harness.record.recorder import Recorder, RecordOptions, RecordResult, RecordStats, StopReason
+    from harness.record.redact import Redaction
+    from harness.replay.faults import Fault
+    from harness.replay.loopback import LoopbackServer, ServeOptions
+    from harness.replay.server import ReplayServer
 
 # public name -> the module that defines it
+# modules reached from the package, as README's examples do (`from harness import strategies`)
+_MODULES = {"strategies": "harness.testing.strategies"}
 _HOMES = {
-    "BackoffPolicy": "harness.backoff",
-    "Engine": "harness.validator",
-    "RecordStats": "harness.recorder",
-    "Redaction": "harness._redact",
-    "StopReason": "harness.recorder",
-    "Tally": "harness._findings",
+    "BackoffPolicy": "harness.record.backoff",
+    "Engine": "harness.contract.validator",
+    "RecordStats": "harness.record.recorder",
+    "Redaction": "harness.record.redact",
+    "StopReason": "harness.record.recorder",
+    "Tally": "harness.contract._findings",
     "ENDPOINTS": "harness.model",
     "Cassette": "harness.cassette",
     "CassetteWriter": "harness.cassette",
     "CloseReason": "harness.cassette",
     "Connection": "harness.cassette",
-    "Contract": "harness.checker",
-    "Fault": "harness.faults",
-    "Finding": "harness.report",
+    "Contract": "harness.contract.checker",
+    "Fault": "harness.replay.faults",
+    "Finding": "harness.contract.report",
     "HarnessError": "harness.errors",
     "Header": "harness.cassette",
     "Line": "harness.cassette",
-    "LoopbackServer": "harness.loopback",
-    "Profile": "harness.schemagen",
-    "RecordOptions": "harness.recorder",
-    "RecordResult": "harness.recorder",
-    "Recorder": "harness.recorder",
-    "ReferenceEngine": "harness.validator",
-    "ReplayServer": "harness.replayer",
-    "ServeOptions": "harness.loopback",
-    "Validation": "harness.report",
-    "Violation": "harness.validator",
+    "LoopbackServer": "harness.replay.loopback",
+    "Profile": "harness.contract.schemagen",
+    "RecordOptions": "harness.record.recorder",
+    "RecordResult": "harness.record.recorder",
+    "Recorder": "harness.record.recorder",
+    "ReferenceEngine": "harness.contract.validator",
+    "ReplayServer": "harness.replay.server",
+    "ServeOptions": "harness.replay.loopback",
+    "Validation": "harness.contract.report",
+    "Violation": "harness.contract.validator",
     "resolve_endpoint": "harness.model",
-    "validate_paths": "harness.report",
+    "validate_paths": "harness.contract.report",
     "write_cassette": "harness.cassette",
 }
 
@@ -99,12 +102,14 @@ __all__ = [
 if not TYPE_CHECKING:  # mypy reads the imports above; a module __getattr__ would hide missing names
 
     def __getattr__(name: str) -> Any:
-        home = _HOMES.get(name)
-        if home is None:
+        if name in _MODULES:
+            value: Any = importlib.import_module(_MODULES[name])
+        elif name in _HOMES:
+            value = getattr(importlib.import_module(_HOMES[name]), name)
+        else:
             raise AttributeError(f"module 'harness' has no attribute {name!r}")
-        value = getattr(importlib.import_module(home), name)
         globals()[name] = value  # once: later lookups skip __getattr__
         return value
 
     def __dir__() -> list[str]:
-        return sorted(set(globals()) | set(_HOMES))
+        return sorted(set(globals()) | set(_HOMES) | set(_MODULES))

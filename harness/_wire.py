@@ -1,7 +1,7 @@
 """HTTP/1.1 plumbing for stream sources and the recorder: requests, chunked bodies, lines.
 
 The loopback source, the replayer and the tests' hostile servers serve through
-`harness._http_server.LoopbackHTTPServer` and `ChunkedWriter`; the recorder decodes with `ChunkDecoder` and
+`harness.replay._http_server.LoopbackHTTPServer` and `ChunkedWriter`; the recorder decodes with `ChunkDecoder` and
 `LineSplitter`. Only what a stream needs: one request per connection, no keep-alive.
 """
 

@@ -1,5 +1,5 @@
 """The oracle of file validation: the straightforward sequential reading that
-`harness.report.Validation` (blocks, the native checker over whole records, `-j N`) must
+`harness.contract.report.Validation` (blocks, the native checker over whole records, `-j N`) must
 agree with, finding for finding. It reads cassettes through `harness.cassette.Cassette`
 and NDJSON dumps line by line, and checks payloads a batch at a time."""
 
@@ -10,10 +10,10 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from harness._findings import Finding, Validating, expand, is_cassette
-from harness._records import is_json_blank
 from harness.cassette import Cassette, Close, Connection, Line
-from harness.checker import Contract
+from harness.cassette.records import is_json_blank
+from harness.contract._findings import Finding, Validating, expand, is_cassette
+from harness.contract.checker import Contract
 from harness.errors import UsageError
 from harness.model import resolve_endpoint
 

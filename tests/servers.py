@@ -17,8 +17,8 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from harness._http_server import Client, LoopbackHTTPServer
 from harness._wire import LAST_CHUNK, STREAM_HEADERS, BadRequest, Request, encode_chunk, response_head
+from harness.replay._http_server import Client, LoopbackHTTPServer
 
 Script = Callable[["Hostile", socket.socket], None]
 STREAM_HEAD = response_head(200, "OK", STREAM_HEADERS)
@@ -221,7 +221,7 @@ def gzipped(data: bytes) -> bytes:
 CLI = """
 import sys
 from harness.cli import main
-from harness._cli_stream import COMMANDS
+from harness.cli.stream import COMMANDS
 for command in COMMANDS:
     if command.name not in main.commands:
         main.add_command(command)

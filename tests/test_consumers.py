@@ -21,12 +21,12 @@ from test_replayer import cassette, event_line, events
 from xdk import Client
 from xdk.streaming import StreamConfig, StreamError, StreamErrorType
 
-from harness._proxy import client_env
 from harness.cassette import CloseReason
-from harness.checker import Contract
-from harness.plugin import apply_env
-from harness.replayer import End, ReplayServer
-from harness.synth import encode_line
+from harness.cassette.synth import encode_line
+from harness.contract.checker import Contract
+from harness.replay._proxy import client_env
+from harness.replay.server import End, ReplayServer
+from harness.testing.plugin import apply_env
 
 pytestmark = pytest.mark.integration  # real sockets, servers or subprocesses
 

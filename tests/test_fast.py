@@ -14,13 +14,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from harness import schemagen
-from harness import strategies as xs
-from harness._fast import FastEngine
-from harness.checker import Contract
+from harness.contract import schemagen
+from harness.contract._fast import FastEngine
+from harness.contract.checker import Contract
+from harness.contract.schemagen import Profile
+from harness.contract.validator import PROBLEM_SCHEMA, ReferenceEngine, Violation, not_json, payload_kind
 from harness.model import ENDPOINTS
-from harness.schemagen import Profile
-from harness.validator import PROBLEM_SCHEMA, ReferenceEngine, Violation, not_json, payload_kind
+from harness.testing import strategies as xs
 
 REFERENCE = {p: ReferenceEngine(p) for p in Profile}
 FAST = {p: FastEngine(p, reference=REFERENCE[p]) for p in Profile}

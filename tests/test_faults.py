@@ -13,10 +13,10 @@ from hypothesis import strategies as st
 from test_replayer import RawStream, cassette, event_line, events, target
 
 from harness.cassette import CloseReason
-from harness.checker import Contract
+from harness.contract.checker import Contract
 from harness.errors import UsageError
-from harness.faults import DEFAULT_STALL, Fault, FaultBook, FaultKind
-from harness.replayer import End, LineKind, ReplayServer
+from harness.replay.faults import DEFAULT_STALL, Fault, FaultBook, FaultKind
+from harness.replay.server import End, LineKind, ReplayServer
 
 
 # -- the grammar -----------------------------------------------------------------------------------

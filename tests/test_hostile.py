@@ -17,14 +17,14 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from harness import _fast
-from harness._lines import MAX_LINE, LineCutter, Long
-from harness._patterns import DATE_TIME, URI_FAST
-from harness.checker import Contract
+from harness.cassette._lines import MAX_LINE, LineCutter, Long
 from harness.cli import main
-from harness.report import validate_paths
-from harness.schemagen import Profile
-from harness.validator import FORMAT_CHECKER, ReferenceEngine, SpecValidator
+from harness.contract import _fast
+from harness.contract._patterns import DATE_TIME, URI_FAST
+from harness.contract.checker import Contract
+from harness.contract.report import validate_paths
+from harness.contract.schemagen import Profile
+from harness.contract.validator import FORMAT_CHECKER, ReferenceEngine, SpecValidator
 
 pytestmark = pytest.mark.integration  # real sockets, servers or subprocesses
 
@@ -108,7 +108,7 @@ def test_pattern_properties_read_dollar_as_the_spec_does() -> None:
 
 
 def test_the_reference_refuses_what_it_would_misread(monkeypatch: pytest.MonkeyPatch) -> None:
-    from harness import schemagen
+    from harness.contract import schemagen
 
     real = schemagen.generate
     monkeypatch.setattr(
@@ -253,7 +253,7 @@ def test_deep_nesting_is_a_finding_or_one_line(tmp_path: Path, jobs: str) -> Non
 
 
 def test_the_recorder_stores_a_deep_line_as_text() -> None:
-    from harness._records import encode_lines, parse_record
+    from harness.cassette.records import encode_lines, parse_record
 
     record = encode_lines([DEEP + b"\r\n"], 0.5)
     assert b'"text":' in record and parse_record(record).raw == DEEP + b"\r\n"  # type: ignore[union-attr]
@@ -263,7 +263,7 @@ def test_the_recorder_stores_a_deep_line_as_text() -> None:
 def test_the_fallback_checks_each_uri_once_on_its_own(monkeypatch: pytest.MonkeyPatch) -> None:
     """The typed path matched one regex over all URIs of a batch joined by newlines, which
     backtracked exponentially on this line (minutes). Each value is now checked alone, once."""
-    from harness import validator
+    from harness.contract import validator
 
     seen: list[str] = []
 

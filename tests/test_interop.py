@@ -14,11 +14,11 @@ import vcr
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 
-from harness import strategies as xs
 from harness.cassette import Cassette, Header, Line, Record, write_cassette
+from harness.cassette.vcr import export_vcr, import_vcr
 from harness.cli import main
 from harness.errors import InputError
-from harness.interop import export_vcr, import_vcr
+from harness.testing import strategies as xs
 
 pytestmark = pytest.mark.integration  # real sockets, servers or subprocesses
 

@@ -17,10 +17,10 @@ import requests
 from servers import cli_argv
 
 from harness._wire import ChunkDecoder
-from harness.checker import Contract
+from harness.contract.checker import Contract
 from harness.errors import UsageError
-from harness.loopback import LoopbackServer, ServeOptions
 from harness.model import ENDPOINTS
+from harness.replay.loopback import LoopbackServer, ServeOptions
 
 AUTH = {"Authorization": "Bearer anything"}
 QUERY = {"search-stream": "", "firehose-ja": "?partition=1", "likes-sample10": "?partition=2"}

@@ -40,12 +40,25 @@ def test_loading_the_plugin_imports_no_heavy_dependency() -> None:
         subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     )
     assert sorted(m for m in loaded if m.split(".")[0] in heavy) == []
-    assert sorted(m for m in loaded if m.startswith("harness.")) == ["harness._version", "harness.plugin"]
+    # the entry point's name stays `harness.plugin`: the same module as harness.testing.plugin
+    assert sorted(m for m in loaded if m.startswith("harness.")) == [
+        "harness._version",
+        "harness.plugin",
+        "harness.testing",
+        "harness.testing.plugin",
+    ]
 
 
 def test_public_names_resolve_lazily_to_their_homes() -> None:
-    homes = "('harness.validator', 'harness.recorder')"
+    homes = "('harness.contract.validator', 'harness.record.recorder')"
     code = f"import harness, sys; harness.Contract; print(*(m in sys.modules for m in {homes}))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["True", "False"]
     assert set(harness.__all__) <= set(dir(harness))
+
+
+def test_the_strategies_module_is_reached_from_the_package_as_readme_shows() -> None:
+    from harness import strategies as xs
+    from harness.testing import strategies
+
+    assert xs is strategies and callable(xs.events)

@@ -17,13 +17,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sequential import SequentialValidation
 
-from harness import _parallel
 from harness.cassette import Close, CloseReason, Connection, Header, Line, Record, write_cassette
-from harness.checker import Contract
+from harness.cassette.synth import Synth, encode_line, synthetic_session
 from harness.cli import main
+from harness.contract import _parallel
+from harness.contract.checker import Contract
+from harness.contract.report import Validation
 from harness.errors import HarnessError
-from harness.report import Validation
-from harness.synth import Synth, encode_line, synthetic_session
 
 pytestmark = pytest.mark.integration  # real sockets, servers or subprocesses
 
@@ -207,7 +207,7 @@ def test_cli_jobs_option(tmp_path: Path) -> None:
 def test_workers_fork_only_from_a_single_threaded_process(tmp_path: Path) -> None:
     code = (
         "import threading, time\n"
-        "from harness._parallel import start_method\n"
+        "from harness.contract._parallel import start_method\n"
         "alone = start_method()\n"
         "t = threading.Thread(target=time.sleep, args=(1,)); t.start()\n"
         "print(alone, start_method())\n"
@@ -220,7 +220,7 @@ def test_a_thread_that_threading_does_not_know_of_still_means_spawn() -> None:
     # a thread started below `threading` (as C libraries do): Python 3.12+ warns on a fork then
     code = (
         "import _thread, threading, time\n"
-        "from harness._parallel import start_method\n"
+        "from harness.contract._parallel import start_method\n"
         "_thread.start_new_thread(time.sleep, (1,)); time.sleep(0.05)\n"
         "print(threading.active_count(), start_method())\n"
     )

@@ -6,17 +6,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from harness.checker import Contract
+from harness.contract.checker import Contract
 from harness.errors import ParameterError, UnknownEndpointError, UsageError
 from harness.model import ENDPOINTS, Arr, Str
-from harness.params import (
+from harness.model.params import (
     check_query,
     invalid_request_body,
     parse_date_time,
     parse_pairs,
     parse_query,
-    resolve_target,
 )
+from harness.record.target import resolve_target
 
 
 def refused(endpoint: str, params: dict[str, str]) -> ParameterError:

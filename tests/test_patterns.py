@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from harness.cassette.synth import Synth
 from harness.model import DEFINITIONS, Alias, Arr, Field, Obj, Str, Type
 from harness.model.patterns import Chars, Group, Node, PatternError, Repeat, parse
-from harness.synth import Synth
 
 
 def model_patterns() -> set[str]:

@@ -15,10 +15,10 @@ import pytest
 import requests
 from test_replayer import cassette, cli_argv, event_line, events
 
-from harness._proxy import client_env
 from harness.cassette import CloseReason
-from harness.plugin import apply_env
-from harness.replayer import ReplayServer
+from harness.replay._proxy import client_env
+from harness.replay.server import ReplayServer
+from harness.testing.plugin import apply_env
 
 
 @pytest.fixture

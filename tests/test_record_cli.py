@@ -18,14 +18,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 from servers import EVENT, SEARCH, Hostile, cli_argv, raw, respond, stream
 
-from harness._cli_stream import COMMANDS, _StatusLine
-from harness._redact import Redaction, parse_pointer, secret_param
-from harness.backoff import Backoff, BackoffPolicy, Failure
 from harness.cassette import Cassette, Close, CloseReason, Connection, Line
-from harness.cli import HarnessGroup
+from harness.cli.app import HarnessGroup
+from harness.cli.stream import COMMANDS, _StatusLine
 from harness.errors import UsageError
-from harness.loopback import LoopbackServer, ServeOptions
-from harness.recorder import RecordStats
+from harness.record.backoff import Backoff, BackoffPolicy, Failure
+from harness.record.recorder import RecordStats
+from harness.record.redact import Redaction, parse_pointer, secret_param
+from harness.replay.loopback import LoopbackServer, ServeOptions
 
 pytestmark = pytest.mark.integration  # real sockets, servers or subprocesses
 

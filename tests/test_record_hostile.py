@@ -35,15 +35,15 @@ from servers import (
     trickle,
 )
 
-from harness._cli_stream import COMMANDS
-from harness._http_client import Head, parse_head
-from harness._redact import Redaction
-from harness._response import DECODE_SLICE, DecompressionBomb, Inflater
 from harness._wire import encode_chunk, response_head
-from harness.backoff import BackoffPolicy, rate_limit_wait
 from harness.cassette import Cassette, Close, CloseReason, Connection, Line
-from harness.cli import HarnessGroup
-from harness.recorder import Recorder, RecordOptions, RecordResult, StopReason
+from harness.cli.app import HarnessGroup
+from harness.cli.stream import COMMANDS
+from harness.record._http_client import Head, parse_head
+from harness.record._response import DECODE_SLICE, DecompressionBomb, Inflater
+from harness.record.backoff import BackoffPolicy, rate_limit_wait
+from harness.record.recorder import Recorder, RecordOptions, RecordResult, StopReason
+from harness.record.redact import Redaction
 
 pytestmark = pytest.mark.integration  # real sockets, servers or subprocesses
 
@@ -355,9 +355,9 @@ def test_https_through_the_proxy_and_ca_bundle_of_the_environment(
 ) -> None:
     from test_replayer import cassette, event_line, events
 
-    from harness._proxy import client_env
-    from harness.plugin import apply_env
-    from harness.replayer import ReplayServer
+    from harness.replay._proxy import client_env
+    from harness.replay.server import ReplayServer
+    from harness.testing.plugin import apply_env
 
     source = cassette(tmp_path / "source.jsonl", "search-stream", (events(0, 3), CloseReason.SERVER_CLOSED, 0.4))
     with ReplayServer([source], speed=None, proxy=True) as server:  # CONNECT api.x.com:443, a test CA

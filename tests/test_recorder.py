@@ -30,12 +30,12 @@ from servers import (
     stream,
 )
 
-from harness._redact import Redaction
-from harness.backoff import BackoffPolicy
 from harness.cassette import Cassette, Close, CloseReason, Connection, Line
 from harness.errors import HTTPStatusError, ParameterError, StreamError, UnknownEndpointError
-from harness.loopback import LoopbackServer, ServeOptions, synth_source
-from harness.recorder import Recorder, RecordOptions, RecordResult, StopReason
+from harness.record.backoff import BackoffPolicy
+from harness.record.recorder import Recorder, RecordOptions, RecordResult, StopReason
+from harness.record.redact import Redaction
+from harness.replay.loopback import LoopbackServer, ServeOptions, synth_source
 
 pytestmark = pytest.mark.integration  # real sockets, servers or subprocesses
 

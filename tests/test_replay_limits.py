@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 
 from harness.cassette import CloseReason
-from harness.checker import Contract
-from harness.loopback import LoopbackServer, ServeOptions
-from harness.replayer import End, ReplayServer
+from harness.contract.checker import Contract
+from harness.replay.loopback import LoopbackServer, ServeOptions
+from harness.replay.server import End, ReplayServer
 from tests.test_replayer import cassette, cli_argv, event_line, events, target
 
 TARGET = "/2/tweets/search/stream"

@@ -25,11 +25,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from harness.cassette import Close, CloseReason, Connection, Header, Line, Record, write_cassette
-from harness.checker import Contract
+from harness.cassette.synth import STREAM_HEADERS, Synth, encode_line
+from harness.contract.checker import Contract
 from harness.errors import CassetteError, UsageError
 from harness.model import resolve_endpoint
-from harness.replayer import End, LineKind, ReplayServer
-from harness.synth import STREAM_HEADERS, Synth, encode_line
+from harness.replay.server import End, LineKind, ReplayServer
 
 HERE = Path(__file__).parent
 SAMPLES = HERE.parent / "cassettes" / "synthetic"
@@ -37,7 +37,7 @@ QUERY = {"search-stream": {}, "firehose-ja": {"partition": "1"}, "likes-sample10
 CLI = """
 import sys
 from harness.cli import main
-from harness._cli_replay import COMMANDS
+from harness.cli.replay import COMMANDS
 for command in COMMANDS:
     if command.name not in main.commands:
         main.add_command(command)

@@ -15,12 +15,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
-from harness import schemagen
-from harness import strategies as xs
-from harness.checker import Contract
+from harness.contract import schemagen
+from harness.contract.checker import Contract
+from harness.contract.schemagen import Profile
+from harness.contract.validator import ReferenceEngine, ecma_pattern
 from harness.model import DEFINITIONS, ENDPOINTS, Alias, AnyObj, Arr, Bool, Int, Num, Obj, Ref, Str, Tup, Type, Union_
-from harness.schemagen import Profile
-from harness.validator import ReferenceEngine, ecma_pattern
+from harness.testing import strategies as xs
 
 ROOT = Path(__file__).resolve().parent.parent
 ENGINES = {p: ReferenceEngine(p) for p in Profile}

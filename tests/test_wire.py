@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from harness._http_server import Client, LoopbackHTTPServer
 from harness._wire import LAST_CHUNK, ChunkDecoder, ChunkedWriter, ChunkError, LineSplitter, encode_chunk, read_request
+from harness.replay._http_server import Client, LoopbackHTTPServer
 
 
 def cut(data: bytes, points: list[int]) -> list[bytes]:

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from harness._wire import STREAM_HEADERS
 from harness.cassette import Close, CloseReason, Connection, Header, Line, write_cassette
+from harness.cassette.synth import encode_line, synthetic_session
 from harness.model import ENDPOINTS
-from harness.synth import encode_line, synthetic_session
 
 HERE = Path(__file__).resolve().parent
 PAGES = {

@@ -2,7 +2,7 @@
 and the typed path, each compared with the reference on one raw line.
 
 Each checker may be unsure (None, False); when it is sure, the reference (jsonschema after
-`harness.validator.loads`, as `--engine reference` reads a line) must accept the same line
+`harness.contract.validator.loads`, as `--engine reference` reads a line) must accept the same line
 with the same kind. A disagreement is a `Finding`. Typed-path disagreements another branch
 fixes are told apart by `known()`, so that a fuzz run says what is new.
 """
@@ -14,12 +14,12 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from harness import schemagen
-from harness._fast import FastEngine
-from harness._native import NativeModel
-from harness._records import Line, parse_record
-from harness.schemagen import Profile
-from harness.validator import ReferenceEngine, loads, payload_kind
+from harness.cassette.records import Line, parse_record
+from harness.contract import schemagen
+from harness.contract._fast import FastEngine
+from harness.contract._native import NativeModel
+from harness.contract.schemagen import Profile
+from harness.contract.validator import ReferenceEngine, loads, payload_kind
 
 __all__ = ["Finding", "Oracle", "known"]
 

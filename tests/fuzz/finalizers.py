@@ -18,8 +18,8 @@ from native_build import load
 
 load()
 
-from harness import schemagen  # noqa: E402  (after load(): it picks the build)
-from harness._native import NativeModel  # noqa: E402
+from harness.contract import schemagen  # noqa: E402  (after load(): it picks the build)
+from harness.contract._native import NativeModel  # noqa: E402
 
 SCHEMA = schemagen.event_file("search-stream")
 MODEL = NativeModel()

@@ -29,7 +29,7 @@ from checks import Finding, Oracle, check_record, known  # noqa: E402  (after lo
 from finalizers import SCENARIOS  # noqa: E402
 from generators import Inputs, program_nodes, truncations  # noqa: E402
 
-from harness.schemagen import Profile  # noqa: E402
+from harness.contract.schemagen import Profile  # noqa: E402
 
 SLOW = 5.0  # seconds one input may take before it is reported as slow (the typed path's uri check)
 
@@ -143,7 +143,7 @@ def main() -> int:
 
 def check_program(inputs: Inputs, lines: list[bytes]) -> int:
     """A Program from random node tuples: built or refused, never a crash or a hang."""
-    from harness._speedups import Program  # type: ignore[attr-defined]
+    from harness.contract._speedups import Program  # type: ignore[attr-defined]
 
     nodes = program_nodes(inputs.random)
     try:

@@ -1,6 +1,6 @@
 """Hostile lines for the native checker, from a seeded `random.Random`: byte-level
 (random bytes, byte edits of valid events, truncations) and structure-aware (valid events
-from `harness.synth` with one value swapped for a hostile one, deep nesting, huge numbers
+from `harness.cassette.synth` with one value swapped for a hostile one, deep nesting, huge numbers
 and strings, invalid UTF-8, lone surrogates, control bytes)."""
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from typing import Any
 
 from checks import dumps
 
+from harness.cassette.synth import Synth, encode_line, problem_kinds
 from harness.model import ENDPOINTS
-from harness.synth import Synth, encode_line, problem_kinds
 
 ENDPOINT_NAMES = sorted(ENDPOINTS)
 TOKENS = [b'"', b"\\", b"{", b"}", b"[", b"]", b",", b":", b"0", b"-", b".", b"e", b"E", b"+", b" ", b"\t",

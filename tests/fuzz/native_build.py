@@ -1,6 +1,6 @@
 """Which build of the native checker the fuzzers and scenarios run.
 
-`HARNESS_SPEEDUPS=/path/to/_speedups....so` loads that file as `harness._speedups` (the
+`HARNESS_SPEEDUPS=/path/to/_speedups....so` loads that file as `harness.contract._speedups` (the
 sanitized build `nox -s fuzz` makes, or an old one to show a test fails on it); call
 `load()` before anything imports `harness`.
 """
@@ -20,17 +20,17 @@ def load() -> str:
     path = os.environ.get(VARIABLE)
     if not path:
         return "installed"
-    loaded = sys.modules.get("harness._speedups")
+    loaded = sys.modules.get("harness.contract._speedups")
     if loaded is not None and Path(getattr(loaded, "__file__", "")).resolve() == Path(path).resolve():
         return path  # loaded already
     if "harness" in sys.modules:
         raise RuntimeError(f"{VARIABLE} is read before harness is imported: too late")
-    spec = importlib.util.spec_from_file_location("harness._speedups", path)
+    spec = importlib.util.spec_from_file_location("harness.contract._speedups", path)
     if spec is None or spec.loader is None:
         raise RuntimeError(f"{VARIABLE}={path}: not a loadable extension")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    sys.modules["harness._speedups"] = module
+    sys.modules["harness.contract._speedups"] = module
     return path
 
 

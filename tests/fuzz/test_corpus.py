@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from checks import Oracle, check_record, known
 
-from harness.schemagen import Profile
+from harness.contract.schemagen import Profile
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
 ORACLES = {p: Oracle(p) for p in Profile}

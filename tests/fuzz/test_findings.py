@@ -15,9 +15,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from harness import synth
-from harness.cassette import Line, write_cassette
-from harness.cli import main
+from harness.cassette import Line, synth, write_cassette
+from harness.cli.app import main
 
 HERE = Path(__file__).resolve().parent
 EVENT = synth.encode_line(synth.Synth(3).event("search-stream")).rstrip(b"\r\n")
@@ -91,8 +90,8 @@ def test_kinds_takes_any_sequence_of_lines() -> None:
     # the lines are copied once into a tuple of the checker's own (see lines_tuple)
     from collections import deque
 
-    from harness import schemagen
-    from harness._native import NativeModel
+    from harness.contract import schemagen
+    from harness.contract._native import NativeModel
 
     model, schema = NativeModel(), schemagen.event_file("search-stream")
     lines = [EVENT, EVENT.decode(), b"\x0b" + EVENT, "\ud800", 7]
@@ -111,7 +110,7 @@ def test_kinds_takes_any_sequence_of_lines() -> None:
      ((8, b"t", [(b"a", (0,))]),), ((8, b"t", ([b"a", (0,)],)),), ((8, b"t", ((b"a", (0,)),)),)],
 )  # fmt: skip
 def test_malformed_node_tuples_are_refused_with_a_reason(nodes: tuple[object, ...]) -> None:
-    from harness._speedups import Program  # type: ignore[attr-defined]
+    from harness.contract._speedups import Program  # type: ignore[attr-defined]
 
     with pytest.raises((TypeError, ValueError), match=r"expected a tuple|among its own variants"):
         Program(nodes)
@@ -130,9 +129,9 @@ def test_random_programs_are_built_or_refused() -> None:
 
 
 def test_decoded_payloads_that_contain_themselves() -> None:
-    from harness import schemagen
-    from harness._native import NativeModel
-    from harness.validator import ReferenceEngine
+    from harness.contract import schemagen
+    from harness.contract._native import NativeModel
+    from harness.contract.validator import ReferenceEngine
 
     model, schema = NativeModel(), schemagen.event_file("search-stream")
     ids: list[object] = ["1"]

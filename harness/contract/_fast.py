@@ -1,0 +1,192 @@
+"""The fast engine: a one-pass check for valid payloads, the reference for the rest.
+
+`FastEngine` answers "valid?" in up to two steps, each accepting only what the reference
+accepts: the native checker (`_native`, C, no Python object per line) where it was built,
+and where it was not, jsonschema-rs, a memory-safe Rust validator with wheels, on the
+decoded payload. A payload either accepts is valid; for anything else the reference
+engine gives the verdict and the exact violations, so messages, pointers and schema
+locations are the reference's by construction.
+
+jsonschema-rs reads `pattern`'s `$` as the spec does; its `date-time` and `uri` are the
+reference's own rules (`validator.FORMATS`, passed as its format checks), so that its
+format verdicts are exactly the reference's.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import orjson
+
+from harness.contract import schemagen
+from harness.contract._native import NativeModel, available
+from harness.contract.schemagen import Profile
+from harness.contract.validator import FORMATS, Engine, ReferenceEngine, Violation, loads, payload_kind
+
+__all__ = ["Cyclic", "FastEngine", "no_gc", "plain_json"]
+
+_LEAVES = frozenset({str, int, float, bool, type(None)})
+
+
+class Cyclic(ValueError):
+    """A decoded payload that contains itself: no JSON text reads as it."""
+
+
+def plain_json(value: Any) -> bool:
+    """Whether a decoded payload holds only what `json.loads` produces.
+
+    jsonschema-rs takes tuples where the reference wants a list, and other mappings where
+    it wants a dict: anything but the plain JSON types goes to the reference. Raises
+    `Cyclic` for a payload that contains itself (the walk keeps the containers it is in).
+    """
+    path: set[int] = set()  # ids of the containers being walked (the way down)
+    stack: list[tuple[Any, bool]] = [(value, False)]  # (node, leaving it)
+    while stack:
+        node, leaving = stack.pop()
+        if leaving:
+            path.discard(id(node))
+            continue
+        t = type(node)
+        if t is dict or t is list:
+            if id(node) in path:
+                raise Cyclic("the payload contains itself")
+            path.add(id(node))
+            stack.append((node, True))
+            if t is dict:
+                if any(type(k) is not str for k in node):
+                    return False
+                children = node.values()
+            else:
+                children = node
+            for child in children:
+                c = type(child)
+                if c is dict or c is list:
+                    stack.append((child, False))
+                elif c not in _LEAVES:
+                    return False
+        elif t not in _LEAVES:
+            return False
+    return True
+
+
+class FastEngine:
+    """An `Engine` with a fast path, exact by delegation to `reference` (default: jsonschema's).
+
+    `native=False` leaves the C checker out, as on an install without a C compiler.
+    """
+
+    def __init__(
+        self, profile: Profile | str = Profile.DEFAULT, *, reference: Engine | None = None, native: bool = True
+    ) -> None:
+        self.profile = Profile.parse(profile)
+        #: the native checker of raw lines (None: not built, or not wanted)
+        self.native = NativeModel(self.profile) if native and available() else None
+        if reference is None:
+            reference = ReferenceEngine(self.profile)
+        self.reference: Engine = reference
+        self._rust: dict[str, Any] = {}
+        self._registry: Any = None
+        self._exact_numbers = _small_bounds(schemagen.generate(self.profile))
+
+    def fallback(self, schema: str) -> Any:
+        """jsonschema-rs' validator of one generated schema file, with the reference's formats."""
+        found = self._rust.get(schema)
+        if found is None:
+            import jsonschema_rs  # here: only an install without the C checker needs it
+
+            schemas = schemagen.generate(self.profile)
+            if self._registry is None:
+                self._registry = jsonschema_rs.Registry([(s["$id"], s) for s in schemas.values()])
+            found = self._rust[schema] = jsonschema_rs.Draft202012Validator(
+                schemas[schema], validate_formats=True, formats=dict(FORMATS), registry=self._registry
+            )
+        return found
+
+    def accepts(self, schema: str, payload: Any) -> bool:
+        """True only if the reference accepts `payload` too (False: ask the reference)."""
+        if self.native is not None and schema in self.native.roots and self.native.accepts(schema, payload):
+            return True
+        try:
+            if not plain_json(payload):
+                return False
+            return bool(self.fallback(schema).is_valid(payload))
+        except Exception:  # Cyclic, a lone surrogate (not UTF-8), an integer beyond its range...: ask the reference
+            return False
+
+    def violations(self, schema: str, payload: Any) -> list[Violation]:
+        if self.accepts(schema, payload):
+            return []
+        return self.reference.violations(schema, payload)
+
+    def line_kinds(self, schema: str, raws: Sequence[bytes | str]) -> list[str | None]:
+        """Per raw line the fast path accepts: "error" (an in-stream error payload, no
+        `data`) or "event"; None where only the reference can tell.
+
+        The native checker goes first; the lines it is not sure of are decoded and go to
+        jsonschema-rs. What json.loads would refuse or read otherwise, orjson refuses, but
+        for one thing: an integer beyond 64 bits becomes a float. Where no number in the
+        schemas is bounded beyond 2**53, that float is on the same side of every bound as
+        the integer, so the verdict is the same; else `validator.loads` reads the line.
+        """
+        if self.native is not None and schema in self.native.roots:
+            kinds = self.native.kinds(schema, raws)
+            if None not in kinds:
+                return kinds
+        else:
+            kinds = [None] * len(raws)
+
+        decode = orjson.loads if self._exact_numbers else loads
+        is_valid = self.fallback(schema).is_valid
+        for i, kind in enumerate(kinds):
+            if kind is None:
+                try:
+                    value = decode(raws[i])
+                    if is_valid(value):
+                        kinds[i] = payload_kind(value)
+                except Exception:  # not JSON to orjson, not UTF-8...: the reference decides
+                    pass
+        return kinds
+
+    def line_kind(self, schema: str, raw: bytes | str) -> str | None:
+        """`line_kinds` of one line."""
+        return self.line_kinds(schema, [raw])[0]
+
+
+@contextmanager
+def no_gc() -> Iterator[None]:
+    # Checking a block decodes many payloads (and records) and keeps some alive a while:
+    # that sets the cyclic GC off over and over, for objects that hold no cycles (reference
+    # counting frees them). So no cyclic GC meanwhile (if it was on, it is on again after).
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
+
+
+_EXACT = 2**53  # integers up to here are floats exactly
+
+
+def _small_bounds(schema: Any) -> bool:
+    """Whether every number the schemas compare with is an exact float well inside 2**63."""
+    if isinstance(schema, list):
+        return all(_small_bounds(v) for v in schema)
+    if not isinstance(schema, dict):
+        return True
+    for key, value in schema.items():
+        if key in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+            ok = type(value) in (int, float) and abs(value) < _EXACT
+        elif key in ("const", "enum", "multipleOf"):
+            ok = key != "multipleOf" and not any(
+                type(v) in (int, float) for v in (value if type(value) is list else [value])
+            )
+        else:
+            ok = _small_bounds(value)
+        if not ok:
+            return False
+    return True

@@ -1,0 +1,249 @@
+"""The object model compiled for the native line checker (`_speedups`, a C extension).
+
+`NativeModel(profile).kinds(schema, lines)` says, per raw line, "event" or "error" when
+the line is surely valid, and None when the checker cannot tell (then the typed decoder
+and, last, the reference decide). Each model type becomes one node tuple (the layout is
+in `_speedups_nodes.h`); a constraint the checker cannot run exactly becomes a node that is
+never sure, so a line holding such a value always goes to the slower engines.
+
+Without a C compiler at install time there is no `_speedups`: `available()` says so and
+the fast engine does without it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from itertools import pairwise
+from typing import Any
+
+from harness.contract import schemagen
+from harness.contract._patterns import URI_EXACT
+from harness.contract.schemagen import Profile
+from harness.model import DEFINITIONS, ENDPOINTS, Alias, AnyObj, Arr, Bool, Int, Num, Obj, Ref, Str, Tup, Type, Union_
+from harness.model.patterns import Chars, Group, Node, PatternError, Repeat
+from harness.model.patterns import parse as parse_pattern
+
+NODE_FORMAT = 1  # the node layout this module writes: a stale build of _speedups reads another
+MISSING = ""  # why the native checker is not available, if it is not
+
+try:
+    from harness.contract import _speedups  # type: ignore[attr-defined]
+except ImportError:  # built without a C compiler
+    _speedups = None
+    MISSING = "harness.contract._speedups was not built (no C compiler at install time?): pip install -e . again"
+else:
+    if getattr(_speedups, "NODE_FORMAT", None) != NODE_FORMAT:
+        _speedups = None
+        MISSING = "harness.contract._speedups is a stale build (another node format): pip install -e . again"
+
+__all__ = ["MISSING", "NativeModel", "available", "compile_pattern"]
+
+# node kinds and string checks, as numbered in _speedups_nodes.h
+UNSURE, STR, INT, NUM, BOOL, ARR, TUP, OBJ, UNION, ANYOBJ = range(10)
+SEQ, DATE_TIME, URI = 1, 2, 3
+
+Item = tuple[bytes, int, int]  # (ASCII class as a 128-bit set, min, max or -1)
+Runner = Callable[[bytes, int], tuple[int, int, int, int, int, float, float]]
+
+
+def available() -> bool:
+    """Whether the native checker was built (and is not stale): else `MISSING` says why."""
+    return _speedups is not None
+
+
+class NativeModel:
+    """Every definition of the model as native checker nodes, in one profile."""
+
+    def __init__(self, profile: Profile | str = Profile.DEFAULT) -> None:
+        if _speedups is None:
+            raise RuntimeError(MISSING)
+        self.profile = Profile.parse(profile)
+        self._nodes: list[tuple[Any, ...] | None] = []
+        self._named: dict[str, int] = {}
+        #: schema file -> (root node, field index of `data`, of `errors`; -1: no envelope)
+        self.roots: dict[str, tuple[int, int, int]] = {}
+        for name in DEFINITIONS:
+            self._definition(name)
+        for endpoint in ENDPOINTS.values():
+            self._root(schemagen.event_file(endpoint.name), endpoint.event)
+        for name in DEFINITIONS:
+            self._root(schemagen.definition_file(name), name)
+        self.program = _speedups.Program(tuple(self._nodes))
+
+    def kinds(self, schema: str, lines: Sequence[bytes | str]) -> list[str | None]:
+        """Per line: "event" or "error" if surely valid against `schema`, else None."""
+        root, data, errors = self.roots[schema]
+        kinds: list[str | None] = self.program.kinds(root, lines, "event", "error", data, errors)
+        return kinds
+
+    def accepts(self, schema: str, payload: Any) -> bool:
+        """True if the decoded `payload` (json.loads' types) is surely valid against `schema`."""
+        ok: bool = self.program.accepts(self.roots[schema][0], payload)
+        return ok
+
+    def runner(self, schema: str, *, records: bool = True) -> Runner:
+        """`run(data, start)` over cassette records whose payloads must be `schema` (or,
+        not `records`, raw stream lines): see `Program.run` in `_speedups.c` (end, lines,
+        events, errors, heartbeats, first and last offsets of the lines it is sure of,
+        from byte `start` on)."""
+        root, data, errors = self.roots[schema]
+        run = self.program.run
+        return lambda block, start: run(root, block, start, data, errors, records)
+
+    def _root(self, schema: str, name: str) -> None:
+        d = DEFINITIONS[name]
+        envelope = (-1, -1)
+        if isinstance(d, Obj):
+            names = [f.name for f in d.fields]
+            if "data" in names and "errors" in names:
+                envelope = (names.index("data"), names.index("errors"))
+        self.roots[schema] = (self._named[name], *envelope)
+
+    # -- nodes -----------------------------------------------------------------------------
+    def _add(self, node: tuple[Any, ...] | None) -> int:
+        self._nodes.append(node)
+        return len(self._nodes) - 1
+
+    def _definition(self, name: str) -> int:
+        found = self._named.get(name)
+        if found is not None:
+            return found
+        index = self._named[name] = self._add(None)  # first: references to it may recur
+        d = DEFINITIONS[name]
+        if isinstance(d, Alias):
+            node = self._nodes[self._type(d.type)]
+        elif isinstance(d, Union_):
+            node = self._union(d)
+        else:
+            assert isinstance(d, Obj)
+            node = self._object(d)
+        self._nodes[index] = node
+        return index
+
+    def _type(self, t: Type) -> int:
+        if isinstance(t, Ref):
+            return self._definition(t.name)
+        if isinstance(t, Str):
+            return self._add(_string(t))
+        if isinstance(t, Int):
+            return self._add((INT, t.minimum, t.maximum))
+        if isinstance(t, Num):
+            bounds = (None if b is None else float(b) for b in (t.minimum, t.maximum))
+            return self._add((NUM, *bounds))
+        if isinstance(t, Bool):
+            return self._add((BOOL,))
+        if isinstance(t, Arr):
+            lo = t.min_items or 0
+            hi = -1 if t.max_items is None else t.max_items
+            return self._add((ARR, self._type(t.items), lo, hi))
+        if isinstance(t, Tup):
+            return self._add((TUP, tuple(self._type(i) for i in t.items)))
+        if isinstance(t, AnyObj):
+            return self._add((ANYOBJ,))
+        raise TypeError(f"not a model type: {t!r}")
+
+    def _object(self, obj: Obj) -> tuple[Any, ...]:
+        fields = tuple((f.name.encode(), self._type(f.type), f.required) for f in obj.fields)
+        names = [f.name for f in obj.fields]
+        if any(n not in names for n in obj.require_any):
+            return (UNSURE,)  # an undeclared member may satisfy it: only the reference can tell
+        any_of = tuple(names.index(n) for n in obj.require_any)
+        return (OBJ, fields, any_of, self.profile is Profile.STRICT)
+
+    def _union(self, union: Union_) -> tuple[Any, ...]:
+        variants: dict[str, list[int]] = {}
+        for variant in union.variants:
+            node = self._definition(variant.obj)
+            for tag in variant.tags:
+                variants.setdefault(tag, []).append(node)
+        return (UNION, union.tag.encode(), tuple((tag.encode(), tuple(n)) for tag, n in variants.items()))
+
+
+def _string(t: Str) -> tuple[Any, ...]:
+    checks: list[tuple[Any, ...]] = []
+    if t.pattern is not None:
+        alternatives = compile_pattern(t.pattern)
+        if alternatives is None:
+            return (UNSURE,)
+        checks.append((SEQ, alternatives))
+    if t.format == "date-time":
+        checks.append((DATE_TIME,))
+    elif t.format == "uri" and URI_EXACT is not None:  # the reference's rule is rfc3986's, which ours is a part of
+        checks.append((URI,))
+    elif t.format is not None:
+        return (UNSURE,)
+    lo = -1 if t.min_length is None else t.min_length
+    hi = -1 if t.max_length is None else t.max_length
+    members = None if t.enum is None else tuple(v.encode("utf-8", "surrogatepass") for v in t.enum)
+    return (STR, lo, hi, tuple(checks), members)
+
+
+def compile_pattern(pattern: str) -> tuple[tuple[Item, ...], ...] | None:
+    """Alternatives of `[class]{min,max}` runs when `pattern` is `^...$` made of such
+    runs only (ASCII classes, each run at least one character, no two neighbours sharing
+    a character): then the longest run is the only way to match, as the checker does.
+    None for any other pattern (read by the model's own parser, as ECMA reads it)."""
+    try:
+        parsed = parse_pattern(pattern)
+    except PatternError:
+        return None
+    if not parsed.full:
+        return None
+    branches = parsed.body.branches
+    if len(branches) == 1:
+        flat = _ungrouped(branches[0])
+        if flat is None:
+            return None
+        if len(flat) == 1 and isinstance(flat[0], Group):  # ^(a|b)$: the group's alternatives
+            branches = flat[0].branches
+    out = []
+    for branch in branches:
+        flat = _ungrouped(branch)
+        if not flat:
+            return None
+        runs = [_run(node) for node in flat]
+        if any(r is None for r in runs):
+            return None
+        sequence: tuple[Item, ...] = tuple(r for r in runs if r is not None)
+        for (a, _, _), (b, _, _) in pairwise(sequence):
+            if int.from_bytes(a, "little") & int.from_bytes(b, "little"):
+                return None
+        out.append(sequence)
+    return tuple(out)
+
+
+def _ungrouped(items: tuple[Node, ...]) -> list[Node] | None:
+    """Plain groups of one alternative opened into the sequence they hold; None where an
+    alternation sits inside a longer sequence (not a run)."""
+    out: list[Node] = []
+    for node in items:
+        if isinstance(node, Group) and len(node.branches) == 1:
+            inner = _ungrouped(node.branches[0])
+            if inner is None:
+                return None
+            out += inner
+        elif isinstance(node, Group) and len(items) > 1:
+            return None
+        else:
+            out.append(node)
+    return out
+
+
+def _run(node: Node) -> Item | None:
+    if isinstance(node, Repeat):
+        if node.lo < 1 or not isinstance(node.item, Chars):
+            return None
+        chars = _chars(node.item)
+        return None if chars is None else (chars, node.lo, -1 if node.hi is None else node.hi)
+    if isinstance(node, Chars):
+        chars = _chars(node)
+        return None if chars is None else (chars, 1, 1)
+    return None
+
+
+def _chars(node: Chars) -> bytes | None:
+    """The characters of a class, as a 128-bit set; None if not ASCII."""
+    codes = {c for lo, hi in node.ranges for c in range(lo, hi + 1) if c < 128}
+    if not codes or any(hi > 127 for _, hi in node.ranges):
+        return None
+    return sum(1 << c for c in codes).to_bytes(16, "little")

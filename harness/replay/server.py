@@ -1,0 +1,399 @@
+"""The replayer: serves cassettes at their recorded timing to unmodified consumers.
+
+    with ReplayServer(["session.jsonl"], speed=20, faults=["disconnect@5"]) as server:
+        consume(server.url("search-stream"))      # e.g. xdk: Client(base_url=server.base_url)
+        assert server.log[0].faults
+
+Each cassette is served at the path it was recorded from, with the live API's contract:
+bearer auth (401), query parameters checked by the endpoint model (400), unknown paths
+(404), `max_connections` per endpoint (429 TooManyConnections with x-rate-limit headers).
+
+Each consumer — a distinct bearer token — has its own place in the recording: its first
+connection gets the first recorded connection, each reconnect the next one, so concurrent
+consumers each see the whole recording. A connection cut before its recorded end (by a
+fault, or by the client) is taken up by that consumer's next connection where it stopped,
+so a consumer that reconnects as it should loses nothing. When the recording runs out
+(its last connection stopped while the stream was alive), `on_end` says what follows:
+`hold` (heartbeats every `heartbeat` s, scaled by the speed), `close`, or `loop` (start
+over). A recorded server close or network error is always replayed as such.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import socket
+import threading
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from harness._wire import BadRequest, Request, read_request, send_response
+from harness.errors import CassetteError, ParameterError, UnknownEndpointError, UsageError
+from harness.model import resolve_endpoint
+from harness.model.params import check_query, invalid_request_body, parse_query
+from harness.replay._clock import Arrivals, Pacing
+from harness.replay._http_server import HEAD_TIMEOUT, MAX_CLIENTS, Client, LoopbackHTTPServer, head_reader, printable
+from harness.replay._plan import Cursors, OnEnd, Plan, Recording, Resume, check_settings, recorded_answer
+from harness.replay._proxy import Interceptor
+from harness.replay._recorded import Item, Recorded, scan
+from harness.replay._stream import Finish, Streamer, run
+from harness.replay._wait import Gate, Stopped, Vanished, Waiter
+from harness.replay.faults import Fault, FaultBook, FaultKind, phrase, status_answer
+from harness.replay.log import KEEP_LINES, AppliedFault, ConnectionLog, End, LineKind, SentLine
+from harness.replay.loopback import JSON_HEADERS, endpoint_at, generic_problem
+
+__all__ = ["AppliedFault", "ConnectionLog", "End", "Fault", "FaultKind", "LineKind", "OnEnd", "ReplayServer",
+           "SentLine", "ready_info"]  # fmt: skip
+
+
+class ReplayServer:
+    """An HTTP/1.1 server on loopback replaying cassettes (see the module docstring).
+
+    `speed`: 1 is the recorded timing, 20 twenty times faster, None as fast as the client
+    reads. `token`: the one bearer token accepted (None: any). `faults`: `Fault`s or their
+    specs (`harness.replay.faults`). `proxy`: also act as a TLS-intercepting HTTPS proxy for
+    api.x.com and api.twitter.com (`proxy_url`, `ca_bundle`). `on_message` is told one
+    line per connection event (the CLI prints them). `log_limit`: keep only about the latest
+    that many connections in `log` (None: all of them); `log_lines`: the lines kept per
+    connection's log (`ConnectionLog.lines`). Limits against hostile clients:
+    `request_timeout` for a whole request head (and a TLS handshake), `max_clients` open
+    connections (one more gets a 503), `consumers` bearer tokens remembered (as digests).
+    """
+
+    def __init__(self, cassettes: Sequence[str | Path], *, host: str = "127.0.0.1", port: int = 0,
+                 speed: float | None = 1.0, token: str | None = None, on_end: OnEnd | str = OnEnd.HOLD,
+                 max_connections: int | None = None, faults: Sequence[Fault | str] = (), proxy: bool = False,
+                 heartbeat: float = 20.0, on_message: Callable[[str], None] | None = None,
+                 log_limit: int | None = None, log_lines: int = KEEP_LINES, request_timeout: float = HEAD_TIMEOUT,
+                 max_clients: int = MAX_CLIENTS, consumers: int = 10_000) -> None:  # fmt: skip
+        counts = {"max_connections": max_connections, "max_clients": max_clients, "consumers": consumers,
+                  "log_lines": log_lines + 1}  # fmt: skip
+        check_settings(speed=speed, heartbeat=heartbeat, request_timeout=request_timeout, token=token,
+                       cassettes=len(cassettes), counts=counts)  # fmt: skip
+        self.speed, self.token, self.heartbeat = speed, token, heartbeat
+        self.on_end = OnEnd.parse(on_end)
+        self.max_connections = max_connections
+        self.faults = FaultBook(tuple(Fault.coerce(f) for f in faults))
+        self.on_message = on_message
+        self.log_limit, self.log_lines, self.request_timeout = log_limit, log_lines, request_timeout
+        self.warnings: list[str] = []
+        self.recordings: dict[str, Recording] = {}
+        for path in cassettes:
+            header, found = scan(path, self.warnings)
+            endpoint = resolve_endpoint(header.endpoint)
+            recording = self.recordings.setdefault(endpoint.name, Recording(endpoint))
+            if not recording.connections:
+                recording.query = dict(header.query)
+            recording.connections.extend(found)
+        self.log: list[ConnectionLog] = []
+        self.connections = 0  # accepted in all
+        self._lock = threading.Condition()
+        self._cursors = Cursors(consumers)
+        self._open: dict[str, int] = {}
+        self._active: dict[int, list[Any]] = {}  # index -> [socket, Waiter | None]
+        self._interceptor = Interceptor() if proxy else None
+        self._arrivals = Arrivals()
+        self._gate = Gate()
+        try:
+            self._http = LoopbackHTTPServer(self._handle, host, port, head_timeout=request_timeout,
+                                            max_clients=max_clients)  # fmt: skip
+        except OSError as exc:
+            self._close_interceptor()
+            self._arrivals.close()
+            raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+
+    # -- the Python API --------------------------------------------------------------------
+    @property
+    def base_url(self) -> str:
+        return self._http.url
+
+    @property
+    def port(self) -> int:
+        return int(self._http.port)
+
+    @property
+    def proxy_url(self) -> str | None:
+        """What to put in HTTPS_PROXY (proxy mode): this same server."""
+        return self._http.url if self._interceptor else None
+
+    @property
+    def ca_bundle(self) -> Path | None:
+        """The test CA's certificate, for REQUESTS_CA_BUNDLE (proxy mode)."""
+        return self._interceptor.ca_bundle if self._interceptor else None
+
+    @property
+    def consumers(self) -> int:
+        """How many consumers (endpoint and token digest) the server remembers now."""
+        return len(self._cursors)
+
+    @property
+    def endpoints(self) -> list[str]:
+        return list(self.recordings)
+
+    def url(self, endpoint: str) -> str:
+        """The full URL of an endpoint (name or path) on this server, with the recorded query."""
+        e = resolve_endpoint(endpoint)
+        recording = self.recordings.get(e.name)
+        if recording is None:
+            raise UsageError(f"no cassette for {e.name}: this server replays {', '.join(self.recordings)}")
+        query = f"?{urlencode(recording.query, safe=',:')}" if recording.query else ""
+        return self.base_url + e.path + query
+
+    def inject(self, fault: Fault | str) -> None:
+        """Add a fault now; open streams look at it at once."""
+        self.faults.add(Fault.coerce(fault))
+        with self._lock:
+            waiters = [w for _, w in self._active.values() if w is not None]
+        for w in waiters:
+            w.wake()
+
+    def wait_connections(self, n: int, timeout: float) -> bool:
+        """Wait until `n` connections were accepted in all; False on timeout."""
+        with self._lock:
+            return self._lock.wait_for(lambda: self.connections >= n, timeout)
+
+    def start(self) -> ReplayServer:
+        self._http.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop accepting, end every stream (each logged as stopped), remove the test CA."""
+        self._http.stopping.set()
+        with self._lock:
+            active = list(self._active.values())
+        for sock, waiter in active:
+            if waiter is not None:
+                waiter.wake()
+            with contextlib.suppress(OSError):  # its own thread closes it
+                sock.shutdown(socket.SHUT_RDWR)
+        self._http.close()
+        self._arrivals.close()
+        self._close_interceptor()
+
+    def _close_interceptor(self) -> None:
+        if self._interceptor is not None:
+            self._interceptor.close()
+
+    def __enter__(self) -> ReplayServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- one connection ----------------------------------------------------------------------
+    def _say(self, log: ConnectionLog, message: str) -> None:
+        if self.on_message is not None:
+            self.on_message(printable(f"{log.peer} #{log.index} {message}"))
+
+    def _handle(self, client: Client) -> None:
+        log = ConnectionLog(client.index, f"{client.peer[0]}:{client.peer[1]}", time.monotonic(), keep=self.log_lines)
+        with self._lock:
+            self.log.append(log)
+            self.connections += 1
+            if self.log_limit is not None and len(self.log) > 2 * self.log_limit:
+                del self.log[: -self.log_limit]  # a server left running keeps the latest only
+            self._active[client.index] = [client.sock, None]
+            self._lock.notify_all()
+        try:
+            self._serve(client, log)
+        except Exception as exc:  # the server carries on whatever one connection does
+            log.end, log.error = End.ERROR, f"{type(exc).__name__}: {exc}"
+            self._say(log, f"internal error: {log.error}")
+        finally:
+            with self._lock:
+                sock = self._active.pop(client.index, [client.sock])[0]
+            if sock is not client.sock:  # a TLS socket of ours (the server closes its own)
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+                sock.close()
+            log.finished.set()
+
+    def _refuse(self, sock: Any, log: ConnectionLog, status: int, body: bytes,
+                headers: tuple[tuple[str, str], ...] = ()) -> None:  # fmt: skip
+        log.status, log.end = status, End.REFUSED
+        try:
+            send_response(sock, status, phrase(status), (*JSON_HEADERS, *headers), body)
+        except OSError:
+            log.vanished = True
+        self._say(log, f"{log.method} {log.target} -> {status}")
+
+    def _read(self, sock: Any, rfile: Any, log: ConnectionLog) -> Request | None:
+        try:
+            sock.settimeout(rfile.raw.left())
+            arrived = self._arrivals.arrival(sock)
+            request = read_request(rfile)
+        except BadRequest as exc:
+            log.end, log.error = End.INVALID, str(exc)
+            self._refuse(sock, log, 400, generic_problem(400, "Bad Request", str(exc)))
+            log.end = End.INVALID
+            return None
+        except (TimeoutError, OSError) as exc:
+            log.end, log.error = End.INVALID, f"no complete request ({type(exc).__name__}: {exc})"
+            self._say(log, log.error)
+            return None
+        if request is None:
+            log.end, log.error = End.INVALID, "closed before sending a request"
+            self._say(log, log.error)
+            return None
+        log.method, log.target = request.method, request.target
+        now = time.monotonic()
+        log.started = now if arrived is None else min(arrived, now)
+        return request
+
+    def _serve(self, client: Client, log: ConnectionLog) -> None:
+        sock: Any = client.sock
+        request = self._read(sock, client.rfile, log)
+        if request is None:
+            return
+        if request.method == "CONNECT":
+            if self._interceptor is None:
+                detail = "CONNECT: this replay server is no proxy (start it in proxy mode: --proxy)"
+                self._refuse(sock, log, 405, generic_problem(405, "Method Not Allowed", detail))
+                return
+            if not self._interceptor.allows(request):
+                detail = f"{request.target}: this proxy intercepts {' and '.join(self._interceptor.hosts)} only"
+                self._refuse(sock, log, 403, generic_problem(403, "Forbidden", detail))
+                return
+            log.tunnel = self._interceptor.host_of(request)
+            try:
+                sock = self._interceptor.accept(sock, self.request_timeout)
+            except OSError as exc:
+                log.end, log.error = End.INVALID, f"TLS handshake failed: {exc}"
+                self._say(log, log.error)
+                return
+            with self._lock:
+                self._active[client.index][0] = sock
+            request = self._read(sock, head_reader(sock, self.request_timeout), log)
+            if request is None:
+                return
+        sock.settimeout(None)
+        self._route(sock, request, log)
+
+    def _route(self, sock: Any, request: Request, log: ConnectionLog) -> None:
+        try:
+            endpoint = endpoint_at(request.path)
+        except UnknownEndpointError as exc:
+            self._refuse(sock, log, 404, generic_problem(404, "Not Found Error", str(exc)))
+            return
+        log.endpoint = endpoint.name
+        recording = self.recordings.get(endpoint.name)
+        if recording is None:
+            detail = f"no cassette for {endpoint.path}: this server replays {', '.join(self.recordings)}"
+            self._refuse(sock, log, 404, generic_problem(404, "Not Found Error", detail))
+            return
+        if request.method != "GET":
+            detail = f"{request.method} is not supported: streams are GET"
+            self._refuse(sock, log, 405, generic_problem(405, "Method Not Allowed", detail))
+            return
+        token = request.bearer()
+        if not token or (self.token is not None and token != self.token):
+            self._refuse(sock, log, 401, generic_problem(401, "Unauthorized", "Unauthorized"))
+            return
+        params: dict[str, str] = {}
+        try:
+            params = parse_query(request.target.partition("?")[2])
+            check_query(endpoint, params)
+        except ParameterError as exc:
+            self._refuse(sock, log, 400, json.dumps(invalid_request_body(exc, params)).encode())
+            return
+        fault = self.faults.take_status()
+        if fault is not None:
+            assert fault.status is not None
+            log.faults.append(AppliedFault(fault, time.monotonic() - log.started, 0))
+            self._refuse(sock, log, fault.status, *self._status_body(fault.status))
+            return
+        with self._lock:
+            busy = self._open.get(endpoint.name, 0)
+            if self.max_connections is not None and busy >= self.max_connections:
+                busy = -1
+            else:
+                self._open[endpoint.name] = busy + 1
+        if busy < 0:
+            self._refuse(sock, log, 429, *self._status_body(429))
+            return
+        try:
+            self._stream(sock, recording, token, log, chunked=not request.http10)
+        finally:
+            with self._lock:
+                self._open[endpoint.name] -= 1
+
+    def _status_body(self, status: int) -> tuple[bytes, tuple[tuple[str, str], ...]]:
+        return status_answer(status, self.speed)
+
+    # -- streaming -------------------------------------------------------------------------
+    def _stream(self, sock: Any, recording: Recording, token: str, log: ConnectionLog, chunked: bool) -> None:
+        loop = self.on_end is OnEnd.LOOP
+        with self._lock:
+            cursor = self._cursors.get(recording.endpoint.name, token)
+            resume, cursor.resume = cursor.resume, None
+            serial = resume.serial if resume else cursor.next
+            cursor.next = max(cursor.next, serial + 1)
+        rec = recording.at(serial, loop)
+        log.recorded = serial % len(recording.connections) if rec else None
+        log.resumed_at = resume.item.number if resume and resume.item else None
+        if rec is not None and rec.status != 200:
+            self._recorded_error(sock, rec, log)
+            return
+        waiter = Waiter(sock, self._http.stopping, self._gate if self.speed is None else None)
+        with self._lock:
+            self._active[log.index][1] = waiter
+        pacing = Pacing(log.started, self.speed, self.heartbeat)
+        streamer = Streamer(sock, waiter, pacing, self.faults, log, chunked)
+        plan = Plan(recording, serial, rec, resume, self.on_end)
+        unsent: list[Item | Finish | None] = [resume.item if resume else None]
+        items = plan.items()
+        try:
+            while not waiter.until(pacing.at(rec.offset if rec else 0.0)):
+                pass
+            log.status = 200
+            streamer.head(200, rec.reason if rec else "OK", recording.headers(rec))
+            self._say(log, f"{log.method} {log.target} -> 200 ({plan.describe()})")
+            log.end = run(streamer, items, lambda item: unsent.__setitem__(0, item))
+        except Vanished:
+            log.end, log.vanished = End.VANISHED, True
+        except Stopped:
+            log.end = End.STOPPED
+        except CassetteError as exc:
+            log.end, log.error = End.ERROR, str(exc)
+        except OSError:
+            log.end = End.STOPPED if self._http.stopping.is_set() else End.VANISHED
+            log.vanished = log.end is End.VANISHED
+        finally:
+            items.close()
+            waiter.close()
+        with self._lock:
+            left = unsent[0]
+            if log.status is None and rec is not None:  # cut before its head: none of it was served
+                cursor.resume = Resume(serial, left if isinstance(left, Item) else None)
+            elif isinstance(left, Item) and left.position >= 0:
+                cursor.resume = Resume(left.serial, left)
+            else:
+                cursor.next = max(cursor.next, plan.serial + 1)
+        self._say(log, f"{log.end}: {log.events} event(s), {log.heartbeats} heartbeat(s)"
+                       + "".join(f", fault {f.fault}" for f in log.faults))  # fmt: skip
+
+    def _recorded_error(self, sock: Any, rec: Recorded, log: ConnectionLog) -> None:
+        """A recorded non-200 answer, body and all (bounded: the recorder keeps at most 1 MB)."""
+        headers, body = recorded_answer(rec)
+        log.status, log.end = rec.status, End.REFUSED
+        try:
+            send_response(sock, rec.status, rec.reason or phrase(rec.status), headers, body)
+        except OSError:
+            log.vanished = True
+        self._say(log, f"{log.method} {log.target} -> {rec.status} (as recorded in {rec.name})")
+
+
+def ready_info(server: ReplayServer) -> dict[str, Any]:
+    """What `--ready-file` holds: the URL, each endpoint's URL and, in proxy mode, the proxy and CA bundle."""
+    info: dict[str, Any] = {
+        "url": server.base_url,
+        "port": server.port,
+        "endpoints": {name: server.url(name) for name in server.recordings},
+    }
+    if server.proxy_url is not None:
+        info["proxy"] = server.proxy_url
+        info["ca_bundle"] = str(server.ca_bundle)
+    return info

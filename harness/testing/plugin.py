@@ -1,0 +1,293 @@
+"""The pytest plugin: replay a cassette to the consumer under test, record it when asked.
+
+Registered through the `pytest11` entry point. Settings come, in order of precedence,
+from the test's `stream_cassette` marker, the command line, then the `stream_config`
+fixture (override it in a conftest.py to set project defaults).
+
+Record modes: `none` (default: replay only; a missing cassette fails the test and says
+how to record it), `once` (record when the cassette is missing), `all` (re-record every
+time). vcrpy's `new_episodes` has no meaning for a stream — a session is one recording,
+not a set of request/response pairs to append to — so it is not offered.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol
+
+import pytest
+
+if TYPE_CHECKING:
+    from harness.record.recorder import Recorder
+    from harness.replay.server import ReplayServer
+    from harness.testing.assertions import ContractChecker
+
+SUFFIXES = (".jsonl", ".jsonl.gz")
+LOOPBACK = "loopback"
+
+
+class RecordMode(enum.StrEnum):
+    """When the plugin records instead of replaying."""
+
+    NONE = "none"
+    ONCE = "once"
+    ALL = "all"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("x-stream", "x-stream harness: record and replay X API v2 streams")
+    group.addoption(
+        "--stream-record-mode",
+        choices=[m.value for m in RecordMode],
+        default=None,
+        help="none (default): replay only, a missing cassette fails; once: record missing cassettes; all: re-record.",
+    )
+    group.addoption(
+        "--stream-cassette-dir",
+        default=None,
+        help="Where cassettes live (default: a cassettes/ folder beside each test module).",
+    )
+    group.addoption("--replay-speed", default=None, help="Replay speed: a factor (1 = recorded timing) or 'max'.")
+    group.addoption(
+        "--stream-record-url",
+        default=None,
+        help=f"Base URL recorded from (default https://api.x.com); '{LOOPBACK}' records the built-in source.",
+    )
+    group.addoption(
+        "--stream-token-env",
+        default=None,
+        help="Environment variable holding the bearer token used to record (default X_BEARER_TOKEN).",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    try:
+        parse_speed(config.getoption("--replay-speed", None))
+    except ValueError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    config.addinivalue_line(
+        "markers",
+        "stream_cassette(name=None, *, speed=None, faults=(), on_end=None, endpoint=None, params=None, "
+        "max_events=None, duration=None): the cassette the stream fixtures replay (default: the test's name), "
+        "a file name with or without its extension or a path relative to the cassette dir; faults are "
+        "replayer fault specs such as 'disconnect@5'; endpoint/params/max_events/duration say what to record.",
+    )
+
+
+@dataclass(frozen=True)
+class StreamSettings:
+    """Everything the stream fixtures need for one test, precedence already applied."""
+
+    cassette: Path
+    record_mode: RecordMode = RecordMode.NONE
+    speed: float | None = 1.0
+    faults: tuple[str, ...] = ()
+    on_end: str = "hold"
+    endpoint: str | None = None
+    params: Mapping[str, str] = field(default_factory=dict)
+    record_url: str = "https://api.x.com"
+    token_env: str = "X_BEARER_TOKEN"
+    max_events: int | None = 20
+    duration: float | None = 30.0
+
+
+def _bad(message: str) -> NoReturn:
+    """A settings mistake: one clean line in the test's report, no traceback."""
+    pytest.fail(message, pytrace=False)
+
+
+def parse_speed(value: Any) -> float | None:
+    """A speed factor, or None for 'max'; raises ValueError naming what was expected."""
+    if value is None or value == "max":
+        return None
+    try:
+        speed = float(value)
+    except (TypeError, ValueError):
+        speed = float("nan")
+    if not speed > 0:
+        raise ValueError(f"replay speed: expected a factor > 0 or 'max', found {value!r}")
+    return speed
+
+
+def find_cassette(directory: Path, name: str) -> Path:
+    """The cassette NAME names: as given, or with a cassette extension added."""
+    base = directory / name
+    if base.name.endswith(SUFFIXES) or base.is_file():
+        return base
+    for suffix in SUFFIXES:
+        if base.with_name(base.name + suffix).is_file():
+            return base.with_name(base.name + suffix)
+    return base.with_name(base.name + SUFFIXES[0])
+
+
+def resolve_settings(request: pytest.FixtureRequest, config_fixture: Mapping[str, Any]) -> StreamSettings:
+    """Marker > command line > `stream_config` fixture > defaults."""
+    marker = request.node.get_closest_marker("stream_cassette")
+    mark_kw: dict[str, Any] = dict(marker.kwargs) if marker else {}
+    if marker and marker.args:
+        mark_kw.setdefault("name", marker.args[0])
+    opt = request.config.getoption
+    cli = {
+        "record_mode": opt("--stream-record-mode"),
+        "cassette_dir": opt("--stream-cassette-dir"),
+        "speed": opt("--replay-speed"),
+        "record_url": opt("--stream-record-url"),
+        "token_env": opt("--stream-token-env"),
+    }
+
+    def pick(key: str, default: Any) -> Any:
+        for layer in (mark_kw, cli, config_fixture):
+            if layer.get(key) is not None:
+                return layer[key]
+        return default
+
+    known = {"name", "speed", "faults", "on_end", "endpoint", "params", "max_events", "duration", "record_mode"}
+    unknown = sorted(set(mark_kw) - known)
+    if unknown:
+        _bad(f"stream_cassette: unknown argument(s) {unknown}: expected some of {sorted(known)}")
+    directory = Path(pick("cassette_dir", request.path.parent / "cassettes"))
+    try:
+        mode = RecordMode(pick("record_mode", RecordMode.NONE))
+    except ValueError:
+        _bad(f"record mode: expected one of {', '.join(m.value for m in RecordMode)}")
+    try:
+        speed = parse_speed(pick("speed", 1.0))
+    except ValueError as exc:
+        _bad(str(exc))
+    faults = pick("faults", ())
+    return StreamSettings(
+        cassette=find_cassette(directory, str(pick("name", request.node.name))),
+        record_mode=mode,
+        speed=speed,
+        faults=(faults,) if isinstance(faults, str) else tuple(faults),
+        on_end=str(pick("on_end", "hold")),
+        endpoint=pick("endpoint", None),
+        params=dict(pick("params", {})),
+        record_url=str(pick("record_url", "https://api.x.com")),
+        token_env=str(pick("token_env", "X_BEARER_TOKEN")),
+        max_events=pick("max_events", 20),
+        duration=pick("duration", 30.0),
+    )
+
+
+def _record(settings: StreamSettings) -> None:
+    """Record the test's cassette from the configured source (the built-in one for 'loopback')."""
+    from harness.record.recorder import Recorder, RecordOptions
+    from harness.replay.loopback import LoopbackServer, ServeOptions
+
+    endpoint = settings.endpoint
+    if endpoint is None:
+        _bad(
+            f"cannot record {settings.cassette.name}: say which stream, e.g. "
+            "@pytest.mark.stream_cassette(..., endpoint='search-stream')"
+        )
+    params = dict(settings.params)
+    if settings.record_url == LOOPBACK:
+        with LoopbackServer(ServeOptions(token="loopback", rate=50.0, heartbeat=1.0, seed=0)) as source:
+            options = RecordOptions(params=params, token="loopback", base_url=source.url,
+                                    max_events=settings.max_events, duration=settings.duration)  # fmt: skip
+            Recorder(endpoint, settings.cassette, options).run().raise_for_error()
+        return
+    token = os.environ.get(settings.token_env)
+    if not token:
+        _bad(f"cannot record {settings.cassette.name}: ${settings.token_env} is not set")
+    options = RecordOptions(params=params, token=token, base_url=settings.record_url,
+                            max_events=settings.max_events, duration=settings.duration)  # fmt: skip
+    Recorder(endpoint, settings.cassette, options).run().raise_for_error()
+
+
+@pytest.fixture
+def stream_config() -> dict[str, Any]:
+    """Project-wide stream settings (override in conftest.py); lowest precedence."""
+    return {}
+
+
+@pytest.fixture
+def stream_settings(request: pytest.FixtureRequest, stream_config: dict[str, Any]) -> StreamSettings:
+    """The resolved stream settings of this test (marker > command line > stream_config)."""
+    return resolve_settings(request, stream_config)
+
+
+@pytest.fixture
+def stream_cassette(stream_settings: StreamSettings) -> Path:
+    """This test's cassette, recorded first when the record mode asks for it."""
+    s = stream_settings
+    exists = s.cassette.is_file()
+    if s.record_mode is RecordMode.ALL or (s.record_mode is RecordMode.ONCE and not exists):
+        _record(s)
+    elif not exists:
+        _bad(
+            f"cassette not found: {s.cassette} (record mode 'none' only replays). Record it with "
+            f"`pytest --stream-record-mode=once` (add --stream-record-url={LOOPBACK} for the built-in source), "
+            f"or `harness record ENDPOINT -o {s.cassette}`."
+        )
+    return s.cassette
+
+
+def _server(settings: StreamSettings, cassette: Path, *, proxy: bool) -> ReplayServer:
+    from harness.replay.server import ReplayServer
+
+    return ReplayServer([cassette], speed=settings.speed, on_end=settings.on_end, faults=settings.faults, proxy=proxy)
+
+
+@pytest.fixture
+def stream_replay(stream_settings: StreamSettings, stream_cassette: Path) -> Iterator[ReplayServer]:
+    """A replay server for this test's cassette: `.base_url`, `.url(endpoint)`, `.inject()`, `.log`."""
+    with _server(stream_settings, stream_cassette, proxy=False) as server:
+        yield server
+
+
+@pytest.fixture
+def stream_replay_proxy(
+    stream_settings: StreamSettings, stream_cassette: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[ReplayServer]:
+    """The replay behind a TLS proxy for api.x.com/api.twitter.com; sets HTTPS_PROXY and REQUESTS_CA_BUNDLE."""
+    from harness.replay._proxy import client_env  # imported when used: the plugin loads in every pytest run
+
+    with _server(stream_settings, stream_cassette, proxy=True) as server:
+        assert server.proxy_url and server.ca_bundle
+        apply_env(monkeypatch, client_env(server.proxy_url, server.ca_bundle))
+        yield server
+
+
+class RecorderFactory(Protocol):
+    def __call__(self, target: str, cassette: str | Path | None = None, **options: Any) -> Recorder: ...
+
+
+@pytest.fixture
+def stream_recorder(stream_settings: StreamSettings) -> Iterator[RecorderFactory]:
+    """Make recorders (`stream_recorder(target, path, **RecordOptions)`), stopped after the test."""
+    from harness.record.recorder import Recorder, RecordOptions
+
+    made: list[Recorder] = []
+
+    def make(target: str, cassette: str | Path | None = None, **options: Any) -> Recorder:
+        recorder = Recorder(target, cassette or stream_settings.cassette, RecordOptions(**options))
+        made.append(recorder)
+        return recorder
+
+    yield make
+    for recorder in made:
+        if recorder.running:
+            recorder.stop()
+
+
+@pytest.fixture
+def contract() -> ContractChecker:
+    """Contract assertions: `contract.assert_valid(payload, endpoint=...)`, `assert_cassette_valid(path)`."""
+    from harness.testing.assertions import ContractChecker
+
+    return ContractChecker()
+
+
+def apply_env(monkeypatch: pytest.MonkeyPatch, env: dict[str, str | None]) -> None:
+    """Set (or, None, unset) environment variables for the test."""
+    for name, value in env.items():
+        if value is None:
+            monkeypatch.delenv(name, raising=False)
+        else:
+            monkeypatch.setenv(name, value)
