@@ -289,22 +289,31 @@ def _body_detail(body: bytes, ctype: str) -> str | None:
     return None
 
 
-def read_whole(body: Body, emit: Callable[[bytes, float], None], limit: int) -> tuple[bytes, bool]:
-    """Emit each line of a (non-stream) body with its arrival time, up to `limit` bytes.
+def read_whole(
+    body: Body, emit: Callable[[bytes, float], None], limit: int, max_lines: int
+) -> tuple[bytes, str | None]:
+    """Emit each line of a (non-stream) body with its arrival time, up to `limit` bytes and
+    `max_lines` lines: a body of a million newlines writes `max_lines` records, not a million.
 
-    Returns the body's first bytes (for a message) and whether it was cut at `limit`.
+    Returns the body's first bytes (for a message) and, if it was cut short, how.
     """
     splitter = LineSplitter()
-    first, size = b"", 0
+    first, size, count = b"", 0, 0
     while size < limit and (pieces := body.read()):
         now = body.arrived
         size += sum(map(len, pieces))
         first = first or b"".join(pieces)[:2048]
-        for raw in splitter.feed_pieces(pieces):
+        lines = splitter.feed_pieces(pieces)
+        for raw in lines[: max(0, max_lines - count)]:
             emit(raw, now)
+        count += len(lines)
+        if count > max_lines:
+            return first, f"body cut after {max_lines} lines"
     if splitter.pending:
+        if count >= max_lines:
+            return first, f"body cut after {max_lines} lines"
         emit(splitter.pending, time.monotonic())
-    return first, size >= limit
+    return first, f"body cut after {limit} bytes" if size >= limit else None
 
 
 class ViolationCounts(Protocol):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import zlib
+from collections import deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -20,8 +21,13 @@ if TYPE_CHECKING:
     from harness.record.recorder import RecordOptions
     from harness.record.target import Target
 
-MAX_ERROR_BODY = 1 << 20
-HEARTBEAT_FLOOD = 1000  # blank lines within one second: X sends one every 20 s at most
+MAX_ERROR_BODY = 1 << 20  # decoded bytes of a non-200 (or non-stream) body that are recorded
+MAX_ERROR_LINES = 1000  # and its lines: a proxy's HTML error page has a few hundred
+# X sends a heartbeat after 20 s of silence, 3 a minute at most; a few come together after a
+# reconnect or through a proxy. More than HEARTBEAT_FLOOD within any FLOOD_WINDOW seconds is a
+# flood, whatever events come between: a stream sending one a second or faster, for a minute.
+HEARTBEAT_FLOOD = 60
+FLOOD_WINDOW = 60.0
 _READ_ERRORS = (OSError, ValueError, ChunkError, zlib.error, Stopped)  # ValueError: bombs, encodings
 
 
@@ -33,6 +39,21 @@ class Counts:
     def __init__(self) -> None:
         self.connections = self.events = self.heartbeats = self.errors = self.violations = self.bytes = 0
         self.status: int | None = None
+
+
+class FloodWatch:
+    """The arrival times of the last HEARTBEAT_FLOOD + 1 heartbeats: a sliding window."""
+
+    __slots__ = ("_times",)
+
+    def __init__(self) -> None:
+        self._times: deque[float] = deque(maxlen=HEARTBEAT_FLOOD + 1)
+
+    def flooded(self, arrived: float) -> bool:
+        """Count a heartbeat: True once more than HEARTBEAT_FLOOD arrived within FLOOD_WINDOW s."""
+        times = self._times
+        times.append(arrived)
+        return len(times) > HEARTBEAT_FLOOD and arrived - times[0] < FLOOD_WINDOW
 
 
 class Session(Protocol):
@@ -77,20 +98,26 @@ class Segment:
         s.counts.status = head.status
         self.writer.connection(head.status, head.reason, _diagnose.recorded_headers(head),
                                offset=link.arrived - self.t0, started=self.t0 - s.origin)  # fmt: skip
-        problem = _diagnose.not_a_stream(head)
         try:
             body = Body(link, head)
         except UnsupportedEncoding as exc:
             self.writer.close_connection(CloseReason.ERROR, time.monotonic() - self.t0, str(exc))
-            return Outcome(Failure.HTTP, str(exc), head.status)
+            if head.status == 200:
+                return Outcome(Failure.HTTP, str(exc), 200)
+            return self._status(head, b"", f"the body was not read: {exc}")  # the status first, then this
+        problem = _diagnose.not_a_stream(head)
         if problem is None:
             return self._pump(body, head)
         if head.status == 200:
             self._drain(body, problem)
             s.tell(problem)
             return Outcome(Failure.HTTP, problem, 200)
-        start = self._drain(body)
-        message = _diagnose.status_message(head, start, s.target.url)
+        return self._status(head, self._drain(body))
+
+    def _status(self, head: Head, start: bytes, note: str | None = None) -> Outcome:
+        """Say what a non-200 means (`start`: its body's first bytes), and how to back off."""
+        s = self.s
+        message = _diagnose.status_message(head, start, s.target.url) + (f"; {note}" if note else "")
         s.tell(message)
         failure = _diagnose.status_failure(head.status)
         wait = None
@@ -99,17 +126,18 @@ class Segment:
         return Outcome(failure, message, head.status, wait=wait)
 
     def _drain(self, body: Body, problem: str | None = None) -> bytes:
-        """Record a non-stream body (up to MAX_ERROR_BODY); return its start, for the message."""
+        """Record a non-stream body (up to MAX_ERROR_BODY bytes and MAX_ERROR_LINES lines); return its start,
+        for the message."""
         first = b""
 
         def emit(raw: bytes, arrived: float) -> None:
             self.writer.line(raw, arrived - self.t0)
 
         try:
-            first, cut = _diagnose.read_whole(body, emit, MAX_ERROR_BODY)
+            first, cut = _diagnose.read_whole(body, emit, MAX_ERROR_BODY, MAX_ERROR_LINES)
             closing, error = (CloseReason.SERVER_CLOSED, None) if problem is None else (CloseReason.ERROR, problem)
-            if cut:
-                closing, error = CloseReason.CLIENT_STOPPED, f"body cut after {MAX_ERROR_BODY} bytes"
+            if cut is not None:
+                closing, error = CloseReason.CLIENT_STOPPED, cut
         except _READ_ERRORS as exc:
             closing, error = CloseReason.ERROR, _diagnose.read_error(exc, self.s.options.read_timeout)
         if self.s.stopping is not None:
@@ -130,22 +158,20 @@ class Segment:
         lines_before = c.events + c.heartbeats + c.errors
         check = s.check.line if s.check is not None else None
         error: str | None = None
-        window, burst = 0.0, 0  # heartbeats since `window` began (a flood is HEARTBEAT_FLOOD within 1 s)
+        flood = FloodWatch()
         try:
             while (pieces := body.read()) and s.stopping is None:
                 arrived = body.arrived
                 now = arrived - self.t0
-                if arrived - window >= 1.0:
-                    window, burst = arrived, 0
                 batch = splitter.feed_pieces(pieces)
                 for i, raw in enumerate(batch):
                     c.bytes += len(raw)
                     if is_blank(raw):
                         c.heartbeats += 1
-                        burst += 1
-                        if burst > HEARTBEAT_FLOOD:
+                        if flood.flooded(arrived):
                             del batch[i + 1 :]
-                            error = f"a heartbeat flood: more than {HEARTBEAT_FLOOD} blank lines within 1 s: stopped"
+                            error = (f"a heartbeat flood: more than {HEARTBEAT_FLOOD} blank lines within "
+                                     f"{FLOOD_WINDOW:g} s (X sends one every 20 s): stopped")  # fmt: skip
                             break
                     elif check is not None and check(raw):
                         pass  # an in-stream error payload, counted by the check

@@ -1,0 +1,116 @@
+"""The recorder's limits against hostile servers, over real sockets on 127.0.0.1: heartbeat
+floods at any rate, non-200 bodies of a million lines, undecodable error bodies, bugs whose
+text quotes the token, and redirects on a reconnection.
+
+Durations here are safety bounds on a recording that must stop by itself (the old recorder
+ran until them), not measurements.
+"""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from servers import EVENT, SEARCH, STREAM_HEAD, Hostile, respond, stream
+
+from harness._wire import encode_chunk
+from harness.cassette import Cassette, Close, CloseReason, Connection, Line
+from harness.cli.app import HarnessGroup
+from harness.cli.stream import COMMANDS
+from harness.record._segment import HEARTBEAT_FLOOD, MAX_ERROR_LINES
+from harness.record.recorder import Recorder, RecordOptions, StopReason
+
+pytestmark = pytest.mark.integration
+
+TOKEN = "AAAAAAAAAAAAAAAAAAAAALimitsTestToken%2Fq9Z7%3Dx1c0ffee%2Bbeef"
+cli = HarnessGroup(commands={c.name: c for c in COMMANDS})
+
+
+def run_cli(*args: object) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, [str(a) for a in args], env={"X_BEARER_TOKEN": TOKEN})
+    return result.exit_code, result.stdout, result.stderr
+
+
+def blank_bursts(size: int, gap: float) -> object:
+    """A 200 stream sending `size` blank lines at once every `gap` seconds, for ever: under the
+    old limit (1,000 within a second) when `size` < 1,000 and `gap` >= 1."""
+
+    def script(server: Hostile, sock: socket.socket) -> None:
+        sock.sendall(STREAM_HEAD)
+        while True:
+            sock.sendall(encode_chunk(b"\r\n" * size))
+            if server.stopping.wait(gap):
+                return
+
+    return script
+
+
+# -- 1. a heartbeat flood at any rate is stopped; bursts of a real stream are not -----------------
+
+
+@pytest.mark.parametrize(("size", "gap"), [(900, 1.05), (1, 0.005)], ids=["900-a-second", "200-a-second"])
+def test_a_sustained_heartbeat_flood_stops_with_one_line(tmp_path: Path, size: int, gap: float) -> None:
+    out = tmp_path / "flood.jsonl"
+    with Hostile(blank_bursts(size, gap)) as server:  # type: ignore[arg-type]
+        code, stdout, stderr = run_cli("record", server.url + SEARCH, "-o", out, "--duration", 8)
+    assert code == 2, (stdout, stderr)
+    assert "heartbeat flood" in stderr and stderr.strip().count("\n") == 0, stderr
+    recs = list(Cassette(out))  # readable, and holding no more than the flood allowed
+    beats = [r for r in recs if isinstance(r, Line)]
+    assert len(beats) == HEARTBEAT_FLOOD + 1 and all(b.is_heartbeat for b in beats)
+    assert isinstance(recs[-1], Close) and recs[-1].reason is CloseReason.ERROR
+    assert "heartbeat flood" in (recs[-1].error or "")
+
+
+def test_bursts_of_blank_lines_in_a_real_stream_are_kept(tmp_path: Path) -> None:
+    # after reconnects and through proxies a few blank lines come together: many such bursts,
+    # and as many heartbeats as the limit allows at once, between events
+    lines = [b"\r\n" * 5, EVENT] * 8 + [b"\r\n" * (HEARTBEAT_FLOOD - 40), EVENT]
+    with Hostile(stream(*lines)) as server:
+        result = Recorder(server.url + SEARCH, tmp_path / "c.jsonl", RecordOptions(token=TOKEN)).run()
+    assert result.reason is StopReason.SERVER_CLOSED and result.error is None
+    assert (result.stats.heartbeats, result.stats.events) == (HEARTBEAT_FLOOD, 9)
+
+
+# -- 2. a non-200 body writes a bounded number of records --------------------------------------
+
+
+@pytest.mark.parametrize("line", [b"\n", b"<p>\n"], ids=["newlines", "html-lines"])
+def test_a_non_200_body_of_a_million_lines_writes_a_bounded_number_of_records(tmp_path: Path, line: bytes) -> None:
+    out = tmp_path / "c.jsonl"
+    body = line * ((1 << 20) // len(line))  # 1 MiB: up to a million records before
+    with Hostile(respond(503, "Service Unavailable", body, [("Content-Type", "text/html")])) as server:
+        code, _, stderr = run_cli("record", server.url + SEARCH, "-o", out)
+    assert code == 1 and stderr.startswith("HTTP 503 Service Unavailable"), stderr  # the status is still the news
+    recs = list(Cassette(out))
+    assert len([r for r in recs if isinstance(r, Line)]) == MAX_ERROR_LINES
+    assert isinstance(recs[-1], Close) and recs[-1].error == f"body cut after {MAX_ERROR_LINES} lines"
+
+
+def test_a_non_200_body_within_the_limits_is_kept_whole(tmp_path: Path) -> None:
+    body = b'{"title":"Service Unavailable",\n"detail":"busy"}\n' + b"\n" * (MAX_ERROR_LINES - 2)
+    with Hostile(respond(503, "Service Unavailable", body)) as server:
+        result = Recorder(server.url + SEARCH, tmp_path / "c.jsonl", RecordOptions(token=TOKEN)).run()
+    recs = list(Cassette(tmp_path / "c.jsonl"))
+    assert b"".join(r.raw for r in recs if isinstance(r, Line)) == body
+    assert isinstance(recs[-1], Close) and recs[-1].reason is CloseReason.SERVER_CLOSED and recs[-1].error is None
+    assert result.reason is StopReason.HTTP_STATUS and "server says: 'busy'" in (result.error or "")
+
+
+# -- 5. an undecodable non-200 body: the status first -------------------------------------------
+
+
+def test_a_non_200_in_an_unknown_encoding_reports_the_status_first(tmp_path: Path) -> None:
+    out = tmp_path / "c.jsonl"
+    headers = [("Content-Encoding", "br"), ("x-rate-limit-reset", "1")]
+    with Hostile(respond(429, "Too Many Requests", b"\x8b\x00garbage", headers)) as server:
+        code, _, stderr = run_cli("record", server.url + SEARCH, "-o", out)
+    assert code == 1, stderr
+    first = stderr.splitlines()[0]
+    assert first.startswith("HTTP 429 Too Many Requests") and "too many requests" in first, first
+    assert first.index("HTTP 429") < first.index("Content-Encoding 'br'")
+    conn, close = list(Cassette(out))
+    assert isinstance(conn, Connection) and conn.status == 429
+    assert isinstance(close, Close) and "Content-Encoding 'br'" in (close.error or "")
