@@ -9,11 +9,12 @@ ran until them), not measurements.
 from __future__ import annotations
 
 import socket
+import traceback
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from servers import EVENT, SEARCH, STREAM_HEAD, Hostile, respond, stream
+from servers import EVENT, SEARCH, STREAM_HEAD, Hostile, echo_secrets, respond, stream
 
 from harness._wire import encode_chunk
 from harness.cassette import Cassette, Close, CloseReason, Connection, Line
@@ -21,6 +22,7 @@ from harness.cli.app import HarnessGroup
 from harness.cli.stream import COMMANDS
 from harness.record._segment import HEARTBEAT_FLOOD, MAX_ERROR_LINES
 from harness.record.recorder import Recorder, RecordOptions, StopReason
+from harness.record.redact import Redaction
 
 pytestmark = pytest.mark.integration
 
@@ -114,3 +116,65 @@ def test_a_non_200_in_an_unknown_encoding_reports_the_status_first(tmp_path: Pat
     conn, close = list(Cassette(out))
     assert isinstance(conn, Connection) and conn.status == 429
     assert isinstance(close, Close) and "Content-Encoding 'br'" in (close.error or "")
+
+
+# -- 3. a bug's exception text passes the same redaction ----------------------------------------
+
+
+def _quoting_bug(monkeypatch: pytest.MonkeyPatch, kind: type[Exception]) -> None:
+    """A bug in the recorder whose message quotes the line it choked on: the echoed token."""
+
+    def line(self: Redaction, raw: bytes) -> bytes:
+        raise kind(f"cannot redact {raw!r}")
+
+    monkeypatch.setattr(Redaction, "line", line)
+
+
+def _shown(exc: BaseException) -> str:
+    return "".join(traceback.format_exception(exc)) + repr(exc) + str(exc)
+
+
+@pytest.mark.parametrize("kind", [RuntimeError, KeyError, TypeError])
+def test_a_bug_escaping_run_is_raised_redacted_with_its_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: type[Exception]
+) -> None:
+    _quoting_bug(monkeypatch, kind)
+    with Hostile(echo_secrets()) as server:
+        recorder = Recorder(server.url + SEARCH, tmp_path / "c.jsonl", RecordOptions(token=TOKEN))
+        with pytest.raises(kind) as info:
+            recorder.run()
+    shown = _shown(info.value)
+    assert TOKEN not in shown and "LimitsTestToken" not in shown, shown
+    assert "cannot redact b" in shown and '"text":"Bearer <redacted>' in shown  # it still says what failed
+    assert "in line" in shown and "_segment.py" in shown  # and where: the traceback is the bug's
+    assert info.value.__context__ is None and info.value.__cause__ is None
+    close = list(Cassette(tmp_path / "c.jsonl"))[-1]  # the segment was still ended, redacted too
+    assert isinstance(close, Close) and "LimitsTestToken" not in (close.error or "") and "recorder:" in close.error
+
+
+def test_a_bug_in_the_background_recorder_is_raised_redacted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _quoting_bug(monkeypatch, RuntimeError)
+    with Hostile(echo_secrets()) as server:
+        recorder = Recorder(server.url + SEARCH, tmp_path / "c.jsonl", RecordOptions(token=TOKEN)).start()
+        with pytest.raises(RuntimeError) as info:
+            recorder.wait(20)
+    assert "LimitsTestToken" not in _shown(info.value) and "<redacted>" in str(info.value)
+
+
+def test_an_exception_that_cannot_be_rebuilt_keeps_its_type_name() -> None:
+    class Odd(Exception):
+        def __init__(self, secret: str, *, where: int) -> None:
+            super().__init__(f"{secret} at {where}")
+
+    r = Redaction().with_secret(TOKEN)
+    try:
+        try:
+            raise KeyError(TOKEN)
+        except KeyError:
+            raise Odd(f"Bearer {TOKEN}", where=3) from None
+    except Odd as exc:
+        shown = r.exception(exc)
+    assert type(shown).__name__ == "RedactedError" and str(shown) == "Odd: Bearer <redacted> at 3"
+    assert "LimitsTestToken" not in _shown(shown) and shown.__traceback__ is not None
+    clean = ValueError("nothing secret")
+    assert r.exception(clean) is clean

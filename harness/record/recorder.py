@@ -214,7 +214,20 @@ class Recorder:
         return headers
 
     def run(self) -> RecordResult:
-        """Record until a stop condition; never raises for what the stream does (see `result`)."""
+        """Record until a stop condition; never raises for what the stream does (see `result`).
+
+        What does escape (a bug, a second Ctrl-C) is raised with its text redacted like every
+        other output: a redacted copy with the same traceback, when its text held a secret.
+        """
+        try:
+            return self._record()
+        except BaseException as exc:
+            shown = self.redaction.exception(exc)
+            if shown is exc:
+                raise
+        raise shown  # outside the handler, so that the original is not its context
+
+    def _record(self) -> RecordResult:
         o = self.options
         if o.validate and self.check is None:
             self.check = LineCheck(self.target.endpoint.name, self.counts)

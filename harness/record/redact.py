@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -121,6 +121,28 @@ class Redaction:
         cut short (`found b'Bearer AAAA...'` quoting 40 bytes) is redacted."""
         return _fragments(self.text(value), [v for v in self.variants if len(v) > FRAGMENT])
 
+    def exception(self, exc: BaseException) -> BaseException:
+        """`exc` as it may be shown: itself when neither its text nor that of what it chains
+        holds a secret, else a copy of the same type (a `RedactedError` when the type cannot
+        be rebuilt from its arguments) with the text redacted, the same traceback, chained
+        from nothing, and what it chained as redacted notes."""
+        chain = _chain(exc)
+        if not any(self._leaks(e) for e in chain):
+            return exc
+        copy = _rebuilt(exc, self.message)
+        if copy is None or self._leaks(copy):
+            copy = RedactedError(self.message(f"{type(exc).__name__}: {exc}"))
+        copy.__cause__, copy.__suppress_context__ = None, True
+        for note in getattr(exc, "__notes__", ()):
+            copy.add_note(self.message(str(note)))
+        for linked in chain[1:]:
+            copy.add_note(self.message(f"chained from {type(linked).__name__}: {linked}"))
+        return copy.with_traceback(exc.__traceback__)
+
+    def _leaks(self, exc: BaseException) -> bool:
+        texts = (str(exc), repr(exc), *map(str, getattr(exc, "__notes__", ())))
+        return any(self.message(t) != t for t in texts)
+
     def header_value(self, name: str, value: str) -> str:
         if self._secret_header(name):
             scheme, sep, _ = value.partition(" ")
@@ -174,6 +196,32 @@ class Redaction:
         if not changed:
             return raw
         return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode() + raw[len(body) :]
+
+
+class RedactedError(Exception):
+    """An exception whose type could not be rebuilt with its text redacted: its type's name
+    leads the (redacted) text."""
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    """`exc` and the exceptions it chains (causes and contexts), each once."""
+    out: list[BaseException] = []
+    e: BaseException | None = exc
+    while e is not None and all(e is not seen for seen in out):
+        out.append(e)
+        e = e.__cause__ if e.__cause__ is not None else e.__context__
+    return out
+
+
+def _rebuilt(exc: BaseException, redact: Callable[[str], str]) -> BaseException | None:
+    """An exception of `exc`'s type from its arguments, each string redacted; None if the
+    type does not rebuild from its arguments."""
+    args = tuple(redact(a) if isinstance(a, str) else redact(repr(a)) if isinstance(a, bytes) else a for a in exc.args)
+    try:
+        copy = type(exc)(*args)
+    except Exception:
+        return None
+    return copy if type(copy) is type(exc) else None
 
 
 def _fragments(text: str, secrets: list[str]) -> str:
