@@ -178,3 +178,36 @@ def test_an_exception_that_cannot_be_rebuilt_keeps_its_type_name() -> None:
     assert "LimitsTestToken" not in _shown(shown) and shown.__traceback__ is not None
     clean = ValueError("nothing secret")
     assert r.exception(clean) is clean
+
+
+# -- 4. every connection says where it really came from ----------------------------------------
+
+
+def test_each_connection_records_where_it_came_from(tmp_path: Path) -> None:
+    out, messages = tmp_path / "c.jsonl", []
+    with Hostile(stream(EVENT)) as final:
+        there = final.url.replace("127.0.0.1", "localhost") + SEARCH
+        moved = [("Content-Length", "0")]
+        first = respond(302, "Found", b"", [*moved, ("Location", there + "?n=1")])
+        again = respond(307, "Temporary Redirect", b"", [*moved, ("Location", there + f"?n=2&access_token={TOKEN}")])
+        with Hostile(first, stream(EVENT), again) as origin:  # redirected, then not, then elsewhere
+            options = RecordOptions(token=TOKEN, reconnect=True, max_events=3, duration=20.0)
+            result = Recorder(origin.url + SEARCH, out, options, on_message=messages.append).run()
+    assert result.reason is StopReason.MAX_EVENTS, (result, messages)
+    cassette = Cassette(out)
+    assert cassette.header.url == there + "?n=1" and cassette.header.labels["redirected-from"] == origin.url + SEARCH
+    conns = [r for r in cassette if isinstance(r, Connection)]
+    assert [c.url for c in conns] == [None, origin.url + SEARCH, there + "?n=2&access_token=<redacted>"]
+    assert "LimitsTestToken" not in out.read_text() + "".join(messages)
+    assert sum("redirected to" in m for m in messages) == 2  # and stderr says so, as before
+
+
+def test_a_connection_record_without_url_and_an_unknown_member_still_read() -> None:
+    from harness.cassette.records import encode_record, parse_record
+
+    plain = Connection(0, 200, "OK", (), 0.1, 0.0)
+    assert b'"url"' not in encode_record(plain) and parse_record(encode_record(plain)) == plain
+    moved = Connection(1, 200, "OK", (), 0.1, 2.0, "https://elsewhere.example/2/tweets/search/stream")
+    assert parse_record(encode_record(moved)) == moved
+    later = b'{"kind":"connection","index":0,"offset":0.1,"status":200,"reason":"OK","via":{"a":[1]}}\n'
+    assert parse_record(later) == plain  # members a later writer may add are ignored, as `url` was before

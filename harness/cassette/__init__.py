@@ -5,7 +5,11 @@ one record per line received (`line`, or `heartbeat` for a blank keep-alive), an
 `close` record saying how the connection ended. Offsets are seconds since that
 connection's request was sent. Lines are stored byte-exact: a JSON object as itself
 (`json`), any other line as `text`, or `b64` for bytes that are not UTF-8; `eol` only
-where the terminator was not CRLF. Version 1 (text and b64 only) is still read. A name
+where the terminator was not CRLF. A `connection` record has `url` when redirects led its
+request away from the header's `url` (a reconnection's redirect: the header says where the
+first connection came from). Readers ignore members they do not know, so an optional member
+like this one is added without a new version; one that changes what a record means needs
+one. Version 1 (text and b64 only) is still read. A name
 ending in `.gz` is read and written as gzip. Records are encoded and parsed in
 `harness.cassette.records`.
 

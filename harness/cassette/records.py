@@ -51,7 +51,8 @@ class Header:
 
 @dataclass(frozen=True)
 class Connection:
-    """A response: `started` is seconds since the cassette's first request."""
+    """A response: `started` is seconds since the cassette's first request; `url` is where it
+    came from when redirects led away from the header's URL (None: from there)."""
 
     index: int
     status: int
@@ -59,6 +60,7 @@ class Connection:
     headers: tuple[tuple[str, str], ...] = ()
     offset: float = 0.0
     started: float = 0.0
+    url: str | None = None
 
     def header(self, name: str) -> str | None:
         lname = name.lower()
@@ -229,17 +231,18 @@ def encode_record(r: Record) -> bytes:
     if isinstance(r, Line):
         return encode_lines([r.raw], r.offset)
     if isinstance(r, Connection):
-        return _dumps(
-            {
-                "kind": "connection",
-                "index": r.index,
-                "started": round(r.started, 6),
-                "offset": round(r.offset, 6),
-                "status": r.status,
-                "reason": r.reason,
-                "headers": [list(h) for h in r.headers],
-            }
-        )
+        conn: dict[str, Any] = {
+            "kind": "connection",
+            "index": r.index,
+            "started": round(r.started, 6),
+            "offset": round(r.offset, 6),
+            "status": r.status,
+            "reason": r.reason,
+            "headers": [list(h) for h in r.headers],
+        }
+        if r.url is not None:  # optional: readers ignore members they do not know
+            conn["url"] = r.url
+        return _dumps(conn)
     out = {"kind": "close", "offset": round(r.offset, 6), "reason": r.reason.value}
     if r.error is not None:
         out["error"] = r.error
@@ -265,6 +268,7 @@ class _Wire(msgspec.Struct, gc=False):
     reason: str = ""
     headers: list[tuple[str, str]] = []
     error: str | None = None
+    url: str | None = None
 
 
 _WIRE = msgspec.json.Decoder(_Wire).decode
@@ -298,7 +302,7 @@ def parse_record(data: bytes) -> Record:
         if w.index is UNSET or w.status is UNSET:
             raise ValueError("a connection record needs its index and status")
         headers = tuple((k, v) for k, v in w.headers)
-        return Connection(w.index, w.status, w.reason, headers, w.offset, w.started)
+        return Connection(w.index, w.status, w.reason, headers, w.offset, w.started, w.url)
     if kind == "close":
         try:
             reason = CloseReason(w.reason)

@@ -96,8 +96,8 @@ class CassetteWriter:
         self.records += 1
 
     def connection(self, status: int, reason: str = "", headers: tuple[tuple[str, str], ...] = (),
-                   *, offset: float = 0.0, started: float = 0.0) -> Connection:  # fmt: skip
-        c = Connection(self._order.count, status, reason, headers, offset, started)
+                   *, offset: float = 0.0, started: float = 0.0, url: str | None = None) -> Connection:  # fmt: skip
+        c = Connection(self._order.count, status, reason, headers, offset, started, url)
         self.write(c)
         return c
 

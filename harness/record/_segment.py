@@ -87,17 +87,18 @@ class Outcome:
 class Segment:
     """Records one response: the connection record, every line as it arrives, the close."""
 
-    def __init__(self, session: Session, writer: RedactingWriter, t0: float) -> None:
+    def __init__(self, session: Session, writer: RedactingWriter, t0: float, url: str | None = None) -> None:
         self.s = session
         self.writer = writer
         self.t0 = t0  # time.monotonic() when the request was sent
+        self.url = url  # where the response came from, when not from the cassette header's URL
 
     def record(self, link: Link, head: Head) -> Outcome:
         s = self.s
         s.counts.connections += 1
         s.counts.status = head.status
         self.writer.connection(head.status, head.reason, _diagnose.recorded_headers(head),
-                               offset=link.arrived - self.t0, started=self.t0 - s.origin)  # fmt: skip
+                               offset=link.arrived - self.t0, started=self.t0 - s.origin, url=self.url)  # fmt: skip
         try:
             body = Body(link, head)
         except UnsupportedEncoding as exc:

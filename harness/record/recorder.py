@@ -192,11 +192,10 @@ class Recorder:
     def header(self, final_url: str | None = None) -> Header:
         """The cassette's header; `final_url`: where redirects led (recorded as `url`)."""
         r, t = self.redaction, self.target
-        url, labels = r.url(t.url, t.params), {"source": "recorded", **self.options.labels}
+        url, labels = self._shown_url(None), {"source": "recorded", **self.options.labels}
         if final_url is not None:
-            parts = urlsplit(final_url)
             labels["redirected-from"] = url
-            url = r.url(urlunsplit((*parts[:3], "", "")), dict(parse_qsl(parts.query, keep_blank_values=True)))
+            url = self._shown_url(final_url)
         return Header(
             endpoint=t.endpoint.name,
             url=url,
@@ -206,6 +205,15 @@ class Recorder:
             tool=f"x-stream-harness/{__version__}",
             labels=labels,
         )
+
+    def _shown_url(self, final_url: str | None) -> str:
+        """The URL a response came from as the cassette says it: redacted, its query as
+        parameters; `final_url`: where redirects led (None: the target itself)."""
+        r, t = self.redaction, self.target
+        if final_url is None:
+            return r.url(t.url, t.params)
+        parts = urlsplit(final_url)
+        return r.url(urlunsplit((*parts[:3], "", "")), dict(parse_qsl(parts.query, keep_blank_values=True)))
 
     def _request_headers(self) -> dict[str, str]:
         headers = {"User-Agent": USER_AGENT, "Accept": "application/json", "Accept-Encoding": "gzip"}
@@ -315,7 +323,11 @@ class Recorder:
             if final != url and self._cassette.records == 0:  # the header says where the stream came from
                 self._cassette.close()
                 self._cassette = CassetteWriter(self.path, self.header(final), background=True)
-            return Segment(self, RedactingWriter(self._cassette, self.redaction), t0).record(link, head)
+            # and a connection that came from elsewhere (a reconnection redirected, or not) says so
+            shown = self._shown_url(None if final == url else final)
+            came_from = None if shown == self._cassette.header.url else shown
+            writer = RedactingWriter(self._cassette, self.redaction)
+            return Segment(self, writer, t0, came_from).record(link, head)
         finally:
             link.close()
 

@@ -263,9 +263,10 @@ class RedactingWriter:
         self.redaction = redaction
 
     def connection(self, status: int, reason: str, headers: Iterable[tuple[str, str]], *, offset: float,
-                   started: float) -> None:  # fmt: skip
+                   started: float, url: str | None = None) -> None:  # fmt: skip
         r = self.redaction
-        self.writer.connection(status, r.text(reason), r.headers_list(headers), offset=offset, started=started)
+        self.writer.connection(status, r.text(reason), r.headers_list(headers), offset=offset, started=started,
+                               url=None if url is None else r.text(url))  # fmt: skip
 
     def line(self, raw: bytes, offset: float) -> None:
         self.writer.line(self.redaction.line(raw), offset)
