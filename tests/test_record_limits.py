@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from servers import EVENT, SEARCH, STREAM_HEAD, Hostile, echo_secrets, respond, stream
+from servers import EVENT, SEARCH, STREAM_HEAD, Hostile, echo_secrets, gzip_bomb, gzipped, respond, stream
 
 from harness._wire import encode_chunk
 from harness.cassette import Cassette, Close, CloseReason, Connection, Line
@@ -66,6 +66,23 @@ def test_a_sustained_heartbeat_flood_stops_with_one_line(tmp_path: Path, size: i
     assert "heartbeat flood" in (recs[-1].error or "")
 
 
+def test_a_flood_split_over_short_connections_stops_even_with_reconnect(tmp_path: Path) -> None:
+    burst = stream(b"\r\n" * (HEARTBEAT_FLOOD * 2 // 3))  # each connection under the limit, then a clean end
+    with Hostile(burst) as server:
+        result = Recorder(server.url + SEARCH, tmp_path / "c.jsonl",
+                          RecordOptions(token=TOKEN, reconnect=True, duration=20.0)).run()  # fmt: skip
+    assert result.reason is StopReason.ERROR and "heartbeat flood" in (result.error or ""), result
+    assert result.stats.connections == 2 and result.stats.heartbeats == HEARTBEAT_FLOOD + 1
+
+
+def test_a_gzip_bomb_stops_even_with_reconnect(tmp_path: Path) -> None:
+    with Hostile(gzip_bomb(b"\0" * (1 << 20), 64)) as server:
+        result = Recorder(server.url + SEARCH, tmp_path / "c.jsonl",
+                          RecordOptions(token=TOKEN, reconnect=True, duration=20.0)).run()  # fmt: skip
+    assert result.reason is StopReason.ERROR and "decompression bomb" in (result.error or ""), result
+    assert result.stats.connections == 1
+
+
 def test_bursts_of_blank_lines_in_a_real_stream_are_kept(tmp_path: Path) -> None:
     # after reconnects and through proxies a few blank lines come together: many such bursts,
     # and as many heartbeats as the limit allows at once, between events
@@ -79,11 +96,20 @@ def test_bursts_of_blank_lines_in_a_real_stream_are_kept(tmp_path: Path) -> None
 # -- 2. a non-200 body writes a bounded number of records --------------------------------------
 
 
-@pytest.mark.parametrize("line", [b"\n", b"<p>\n"], ids=["newlines", "html-lines"])
-def test_a_non_200_body_of_a_million_lines_writes_a_bounded_number_of_records(tmp_path: Path, line: bytes) -> None:
+@pytest.mark.parametrize(
+    ("line", "encoding"),
+    [(b"\n", ""), (b"<p>\n", ""), (b"\n", "gzip")],
+    ids=["newlines", "html-lines", "gzip-newlines"],
+)
+def test_a_non_200_body_of_a_million_lines_writes_a_bounded_number_of_records(
+    tmp_path: Path, line: bytes, encoding: str
+) -> None:
     out = tmp_path / "c.jsonl"
     body = line * ((1 << 20) // len(line))  # 1 MiB: up to a million records before
-    with Hostile(respond(503, "Service Unavailable", body, [("Content-Type", "text/html")])) as server:
+    headers = [("Content-Type", "text/html")]
+    if encoding:  # 16 MiB of newlines in ~16 KB
+        body, headers = gzipped(body * 16), [*headers, ("Content-Encoding", encoding)]
+    with Hostile(respond(503, "Service Unavailable", body, headers)) as server:
         code, _, stderr = run_cli("record", server.url + SEARCH, "-o", out)
     assert code == 1 and stderr.startswith("HTTP 503 Service Unavailable"), stderr  # the status is still the news
     recs = list(Cassette(out))

@@ -31,16 +31,6 @@ FLOOD_WINDOW = 60.0
 _READ_ERRORS = (OSError, ValueError, ChunkError, zlib.error, Stopped)  # ValueError: bombs, encodings
 
 
-class Counts:
-    """What a recording has seen so far, over all its connections."""
-
-    __slots__ = ("bytes", "connections", "errors", "events", "heartbeats", "status", "violations")
-
-    def __init__(self) -> None:
-        self.connections = self.events = self.heartbeats = self.errors = self.violations = self.bytes = 0
-        self.status: int | None = None
-
-
 class FloodWatch:
     """The arrival times of the last HEARTBEAT_FLOOD + 1 heartbeats: a sliding window."""
 
@@ -54,6 +44,18 @@ class FloodWatch:
         times = self._times
         times.append(arrived)
         return len(times) > HEARTBEAT_FLOOD and arrived - times[0] < FLOOD_WINDOW
+
+
+class Counts:
+    """What a recording has seen so far, over all its connections (the heartbeats' window too:
+    a flood split over many short connections is still a flood)."""
+
+    __slots__ = ("bytes", "connections", "errors", "events", "flood", "heartbeats", "status", "violations")
+
+    def __init__(self) -> None:
+        self.connections = self.events = self.heartbeats = self.errors = self.violations = self.bytes = 0
+        self.status: int | None = None
+        self.flood = FloodWatch()
 
 
 class Session(Protocol):
@@ -159,7 +161,7 @@ class Segment:
         lines_before = c.events + c.heartbeats + c.errors
         check = s.check.line if s.check is not None else None
         error: str | None = None
-        flood = FloodWatch()
+        flooded, hostile = c.flood.flooded, False  # hostile: a limit stopped it, do not reconnect
         try:
             while (pieces := body.read()) and s.stopping is None:
                 arrived = body.arrived
@@ -169,8 +171,9 @@ class Segment:
                     c.bytes += len(raw)
                     if is_blank(raw):
                         c.heartbeats += 1
-                        if flood.flooded(arrived):
+                        if flooded(arrived):
                             del batch[i + 1 :]
+                            hostile = True
                             error = (f"a heartbeat flood: more than {HEARTBEAT_FLOOD} blank lines within "
                                      f"{FLOOD_WINDOW:g} s (X sends one every 20 s): stopped")  # fmt: skip
                             break
@@ -189,13 +192,17 @@ class Segment:
                     break
                 if splitter.overflowing:
                     error = f"a line longer than {max_line} bytes (no line end): stopped (see --max-line)"
+                    hostile = True
                     break
         except _READ_ERRORS as exc:
             if s.stopping is None:
                 error = _diagnose.read_error(exc, s.options.read_timeout)
-        return self._end(head, body, splitter, error, c.events + c.heartbeats + c.errors > lines_before)
+                hostile = isinstance(exc, _diagnose.DecompressionBomb)
+        got_lines = c.events + c.heartbeats + c.errors > lines_before
+        return self._end(head, body, splitter, error, got_lines, hostile)
 
-    def _end(self, head: Head, body: Body, splitter: LineSplitter, error: str | None, got_lines: bool) -> Outcome:
+    def _end(self, head: Head, body: Body, splitter: LineSplitter, error: str | None, got_lines: bool,
+             hostile: bool) -> Outcome:  # fmt: skip
         now = time.monotonic() - self.t0
         if self.s.stopping is not None:
             self.writer.close_connection(CloseReason.CLIENT_STOPPED, now)
@@ -210,7 +217,8 @@ class Segment:
         established = got_lines and now >= self.s.options.backoff.min_lifetime
         if error is not None:
             self.writer.close_connection(CloseReason.ERROR, now, error)
-            return Outcome(Failure.NETWORK, error, 200, established)
+            # a limit's stop is final, --reconnect or not: the next connection would bring the same
+            return Outcome(None if hostile else Failure.NETWORK, error, 200, established)
         note = None if body.complete else "closed without the final chunk"
         self.writer.close_connection(CloseReason.SERVER_CLOSED, now, note)
         return Outcome(Failure.CLEAN_CLOSE if established else Failure.NETWORK, None, 200, established)
