@@ -237,3 +237,17 @@ def test_a_connection_record_without_url_and_an_unknown_member_still_read() -> N
     assert parse_record(encode_record(moved)) == moved
     later = b'{"kind":"connection","index":0,"offset":0.1,"status":200,"reason":"OK","via":{"a":[1]}}\n'
     assert parse_record(later) == plain  # members a later writer may add are ignored, as `url` was before
+
+
+def test_a_connections_url_survives_export_to_vcr_and_back(tmp_path: Path) -> None:
+    from harness.cassette import Header, write_cassette
+    from harness.cassette.vcr import export_vcr, import_vcr
+
+    moved = "https://elsewhere.example/2/tweets/search/stream"
+    end = Close(0.3, CloseReason.SERVER_CLOSED)
+    records = [Connection(0, 200, "OK", (), 0.1, 0.0), Line(0.2, EVENT), end,
+               Connection(1, 200, "OK", (), 0.1, 2.0, moved), Line(0.2, EVENT), end]  # fmt: skip
+    src = write_cassette(tmp_path / "s.jsonl", Header("search-stream", "https://api.x.com" + SEARCH), records)
+    export_vcr(src, tmp_path / "s.yaml")
+    import_vcr(tmp_path / "s.yaml", tmp_path / "back.jsonl")
+    assert [r.url for r in Cassette(tmp_path / "back.jsonl") if isinstance(r, Connection)] == [None, moved]

@@ -67,6 +67,8 @@ def export_vcr(cassette_path: str | Path, out: str | Path) -> int:
             if closed
             else None,
         }
+        if conn.url is not None:  # where a redirect led this connection
+            timing["url"] = conn.url
         interactions.append(
             {
                 "request": {
@@ -161,7 +163,7 @@ def _records(index: int, response: dict[str, Any]) -> list[Record]:
         offsets = [float(o) for o, _ in timing["lines"]]
         headers = tuple((str(k), str(v)) for k, v in timing.get("headers", headers))
         conn = Connection(index, int(status["code"]), status.get("message", ""), headers,
-                          float(timing["offset"]), float(timing["started"]))  # fmt: skip
+                          float(timing["offset"]), float(timing["started"]), timing.get("url"))  # fmt: skip
         close = timing.get("close") or {"offset": offsets[-1] if offsets else 0.0, "reason": "server-closed"}
         end = Close(float(close["offset"]), CloseReason(close["reason"]), close.get("error"))
     else:
