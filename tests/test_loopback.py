@@ -22,6 +22,8 @@ from harness.errors import UsageError
 from harness.model import ENDPOINTS
 from harness.replay.loopback import LoopbackServer, ServeOptions
 
+pytestmark = pytest.mark.integration  # real sockets, servers or subprocesses
+
 AUTH = {"Authorization": "Bearer anything"}
 QUERY = {"search-stream": "", "firehose-ja": "?partition=1", "likes-sample10": "?partition=2"}
 

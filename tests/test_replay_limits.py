@@ -23,6 +23,8 @@ from harness.replay.loopback import LoopbackServer, ServeOptions
 from harness.replay.server import End, ReplayServer
 from tests.test_replayer import cassette, cli_argv, event_line, events, target
 
+pytestmark = pytest.mark.integration  # real sockets, servers or subprocesses
+
 TARGET = "/2/tweets/search/stream"
 
 

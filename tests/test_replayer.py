@@ -31,6 +31,8 @@ from harness.errors import CassetteError, UsageError
 from harness.model import resolve_endpoint
 from harness.replay.server import End, LineKind, ReplayServer
 
+pytestmark = pytest.mark.integration  # real sockets, servers or subprocesses
+
 HERE = Path(__file__).parent
 SAMPLES = HERE.parent / "cassettes" / "synthetic"
 QUERY = {"search-stream": {}, "firehose-ja": {"partition": "1"}, "likes-sample10": {"partition": "2"}}
