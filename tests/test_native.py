@@ -260,8 +260,8 @@ def test_lengths_and_enums_in_code_points(value: str, lo: int, hi: int) -> None:
         schema["maxLength"] = hi
     surrogate = any(0xD800 <= ord(c) <= 0xDFFF for c in value)
     sure = one_string(lo=lo, hi=hi)(value)
-    counted = lo >= 0 or hi >= 0  # a lone surrogate has no UTF-8 to count: left to others
-    assert sure == (jsonschema.Draft202012Validator(schema).is_valid(value) and not (surrogate and counted))
+    # a lone surrogate has no UTF-8 (json.loads may take it, the cassette reader does not): left to others
+    assert sure == (jsonschema.Draft202012Validator(schema).is_valid(value) and not surrogate)
     members = ("photo", "é\u65e5", value[:3])
     sure = one_string(enum=tuple(m.encode("utf-8", "surrogatepass") for m in members))(value)
     assert sure == (value in members and not surrogate)
