@@ -30,7 +30,7 @@ from harness.replay.loopback import LoopbackServer, ServeOptions
 pytestmark = pytest.mark.integration  # real sockets, servers or subprocesses
 
 TOKEN = "cli-test-token-5f1d2c3b4a"
-cli = HarnessGroup(commands={c.name: c for c in COMMANDS})
+cli = HarnessGroup(commands={c.name or "": c for c in COMMANDS})
 
 
 def run(*args: object, token: str | None = TOKEN) -> tuple[int, str, str]:

@@ -49,7 +49,7 @@ pytestmark = pytest.mark.integration  # real sockets, servers or subprocesses
 
 # shaped like an X bearer token: a run of A's, then percent-encoded characters
 TOKEN = "AAAAAAAAAAAAAAAAAAAAAHostileTestToken%2Fq9Z7%3Dx1c0ffee%2Bbeef"
-cli = HarnessGroup(commands={c.name: c for c in COMMANDS})
+cli = HarnessGroup(commands={c.name or "": c for c in COMMANDS})
 MB = 1 << 20
 
 
@@ -317,7 +317,7 @@ def test_rate_limit_wait() -> None:
 
 
 def test_a_redirect_to_another_host_is_recorded_and_never_gets_the_token(tmp_path: Path) -> None:
-    out, messages = tmp_path / "c.jsonl", []
+    out, messages = tmp_path / "c.jsonl", list[str]()
     with Hostile(stream(EVENT)) as final:
         location = final.base_url.replace("127.0.0.1", "localhost") + SEARCH + "?from=redirect"
         with Hostile(respond(302, "Found", b"", [("Location", location)])) as first:

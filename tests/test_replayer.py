@@ -24,8 +24,9 @@ import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from harness._wire import STREAM_HEADERS
 from harness.cassette import Close, CloseReason, Connection, Header, Line, Record, write_cassette
-from harness.cassette.synth import STREAM_HEADERS, Synth, encode_line
+from harness.cassette.synth import Synth, encode_line
 from harness.contract.checker import Contract
 from harness.errors import CassetteError, UsageError
 from harness.model import resolve_endpoint
