@@ -71,7 +71,7 @@ def source_process(conn: Pipe, events: int, rate: float) -> None:
         sent[n] = t
 
     with LoopbackServer(ServeOptions(rate=rate, max_events=events), source=lines, on_send=log) as server:
-        conn.send(server.url)
+        conn.send(server.base_url)
         conn.recv()  # the recording is over
     conn.send_bytes(sent.tobytes())
 
@@ -209,7 +209,7 @@ def hostile(tmp: Path, figures: dict[str, object]) -> None:
                                  ("256 MiB of 1 KB lines", (b"a" * 999 + b"\n") * 1024, 256)):  # fmt: skip
         server = bomb_server(block, repeats)
         try:
-            code, peak, last = record_child(server.url + "/2/tweets/search/stream", tmp / "bomb.jsonl")
+            code, peak, last = record_child(server.base_url + "/2/tweets/search/stream", tmp / "bomb.jsonl")
         finally:
             server.close()
         print(f"  gzip bomb, {name}: exit {code}, peak RSS {peak:.0f} MB; {last[:110]}")
@@ -221,7 +221,7 @@ def hostile(tmp: Path, figures: dict[str, object]) -> None:
 
     server = LoopbackHTTPServer(hang_up).start()
     try:
-        record_child(server.url + "/2/tweets/search/stream", tmp / "hot.jsonl", "--reconnect", "--duration", "3")
+        record_child(server.base_url + "/2/tweets/search/stream", tmp / "hot.jsonl", "--reconnect", "--duration", "3")
     finally:
         server.close()
     print(f"  200, one line, clean close, --reconnect for 3 s: {server.connections} connection(s)")

@@ -2,7 +2,7 @@
 
     python benchmarks/startup.py            # prints the figures, writes bench-results/startup.json
 
-- `import harness.testing.plugin`: the time `python -X importtime` puts in harness's own modules, and in
+- `import harness.plugin`: the time `python -X importtime` puts in harness's own modules, and in
   everything they pull in (the plugin loads in every pytest run of every user);
 - a pytest run of an unrelated project (one trivial test in a temporary folder), with the plugin
   and with `-p no:x_stream_harness`, best of several runs of each, interleaved;
@@ -68,10 +68,10 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--out", type=Path, default=Path("bench-results/startup.json"), help="figures, as JSON")
     args = parser.parse_args()
-    own, total = min(import_times("harness.testing.plugin") for _ in range(args.rounds))
+    own, total = min(import_times("harness.plugin") for _ in range(args.rounds))
     figures: dict[str, float] = {
-        "import harness.testing.plugin, ms in harness modules": own,
-        "import harness.testing.plugin, ms": total,
+        "import harness.plugin, ms in harness modules": own,
+        "import harness.plugin, ms": total,
     }
     figures |= pytest_overhead(args.rounds)
     harness_cli = [sys.executable, "-m", "harness", "--help"]

@@ -13,10 +13,12 @@ import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import BinaryIO
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import urlsplit
 
 MAX_HEAD = 64 * 1024
 LAST_CHUNK = b"0\r\n\r\n"
+#: lines due together go out in one send of up to this many bytes (still one chunk per line)
+BATCH_BYTES = 64 * 1024
 _CHUNK_SIZE = re.compile(rb"([0-9A-Fa-f]{1,15})[ \t]*(?:;[^\r\n]*)?\r?\n")
 STREAM_HEADERS = (("Content-Type", "application/json; charset=utf-8"), ("Transfer-Encoding", "chunked"))
 
@@ -41,10 +43,6 @@ class Request:
     @property
     def path(self) -> str:
         return urlsplit(self.target).path
-
-    @property
-    def query_pairs(self) -> list[tuple[str, str]]:
-        return parse_qsl(urlsplit(self.target).query, keep_blank_values=True)
 
     def header(self, name: str) -> str | None:
         lname = name.lower()

@@ -1,7 +1,7 @@
 """Hostile loopback servers for the recorder's tests: each connection runs one misbehaving script.
 
     with Hostile(stream(b'{"data":{}}\\r\\n', end="close")) as server:
-        ... record server.url + "/2/tweets/search/stream" ...
+        ... record server.base_url + "/2/tweets/search/stream" ...
 
 Connection i runs `scripts[i]` (the last script repeats), after the request head was read.
 Everything listens on 127.0.0.1 only.
@@ -35,8 +35,8 @@ class Hostile:
         self.http = LoopbackHTTPServer(self._handle)
 
     @property
-    def url(self) -> str:
-        return self.http.url
+    def base_url(self) -> str:
+        return self.http.base_url
 
     @property
     def stopping(self) -> threading.Event:

@@ -104,12 +104,12 @@ def test_directories_gz_and_baseline(tmp_path: Path, synthetic: Path) -> None:
 
 
 def test_http_error_bodies_are_checked_against_problem(tmp_path: Path) -> None:
-    from harness.cassette import Close, CloseReason, Connection, Header, Line, write_cassette
+    from harness.cassette import Close, CloseReason, Connection, Header, Line, Record, write_cassette
 
     body = {"title": "ConnectionException", "type": "https://api.twitter.com/2/problems/streaming-connection"}
     body["connection_issue"] = "TooManyConnectionz"
     header = Header(endpoint="search-stream", url="http://127.0.0.1/2/tweets/search/stream")
-    records = [
+    records: list[Record] = [
         Connection(0, 429, "Too Many Requests"),
         Line(0.1, json.dumps(body).encode()),
         Close(0.1, CloseReason.SERVER_CLOSED),

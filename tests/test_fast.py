@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import json
 from collections import OrderedDict
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -103,7 +104,8 @@ def mutated(draw: st.DrawFn, payload: Any) -> Any:
     for _ in range(draw(st.integers(0, 3))):
         candidates = sites(doc)
         strings = [s for s in candidates if isinstance(s[1], str)]
-        path, value = draw(st.sampled_from(strings if strings and draw(st.booleans()) else candidates))
+        use_strings: bool = draw(st.booleans())
+        path, value = draw(st.sampled_from(strings if strings and use_strings else candidates))
         if isinstance(value, str):
             new: Any = draw(st.sampled_from(STRINGS) | st.just(value + "\n") | st.text(max_size=4) | st.just(5))
         elif isinstance(value, (bool, int, float)):
@@ -161,7 +163,8 @@ def test_the_fallback_never_accepts_what_the_reference_rejects(
     events of every endpoint, in-stream error payloads and HTTP error bodies, mutated."""
     schema, payload = case
     strings = [s for s in sites(payload) if isinstance(s[1], str) and s[0]]
-    if strings and data.draw(st.booleans()):  # and one string more, often a date-time or URI one
+    more: bool = data.draw(st.booleans())
+    if strings and more:  # and one string more, often a date-time or URI one
         formatted = [s for s in strings if FORMATS.conforms(s[1], "date-time") or FORMATS.conforms(s[1], "uri")]
         path, value = data.draw(st.sampled_from(formatted or strings))
         new = data.draw(st.sampled_from(STRINGS) | st.just(value + "\n") | st.just(value[:-1]))
@@ -205,6 +208,9 @@ def test_valid_payloads_take_the_fast_path(data: st.DataObject) -> None:
 class _NoReference:
     def violations(self, schema: str, payload: Any) -> list[Violation]:
         raise AssertionError(f"the reference was asked about a valid payload: {payload!r}")
+
+    def line_kinds(self, schema: str, raws: Sequence[bytes | str]) -> list[str | None]:
+        raise AssertionError("the reference was asked about raw lines")
 
 
 NO_REFERENCE = _NoReference()

@@ -18,6 +18,8 @@ from harness.errors import UsageError
 from harness.replay.faults import DEFAULT_STALL, Fault, FaultBook, FaultKind
 from harness.replay.server import End, LineKind, ReplayServer
 
+pytestmark = pytest.mark.integration  # real sockets, servers or subprocesses
+
 
 # -- the grammar -----------------------------------------------------------------------------------
 @pytest.mark.parametrize(

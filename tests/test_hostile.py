@@ -303,7 +303,9 @@ def test_lines_are_cut_looking_at_each_byte_once() -> None:
         chunk = Counting(b"a" * (1 << 16) if i < 199 else b"a\nb\nc")
         size += len(chunk)
         out += cutter.feed(chunk)
-    out.append(cutter.end())
+    last = cutter.end()
+    assert last is not None
+    out.append(last)
     assert Counting.scanned == size
     assert out == [Long(size - 3), b"b\n", b"c"]
     cutter = LineCutter(limit=5)  # bytes, the newline included

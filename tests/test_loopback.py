@@ -22,6 +22,8 @@ from harness.errors import UsageError
 from harness.model import ENDPOINTS
 from harness.replay.loopback import LoopbackServer, ServeOptions
 
+pytestmark = pytest.mark.integration  # real sockets, servers or subprocesses
+
 AUTH = {"Authorization": "Bearer anything"}
 QUERY = {"search-stream": "", "firehose-ja": "?partition=1", "likes-sample10": "?partition=2"}
 
@@ -76,7 +78,7 @@ def test_each_stream_sends_valid_events_one_chunk_per_line(name: str, contract: 
 
 def test_heartbeats_fill_the_silence() -> None:
     with LoopbackServer(ServeOptions(rate=0, heartbeat=0.05)) as server:
-        resp = requests.get(server.url + "/2/tweets/search/stream", headers=AUTH, stream=True, timeout=5)
+        resp = requests.get(server.base_url + "/2/tweets/search/stream", headers=AUTH, stream=True, timeout=5)
         t0, stamps = time.monotonic(), []
         for chunk in resp.raw.read_chunked():
             assert chunk == b"\r\n"
@@ -91,7 +93,7 @@ def test_heartbeats_fill_the_silence() -> None:
 def test_the_rate_paces_events() -> None:
     with LoopbackServer(ServeOptions(rate=50, max_events=10, heartbeat=5)) as server:
         t = time.monotonic()
-        resp = requests.get(server.url + "/2/tweets/search/stream", headers=AUTH, timeout=5)
+        resp = requests.get(server.base_url + "/2/tweets/search/stream", headers=AUTH, timeout=5)
         elapsed = time.monotonic() - t
     assert resp.status_code == 200 and len(resp.content.splitlines()) == 10
     assert 0.15 < elapsed < 1.0  # 10 events at 50/s: the last one due after 0.18 s
@@ -100,7 +102,7 @@ def test_the_rate_paces_events() -> None:
 def test_same_seed_same_stream_and_other_seeds_differ() -> None:
     def first_lines(seed: int) -> list[bytes]:
         with LoopbackServer(ServeOptions(rate=math.inf, max_events=15, seed=seed)) as server:
-            return [requests.get(server.url + "/2/tweets/search/stream", headers=AUTH, timeout=5).content]
+            return [requests.get(server.base_url + "/2/tweets/search/stream", headers=AUTH, timeout=5).content]
 
     assert first_lines(4) == first_lines(4) != first_lines(5)
 
@@ -112,20 +114,22 @@ def test_same_seed_same_stream_and_other_seeds_differ() -> None:
 )  # fmt: skip
 def test_bearer_auth_is_checked(headers: dict[str, str], required: str | None) -> None:
     with LoopbackServer(ServeOptions(token=required, rate=0)) as server:
-        resp = requests.get(server.url + "/2/tweets/search/stream", headers=headers, timeout=5)
+        resp = requests.get(server.base_url + "/2/tweets/search/stream", headers=headers, timeout=5)
     assert resp.status_code == 401 and resp.json()["title"] == "Unauthorized"
 
 
 def test_the_required_token_lets_in() -> None:
     with LoopbackServer(ServeOptions(token="right", rate=math.inf, max_events=1)) as server:
-        resp = requests.get(server.url + "/2/tweets/search/stream", headers={"Authorization": "Bearer right"})
+        resp = requests.get(server.base_url + "/2/tweets/search/stream", headers={"Authorization": "Bearer right"})
     assert resp.status_code == 200 and resp.content.endswith(b"\r\n")
 
 
 def test_bad_parameters_get_xs_400(contract: Contract) -> None:
     with LoopbackServer() as server:
-        resp = requests.get(server.url + "/2/tweets/firehose/stream/lang/ja?partition=3", headers=AUTH, timeout=5)
-        dup = requests.get(server.url + "/2/likes/sample10/stream?partition=1&partition=2", headers=AUTH, timeout=5)
+        resp = requests.get(server.base_url + "/2/tweets/firehose/stream/lang/ja?partition=3", headers=AUTH, timeout=5)
+        dup = requests.get(
+            server.base_url + "/2/likes/sample10/stream?partition=1&partition=2", headers=AUTH, timeout=5
+        )
     assert resp.status_code == 400 and contract.check_problem(resp.json()) == []
     assert resp.json()["errors"][0]["parameters"] == {"partition": ["3"]}
     assert dup.status_code == 400 and "given twice" in dup.json()["errors"][0]["message"]
@@ -133,8 +137,8 @@ def test_bad_parameters_get_xs_400(contract: Contract) -> None:
 
 def test_unknown_paths_and_methods() -> None:
     with LoopbackServer() as server:
-        assert requests.get(server.url + "/2/tweets/sample/stream", headers=AUTH, timeout=5).status_code == 404
-        assert requests.post(server.url + "/2/tweets/search/stream", headers=AUTH, timeout=5).status_code == 405
+        assert requests.get(server.base_url + "/2/tweets/sample/stream", headers=AUTH, timeout=5).status_code == 404
+        assert requests.post(server.base_url + "/2/tweets/search/stream", headers=AUTH, timeout=5).status_code == 405
         with socket.create_connection(("127.0.0.1", server.port)) as s:
             s.sendall(b"nonsense\r\n\r\n")
             assert s.recv(100).startswith(b"HTTP/1.1 400")
@@ -142,8 +146,10 @@ def test_unknown_paths_and_methods() -> None:
 
 def test_gzip_only_for_clients_that_ask() -> None:
     with LoopbackServer(ServeOptions(rate=math.inf, max_events=3, seed=2, gzip=True)) as server:
-        plain = requests.get(server.url + "/2/tweets/search/stream", headers={**AUTH, "Accept-Encoding": "identity"})
-        zipped = requests.get(server.url + "/2/tweets/search/stream", headers={**AUTH, "Accept-Encoding": "gzip"})
+        plain = requests.get(
+            server.base_url + "/2/tweets/search/stream", headers={**AUTH, "Accept-Encoding": "identity"}
+        )
+        zipped = requests.get(server.base_url + "/2/tweets/search/stream", headers={**AUTH, "Accept-Encoding": "gzip"})
     assert "Content-Encoding" not in plain.headers and zipped.headers["Content-Encoding"] == "gzip"
     assert plain.content == zipped.content  # requests decodes
 
@@ -157,7 +163,7 @@ def test_send_log_and_close_cut_streams_promptly() -> None:
 
     log = sent.append
     server = LoopbackServer(ServeOptions(rate=200), source=source, on_send=lambda n, t: log((n, t))).start()
-    resp = requests.get(server.url + "/2/tweets/search/stream", headers=AUTH, stream=True, timeout=5)
+    resp = requests.get(server.base_url + "/2/tweets/search/stream", headers=AUTH, stream=True, timeout=5)
     content = resp.iter_content(1)  # kept: a collected generator would close the connection
     next(content)
     time.sleep(0.1)

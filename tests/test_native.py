@@ -179,13 +179,21 @@ def test_str_lines_and_lines_it_cannot_read() -> None:
     schema = schemagen.event_file("firehose-ja")
     error = {"type": "https://api.x.com/2/problems/operational-disconnect", "title": "t",
              "disconnect_type": "UpstreamOperationalDisconnect"}  # fmt: skip
-    lines = [line, line.encode(), "\ud800", b"", "{}", b'{"errors":[]}', json.dumps({"errors": [error]})]
+    lines: list[bytes | str] = [
+        line,
+        line.encode(),
+        "\ud800",
+        b"",
+        "{}",
+        b'{"errors":[]}',
+        json.dumps({"errors": [error]}),
+    ]
     assert NATIVE[Profile.DEFAULT].kinds(schema, lines) == ["event", "event", None, None, None, None, "error"]
 
 
 # -- strings, one check at a time ------------------------------------------------------------
 def one_string(checks: tuple[Any, ...] = (), lo: int = -1, hi: int = -1, enum: tuple[bytes, ...] | None = None) -> Any:
-    from harness.contract._speedups import Program  # type: ignore[attr-defined]
+    from harness.contract._speedups import Program
 
     program = Program(((STR, lo, hi, checks, enum),))
     return lambda value: program.kinds(0, [json.dumps(value)], "ok", "ok", -1, -1)[0] == "ok"
@@ -260,8 +268,8 @@ def test_lengths_and_enums_in_code_points(value: str, lo: int, hi: int) -> None:
         schema["maxLength"] = hi
     surrogate = any(0xD800 <= ord(c) <= 0xDFFF for c in value)
     sure = one_string(lo=lo, hi=hi)(value)
-    counted = lo >= 0 or hi >= 0  # a lone surrogate has no UTF-8 to count: left to others
-    assert sure == (jsonschema.Draft202012Validator(schema).is_valid(value) and not (surrogate and counted))
+    # a lone surrogate has no UTF-8 (json.loads may take it, the cassette reader does not): left to others
+    assert sure == (jsonschema.Draft202012Validator(schema).is_valid(value) and not surrogate)
     members = ("photo", "é\u65e5", value[:3])
     sure = one_string(enum=tuple(m.encode("utf-8", "surrogatepass") for m in members))(value)
     assert sure == (value in members and not surrogate)
@@ -279,7 +287,7 @@ NUMBER_TOKENS = ["0", "-0", "7", "10", "11", "-1", "1.0", "1e1", "1E+1", "0.5", 
 def test_numbers_as_json_loads_reads_them(
     token: str, kind: int, name: str, bounds: tuple[int | None, int | None]
 ) -> None:
-    from harness.contract._speedups import Program  # type: ignore[attr-defined]
+    from harness.contract._speedups import Program
 
     lo, hi = bounds
     program = Program(((kind, lo, hi if kind == INT or hi is None else float(hi)),))
@@ -299,7 +307,7 @@ def test_numbers_as_json_loads_reads_them(
 
 
 def test_arrays_objects_and_program_errors() -> None:
-    from harness.contract._speedups import Program  # type: ignore[attr-defined]
+    from harness.contract._speedups import Program
 
     nodes = ((ARR, 1, 1, 2), (OBJ, ((b"a", 2, True), (b"b", 3, False)), (), True), (INT, 0, None), (ANYOBJ,))
     program = Program(nodes)
@@ -319,7 +327,7 @@ def test_arrays_objects_and_program_errors() -> None:
 
 
 def test_a_union_among_its_own_variants_is_refused() -> None:
-    from harness.contract._speedups import Program  # type: ignore[attr-defined]
+    from harness.contract._speedups import Program
 
     with pytest.raises(ValueError, match="union node 0 is among its own variants"):
         Program(((UNION, b"t", ((b"a", (0,)),)),))

@@ -38,7 +38,9 @@ def test_partition_is_required_where_declared() -> None:
     assert "required by firehose-ja" in str(error) and "1..2" in str(error) and "found nothing" in str(error)
 
 
-@pytest.mark.parametrize("value", ["0", "3", "-1", "1.5", "", " 1", "one", "0x1", "99999999999999999999"])
+@pytest.mark.parametrize(
+    "value", ["0", "3", "-1", "1.5", "", " 1", "one", "0x1", "99999999999999999999", "\u0661", "\uff11"]
+)
 def test_partition_out_of_range_or_not_an_integer(value: str) -> None:
     error = refused("likes-sample10", {"partition": value})
     assert error.parameter == "partition"
@@ -58,7 +60,19 @@ def test_date_times_in_rfc3339_are_accepted(value: str) -> None:
     assert check_query("search-stream", {"start_time": value}) == {"start_time": value}
 
 
-@pytest.mark.parametrize("value", ["yesterday", "2026-11-01", "2026-13-01T00:00:00Z", "2026-11-01 00:00:00Z", ""])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "yesterday",
+        "2026-11-01",
+        "2026-13-01T00:00:00Z",
+        "2026-11-01 00:00:00Z",
+        "",
+        "2026-02-30T00:00:00Z",  # no such day: the model's one date-time rule knows the calendar
+        "2026-11-01T00:00:00Z\n",
+        "\uff12\uff10\uff12\uff16-11-01T00:00:00Z",  # fullwidth digits
+    ],
+)
 def test_bad_date_times_are_refused_with_the_expected_form(value: str) -> None:
     error = refused("search-stream", {"end_time": value})
     assert error.parameter == "end_time" and "YYYY-MM-DDTHH:mm:ssZ" in str(error) and repr(value) in str(error)

@@ -20,6 +20,8 @@ from harness.replay._proxy import client_env
 from harness.replay.server import ReplayServer
 from harness.testing.plugin import apply_env
 
+pytestmark = pytest.mark.integration  # real sockets, servers or subprocesses
+
 
 @pytest.fixture
 def proxied(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ReplayServer]:

@@ -30,7 +30,7 @@ from harness.replay.loopback import LoopbackServer, ServeOptions
 pytestmark = pytest.mark.integration  # real sockets, servers or subprocesses
 
 TOKEN = "cli-test-token-5f1d2c3b4a"
-cli = HarnessGroup(commands={c.name: c for c in COMMANDS})
+cli = HarnessGroup(commands={c.name or "": c for c in COMMANDS})
 
 
 def run(*args: object, token: str | None = TOKEN) -> tuple[int, str, str]:
@@ -47,7 +47,7 @@ def source() -> Iterator[LoopbackServer]:
 
 def test_record_and_validate(source: LoopbackServer, tmp_path: Path) -> None:
     out = tmp_path / "c.jsonl"
-    code, stdout, stderr = run("record", "likes-sample10", "--base-url", source.url, "-p", "partition=1",
+    code, stdout, stderr = run("record", "likes-sample10", "--base-url", source.base_url, "-p", "partition=1",
                                "-o", out, "--max-events", 5, "--validate", "--label", "case=cli")  # fmt: skip
     assert code == 0, stderr
     assert stdout.startswith(f"recorded {out}: 5 event(s)") and "0 violation(s)" in stdout
@@ -87,7 +87,7 @@ def test_refusals_before_connecting(tmp_path: Path) -> None:
 
 def test_a_refused_token_is_recorded_and_exits_1(source: LoopbackServer, tmp_path: Path) -> None:
     out = tmp_path / "c.jsonl"
-    code, stdout, stderr = run("record", source.url + SEARCH, "-o", out, token="wrong-token")
+    code, stdout, stderr = run("record", source.base_url + SEARCH, "-o", out, token="wrong-token")
     assert code == 1
     assert stderr.startswith("HTTP 401 Unauthorized from 127.0.0.1:") and "refused the bearer token" in stderr
     assert stderr.count("\n") == 1 and "HTTP 401" in stdout
@@ -97,7 +97,7 @@ def test_a_refused_token_is_recorded_and_exits_1(source: LoopbackServer, tmp_pat
 def test_a_broken_stream_exits_2_with_one_line(tmp_path: Path) -> None:
     out = tmp_path / "c.jsonl"
     with Hostile(stream(EVENT, EVENT[:10], end="close")) as server:
-        code, stdout, stderr = run("record", server.url + SEARCH, "-o", out)
+        code, stdout, stderr = run("record", server.base_url + SEARCH, "-o", out)
     assert code == 2 and stderr.startswith("error: the connection closed in the middle of a line")
     assert stderr.count("\n") == 1 and "1 event(s)" in stdout
 
@@ -105,7 +105,7 @@ def test_a_broken_stream_exits_2_with_one_line(tmp_path: Path) -> None:
 def test_reconnect_from_the_command_line(tmp_path: Path) -> None:
     out = tmp_path / "c.jsonl"
     with Hostile(stream(EVENT, end="clean"), raw(b"junk"), stream(EVENT, EVENT)) as server:
-        code, stdout, stderr = run("record", server.url + SEARCH, "-o", out, "--reconnect", "--max-events", 3)
+        code, stdout, stderr = run("record", server.base_url + SEARCH, "-o", out, "--reconnect", "--max-events", 3)
     assert code == 0, stderr
     # the junk answer was no HTTP response, so no connection record: two segments; a stream
     # that closed at once (before BackoffPolicy.min_lifetime) backs off like a network error
@@ -145,7 +145,7 @@ def wait_for_lines(path: Path, n: int, timeout: float = 20) -> None:
 def test_sigkill_loses_at_most_the_line_in_flight(tmp_path: Path) -> None:
     out = tmp_path / "killed.jsonl"
     with LoopbackServer(ServeOptions(token=TOKEN, rate=25, seed=3)) as server:
-        proc = subprocess.Popen(cli_argv("record", server.url + SEARCH, "-o", out),
+        proc = subprocess.Popen(cli_argv("record", server.base_url + SEARCH, "-o", out),
                                 env={**os.environ, "X_BEARER_TOKEN": TOKEN})  # fmt: skip
         try:
             wait_for_lines(out, 8)
@@ -164,7 +164,7 @@ def test_sigkill_loses_at_most_the_line_in_flight(tmp_path: Path) -> None:
 def test_sigterm_writes_the_closing_record_and_exits_0(tmp_path: Path) -> None:
     out = tmp_path / "stopped.jsonl"
     with LoopbackServer(ServeOptions(token=TOKEN, rate=0, heartbeat=0.02)) as server:
-        proc = subprocess.Popen(cli_argv("record", server.url + SEARCH, "-o", out), stdout=subprocess.PIPE,
+        proc = subprocess.Popen(cli_argv("record", server.base_url + SEARCH, "-o", out), stdout=subprocess.PIPE,
                                 text=True, env={**os.environ, "X_BEARER_TOKEN": TOKEN})  # fmt: skip
         try:
             wait_for_lines(out, 3)
@@ -238,7 +238,7 @@ def test_redaction_of_headers_urls_and_lines() -> None:
 def test_a_non_200_body_is_redacted_too(tmp_path: Path) -> None:
     out = tmp_path / "c.jsonl"
     with Hostile(respond(403, "Forbidden", f'{{"detail":"token {TOKEN} not enrolled"}}'.encode())) as server:
-        code, _, _ = run("record", server.url + SEARCH, "-o", out)
+        code, _, _ = run("record", server.base_url + SEARCH, "-o", out)
     assert code == 1 and TOKEN.encode() not in out.read_bytes()
 
 

@@ -49,7 +49,7 @@ pytestmark = pytest.mark.integration  # real sockets, servers or subprocesses
 
 # shaped like an X bearer token: a run of A's, then percent-encoded characters
 TOKEN = "AAAAAAAAAAAAAAAAAAAAAHostileTestToken%2Fq9Z7%3Dx1c0ffee%2Bbeef"
-cli = HarnessGroup(commands={c.name: c for c in COMMANDS})
+cli = HarnessGroup(commands={c.name or "": c for c in COMMANDS})
 MB = 1 << 20
 
 
@@ -100,7 +100,7 @@ def test_a_gzip_bomb_stops_with_one_line_in_bounded_memory(
 ) -> None:
     out = tmp_path / "bomb.jsonl"
     with Hostile(gzip_bomb(block, repeats)) as server:
-        code, _, stderr, peak = run_child("record", server.url + SEARCH, "-o", out)
+        code, _, stderr, peak = run_child("record", server.base_url + SEARCH, "-o", out)
     assert code == 2, stderr
     assert expect in stderr and stderr.strip().count("\n") <= 1  # what it said while recording, then the error
     assert peak < 150 * MB, f"peak RSS {peak / MB:.0f} MB"  # the old recorder: 1.2 to 4 GB
@@ -186,7 +186,7 @@ def _leaks(text: str) -> list[str]:
 def test_what_the_server_echoes_never_reaches_any_output(tmp_path: Path, path: str) -> None:
     out = tmp_path / "c.jsonl"
     with Hostile(echo(ECHOES[path]), stream(EVENT)) as server:
-        code, stdout, stderr = run_cli("record", server.url + SEARCH, "-o", out)
+        code, stdout, stderr = run_cli("record", server.base_url + SEARCH, "-o", out)
     assert server.requests[0].bearer() == TOKEN  # it was sent, and echoed
     assert code in (0, 1, 2)
     written = out.read_text()
@@ -196,7 +196,7 @@ def test_what_the_server_echoes_never_reaches_any_output(tmp_path: Path, path: s
 
 def test_the_token_is_kept_from_exception_text_and_results(tmp_path: Path) -> None:
     with Hostile(echo(ECHOES["chunk-size"])) as server:
-        result = record(server.url + SEARCH, tmp_path / "c.jsonl")
+        result = record(server.base_url + SEARCH, tmp_path / "c.jsonl")
     assert "hex chunk size" in (result.error or "") and not _leaks(result.error or "")
     with pytest.raises(Exception) as info:
         result.raise_for_error()
@@ -225,7 +225,7 @@ def _stops(url: str, path: Path, **options: object) -> RecordResult:
 
 def test_duration_stops_while_the_head_trickles_in(tmp_path: Path) -> None:
     with Hostile(trickle(STREAM_HEAD, gap=2.0)) as server:
-        result = _stops(server.url + SEARCH, tmp_path / "c.jsonl", duration=1.0, read_timeout=30.0)
+        result = _stops(server.base_url + SEARCH, tmp_path / "c.jsonl", duration=1.0, read_timeout=30.0)
     assert result.reason is StopReason.DURATION and list(Cassette(tmp_path / "c.jsonl")) == []
 
 
@@ -257,7 +257,7 @@ def test_duration_stops_while_the_name_lookup_hangs(tmp_path: Path, monkeypatch:
 
 def test_duration_stops_in_the_tls_handshake(tmp_path: Path) -> None:
     with Hostile(raw(b"", stall=True)) as server:
-        url = server.url.replace("http:", "https:") + SEARCH
+        url = server.base_url.replace("http:", "https:") + SEARCH
         result = _stops(url, tmp_path / "c.jsonl", duration=1.0, connect_timeout=60.0, read_timeout=60.0)
     assert result.reason is StopReason.DURATION
 
@@ -265,7 +265,7 @@ def test_duration_stops_in_the_tls_handshake(tmp_path: Path) -> None:
 def test_sigint_stops_while_waiting_for_the_head(tmp_path: Path) -> None:
     out = tmp_path / "c.jsonl"
     with Hostile(trickle(STREAM_HEAD, gap=2.0)) as server:
-        proc = subprocess.Popen(cli_argv("record", server.url + SEARCH, "-o", out, "--read-timeout", 60),
+        proc = subprocess.Popen(cli_argv("record", server.base_url + SEARCH, "-o", out, "--read-timeout", 60),
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                 env={**os.environ, "X_BEARER_TOKEN": TOKEN})  # fmt: skip
         try:
@@ -289,7 +289,7 @@ def test_sigint_stops_while_waiting_for_the_head(tmp_path: Path) -> None:
 
 def test_a_stream_that_closes_at_once_is_not_a_hot_loop(tmp_path: Path) -> None:
     with Hostile(stream(EVENT)) as server:  # 200, one line, a clean end: again and again
-        result = record(server.url + SEARCH, tmp_path / "c.jsonl", reconnect=True, duration=3.0)
+        result = record(server.base_url + SEARCH, tmp_path / "c.jsonl", reconnect=True, duration=3.0)
     assert result.reason is StopReason.DURATION
     assert 2 <= len(server.requests) <= 12  # 0.25, 0.5, 0.75 s ... apart; the old recorder: ~1,700
 
@@ -300,7 +300,7 @@ def test_429_waits_for_x_rate_limit_reset(tmp_path: Path) -> None:
     limited = respond(429, "Too Many Requests", b"{}", [("x-rate-limit-reset", reset)])
     with Hostile(limited, stream(EVENT, end="stall")) as server:
         options = RecordOptions(token=TOKEN, reconnect=True, max_events=1, duration=30.0)  # 429 backoff: 60 s
-        result = Recorder(server.url + SEARCH, tmp_path / "c.jsonl", options, on_message=messages.append).run()
+        result = Recorder(server.base_url + SEARCH, tmp_path / "c.jsonl", options, on_message=messages.append).run()
     assert result.reason is StopReason.MAX_EVENTS, messages
     assert any("reconnecting in" in m and "reconnecting in 60" not in m for m in messages)
 
@@ -317,22 +317,22 @@ def test_rate_limit_wait() -> None:
 
 
 def test_a_redirect_to_another_host_is_recorded_and_never_gets_the_token(tmp_path: Path) -> None:
-    out, messages = tmp_path / "c.jsonl", []
+    out, messages = tmp_path / "c.jsonl", list[str]()
     with Hostile(stream(EVENT)) as final:
-        location = final.url.replace("127.0.0.1", "localhost") + SEARCH + "?from=redirect"
+        location = final.base_url.replace("127.0.0.1", "localhost") + SEARCH + "?from=redirect"
         with Hostile(respond(302, "Found", b"", [("Location", location)])) as first:
             options = RecordOptions(token=TOKEN, read_timeout=5.0)
-            Recorder(first.url + SEARCH, out, options, on_message=messages.append).run()
+            Recorder(first.base_url + SEARCH, out, options, on_message=messages.append).run()
     assert first.requests[0].bearer() == TOKEN and final.requests[0].bearer() is None
     header = Cassette(out).header
-    assert header.url == location and header.labels["redirected-from"] == first.url + SEARCH
+    assert header.url == location and header.labels["redirected-from"] == first.base_url + SEARCH
     assert any("redirected" in m and location in m and "token is not sent" in m for m in messages)
     assert [r.raw for r in Cassette(out) if isinstance(r, Line)] == [EVENT]
 
 
 def test_a_redirect_on_the_same_host_keeps_the_token(tmp_path: Path) -> None:
     with Hostile(respond(307, "Temporary Redirect", b"", [("Location", SEARCH + "?again=1")]), stream(EVENT)) as s:
-        record(s.url + SEARCH, tmp_path / "c.jsonl")
+        record(s.base_url + SEARCH, tmp_path / "c.jsonl")
     assert [r.bearer() for r in s.requests] == [TOKEN, TOKEN] and s.requests[1].target == SEARCH + "?again=1"
 
 
@@ -341,7 +341,7 @@ def test_a_redirect_on_the_same_host_keeps_the_token(tmp_path: Path) -> None:
 
 def test_http_proxy_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     with Hostile(stream(EVENT)) as proxy:
-        monkeypatch.setenv("HTTP_PROXY", proxy.url)
+        monkeypatch.setenv("HTTP_PROXY", proxy.base_url)
         monkeypatch.delenv("NO_PROXY", raising=False)
         monkeypatch.delenv("no_proxy", raising=False)
         result = record("http://stream.example.invalid" + SEARCH, tmp_path / "c.jsonl")
@@ -377,5 +377,5 @@ def test_a_head_is_parsed_as_received() -> None:
 
 def test_forever_source_still_stops_on_max_events(tmp_path: Path) -> None:
     with Hostile(forever(gap=0.001)) as server:
-        result = record(server.url + SEARCH, tmp_path / "c.jsonl", max_events=50)
+        result = record(server.base_url + SEARCH, tmp_path / "c.jsonl", max_events=50)
     assert result.reason is StopReason.MAX_EVENTS and result.stats.events == 50

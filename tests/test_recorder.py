@@ -71,7 +71,7 @@ def source() -> Iterator[LoopbackServer]:
 
 
 def test_records_the_sources_lines_byte_exact(source: LoopbackServer, cassette: Path) -> None:
-    result = record(source.url + "/2/tweets/firehose/stream/lang/ja?partition=2", cassette, max_events=25)
+    result = record(source.base_url + "/2/tweets/firehose/stream/lang/ja?partition=2", cassette, max_events=25)
     assert result.reason is StopReason.MAX_EVENTS and result.ok
     assert result.stats.events == 25
     expected = synth_source(7)("firehose-ja", 0)
@@ -87,7 +87,7 @@ def test_records_the_sources_lines_byte_exact(source: LoopbackServer, cassette: 
 def test_offsets_are_arrival_times(cassette: Path) -> None:
     line = b'{"data":{"id":"1","text":"x"}}\r\n'
     with Hostile(stream(line, line, line, gap=0.15)) as server:
-        record(server.url + SEARCH, cassette)
+        record(server.base_url + SEARCH, cassette)
     offsets = [r.offset for r in Cassette(cassette) if isinstance(r, Line)]
     gaps = [b - a for a, b in itertools.pairwise(offsets)]
     assert len(offsets) == 3 and all(0.12 < g < 0.6 for g in gaps), gaps
@@ -95,7 +95,7 @@ def test_offsets_are_arrival_times(cassette: Path) -> None:
 
 def test_heartbeats_are_recorded_and_duration_stops(cassette: Path) -> None:
     with LoopbackServer(ServeOptions(rate=0, heartbeat=0.03)) as server:
-        result = record(server.url + SEARCH, cassette, duration=0.35)
+        result = record(server.base_url + SEARCH, cassette, duration=0.35)
     assert result.reason is StopReason.DURATION and result.ok
     beats = [r for r in Cassette(cassette) if isinstance(r, Line)]
     assert 4 <= len(beats) == result.stats.heartbeats and all(b.is_heartbeat for b in beats)
@@ -103,7 +103,7 @@ def test_heartbeats_are_recorded_and_duration_stops(cassette: Path) -> None:
 
 def test_a_server_close_ends_the_recording_cleanly(cassette: Path) -> None:
     with LoopbackServer(ServeOptions(rate=1000, max_events=5, error_every=2)) as server:
-        result = record(server.url + "/2/likes/sample10/stream?partition=1", cassette)
+        result = record(server.base_url + "/2/likes/sample10/stream?partition=1", cassette)
     assert (result.reason, result.stats.events, result.stats.errors) == (StopReason.SERVER_CLOSED, 5, 2)
     last = records(cassette)[-1]
     assert isinstance(last, Close) and last.reason is CloseReason.SERVER_CLOSED and last.error is None
@@ -112,7 +112,7 @@ def test_a_server_close_ends_the_recording_cleanly(cassette: Path) -> None:
 def test_validate_counts_violations_as_events_arrive(cassette: Path) -> None:
     bad = b'{"data":{"id":"x1","text":7}}\r\n'
     with Hostile(stream(EVENT, bad, b"not json\r\n", b'{"errors":[{"title":"t","detail":"d"}]}\r\n')) as server:
-        result = record(server.url + SEARCH, cassette, validate=True)
+        result = record(server.base_url + SEARCH, cassette, validate=True)
     assert result.stats.events == 3 and result.stats.errors == 1
     assert result.stats.violations >= 3 and len(result.samples) >= 2
 
@@ -120,7 +120,7 @@ def test_validate_counts_violations_as_events_arrive(cassette: Path) -> None:
 def test_a_gzip_response_is_stored_decoded(cassette: Path) -> None:
     sent = [EVENT, b"\r\n", b'{"data":{"id":"2","text":"\xe6\x9d\xb1"}}\r\n']
     with Hostile(gzip_stream(*sent)) as server:
-        result = record(server.url + SEARCH, cassette)
+        result = record(server.base_url + SEARCH, cassette)
     assert result.ok and lines(cassette) == sent
     connection = records(cassette)[0]
     assert isinstance(connection, Connection) and connection.header("Content-Encoding") is None
@@ -130,7 +130,7 @@ def test_a_gzip_response_is_stored_decoded(cassette: Path) -> None:
 def test_the_loopback_sources_gzip_matches_its_plain_stream(tmp_path: Path) -> None:
     for gz in (False, True):
         with LoopbackServer(ServeOptions(rate=2000, max_events=30, seed=3, gzip=gz)) as server:
-            record(server.url + SEARCH, tmp_path / f"{gz}.jsonl")
+            record(server.base_url + SEARCH, tmp_path / f"{gz}.jsonl")
     assert lines(tmp_path / "True.jsonl") == lines(tmp_path / "False.jsonl")
     assert len(lines(tmp_path / "True.jsonl")) == 30
 
@@ -142,7 +142,7 @@ def test_the_loopback_sources_gzip_matches_its_plain_stream(tmp_path: Path) -> N
 def test_the_token_never_reaches_disk(tmp_path: Path, name: str) -> None:
     path = tmp_path / name
     with Hostile(echo_secrets()) as server:
-        url = server.url + SEARCH + f"?access_token={TOKEN}&backfill_minutes=1"
+        url = server.base_url + SEARCH + f"?access_token={TOKEN}&backfill_minutes=1"
         result = Recorder(url, path, RecordOptions(token=TOKEN, endpoint="search-stream")).run()
     assert server.requests[0].header("Authorization") == f"Bearer {TOKEN}"  # it was sent...
     data = path.read_bytes()
@@ -161,7 +161,7 @@ def test_more_redaction_by_header_param_and_json_pointer(cassette: Path) -> None
         redaction = Redaction(
             headers=("x-account",), params=("backfill_minutes",), pointers=("/includes/users/*/location",)
         )
-        url = server.url + SEARCH + "?backfill_minutes=2"
+        url = server.base_url + SEARCH + "?backfill_minutes=2"
         record(url, cassette, redaction=redaction)
     data = cassette.read_bytes()
     assert b"acct-42" not in data and b"Kyoto" not in data and b"backfill_minutes=2" not in data
@@ -184,7 +184,7 @@ def test_more_redaction_by_header_param_and_json_pointer(cassette: Path) -> None
 )  # fmt: skip
 def test_non_200_is_recorded_and_reported(cassette: Path, status: int, reason: str, body: bytes, expect: str) -> None:
     with Hostile(respond(status, reason, body, [("Content-Type", "application/json")])) as server:
-        result = record(server.url + SEARCH, cassette)
+        result = record(server.base_url + SEARCH, cassette)
     assert result.reason is StopReason.HTTP_STATUS and result.stats.status == status
     assert expect in (result.error or "") and f"HTTP {status}" in (result.error or "")
     connection, line, _ = records(cassette)
@@ -198,7 +198,7 @@ def test_429_reports_its_rate_limit_headers(cassette: Path) -> None:
     reset = str(int(time.time()) + 600)
     headers = [("x-rate-limit-limit", "50"), ("x-rate-limit-remaining", "0"), ("x-rate-limit-reset", reset)]
     with Hostile(respond(429, "Too Many Requests", b'{"title":"Too Many Requests"}', headers)) as server:
-        result = record(server.url + SEARCH, cassette)
+        result = record(server.base_url + SEARCH, cassette)
     assert "x-rate-limit-remaining=0" in (result.error or "") and "resets at" in (result.error or "")
     connection = records(cassette)[0]
     assert isinstance(connection, Connection) and connection.header("x-rate-limit-reset") == reset
@@ -218,7 +218,7 @@ def test_reconnect_makes_segments_and_counts_over_all_of_them(cassette: Path) ->
     messages: list[str] = []
     with Hostile(*scripts) as server:
         options = RecordOptions(token=TOKEN, reconnect=True, max_events=6, backoff=FAST, read_timeout=5)
-        result = Recorder(server.url + SEARCH, cassette, options, on_message=messages.append).run()
+        result = Recorder(server.base_url + SEARCH, cassette, options, on_message=messages.append).run()
     assert result.reason is StopReason.MAX_EVENTS and result.stats.events == 6
     statuses = [r.status for r in Cassette(cassette) if isinstance(r, Connection)]
     assert statuses == [200, 503, 200, 200]  # the garbage answer never became a response
@@ -234,7 +234,7 @@ def test_reconnect_makes_segments_and_counts_over_all_of_them(cassette: Path) ->
 
 def test_reconnect_gives_up_on_a_refused_token(cassette: Path) -> None:
     with Hostile(respond(401, "Unauthorized", b"{}")) as server:
-        result = record(server.url + SEARCH, cassette, reconnect=True, backoff=FAST)
+        result = record(server.base_url + SEARCH, cassette, reconnect=True, backoff=FAST)
     assert result.reason is StopReason.HTTP_STATUS and len(server.requests) == 1
 
 
@@ -243,7 +243,7 @@ def test_reconnect_gives_up_on_a_refused_token(cassette: Path) -> None:
 
 def test_context_manager_stops_a_silent_stream_at_once(cassette: Path) -> None:
     with LoopbackServer(ServeOptions(rate=0, heartbeat=60)) as server:
-        with Recorder(server.url + SEARCH, cassette, RecordOptions(token=TOKEN)) as recorder:
+        with Recorder(server.base_url + SEARCH, cassette, RecordOptions(token=TOKEN)) as recorder:
             time.sleep(0.2)
             t = time.monotonic()
         assert time.monotonic() - t < 1.0
@@ -268,7 +268,7 @@ def test_parameters_are_checked_before_connecting(cassette: Path) -> None:
 
 def bad(script: object, cassette: Path, **options: object) -> tuple[RecordResult, list[Connection | Line | Close]]:
     with Hostile(script) as server:  # type: ignore[arg-type]
-        result = record(server.url + SEARCH, cassette, **options)
+        result = record(server.base_url + SEARCH, cassette, **options)
     assert not result.ok
     with pytest.raises(StreamError):
         result.raise_for_error()
@@ -301,7 +301,7 @@ def test_dns_failure(cassette: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_tls_error(cassette: Path) -> None:
     with Hostile(raw(b"HTTP/1.1 200 OK\r\n\r\n")) as server:
-        result = record(server.url.replace("http:", "https:") + SEARCH, cassette)
+        result = record(server.base_url.replace("http:", "https:") + SEARCH, cassette)
     assert (result.error or "").startswith("TLS error talking to 127.0.0.1")
 
 
@@ -375,14 +375,14 @@ def test_any_chunk_and_write_boundaries_yield_the_same_lines(
 ) -> None:
     with tempfile.TemporaryDirectory() as tmp, Hostile(pieces(b"".join(body_lines), chunks, writes)) as server:
         path = Path(tmp) / "c.jsonl"
-        result = record(server.url + SEARCH, path)
+        result = record(server.base_url + SEARCH, path)
         assert result.reason is StopReason.SERVER_CLOSED, result.error
         assert lines(path) == body_lines
 
 
 def test_the_request_carries_the_parameters_token_and_user_agent(cassette: Path) -> None:
     with Hostile(stream(EVENT)) as server:
-        record(server.url + SEARCH, cassette, params={"tweet.fields": "id,text", "backfill_minutes": "1"})
+        record(server.base_url + SEARCH, cassette, params={"tweet.fields": "id,text", "backfill_minutes": "1"})
     request = server.requests[0]
     assert request.target == SEARCH + "?tweet.fields=id,text&backfill_minutes=1"
     assert request.header("Authorization") == f"Bearer {TOKEN}"

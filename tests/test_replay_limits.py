@@ -16,12 +16,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from test_replayer import cassette, cli_argv, event_line, events, target
 
 from harness.cassette import CloseReason
 from harness.contract.checker import Contract
 from harness.replay.loopback import LoopbackServer, ServeOptions
 from harness.replay.server import End, ReplayServer
-from tests.test_replayer import cassette, cli_argv, event_line, events, target
+
+pytestmark = pytest.mark.integration  # real sockets, servers or subprocesses
 
 TARGET = "/2/tweets/search/stream"
 
@@ -39,7 +41,8 @@ def read_all(sock: socket.socket) -> bytes:
 
 def dechunk(body: bytes) -> tuple[list[bytes], bool]:
     """The chunks' payloads, and whether the last chunk came."""
-    out, pos = [], 0
+    out: list[bytes] = []
+    pos = 0
     while True:
         eol = body.find(b"\r\n", pos)
         if eol < 0:

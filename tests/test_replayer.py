@@ -24,12 +24,15 @@ import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from harness._wire import STREAM_HEADERS
 from harness.cassette import Close, CloseReason, Connection, Header, Line, Record, write_cassette
-from harness.cassette.synth import STREAM_HEADERS, Synth, encode_line
+from harness.cassette.synth import Synth, encode_line
 from harness.contract.checker import Contract
 from harness.errors import CassetteError, UsageError
 from harness.model import resolve_endpoint
 from harness.replay.server import End, LineKind, ReplayServer
+
+pytestmark = pytest.mark.integration  # real sockets, servers or subprocesses
 
 HERE = Path(__file__).parent
 SAMPLES = HERE.parent / "cassettes" / "synthetic"

@@ -173,7 +173,7 @@ def record(target: str, cassette: Path, params: tuple[str, ...], token: str | No
         # The built-in source at 20 events/s with 2 s heartbeats: a realistic session, quickly.
         with LoopbackServer(ServeOptions(token="loopback", rate=20.0, heartbeat=2.0)) as source:
             ctx = click.get_current_context()
-            ctx.invoke(record, **{**ctx.params, "token": "loopback", "base_url": source.url, "loopback": False,
+            ctx.invoke(record, **{**ctx.params, "token": "loopback", "base_url": source.base_url, "loopback": False,
                                   "labels": (*labels, "source=loopback")})  # fmt: skip
         return
     if not token:
@@ -274,7 +274,7 @@ def serve(host: str, port: int, token: str | None, rate: float, heartbeat: float
     with on_signals(stop.set), server:
         if ready_file is not None:  # first, so that it exists once the line below is read
             write_ready(ready_file, ready_info(server))
-        click.echo(f"listening {server.url}")
+        click.echo(f"listening {server.base_url}")
         sys.stdout.flush()
         if not quiet:
             for name, url in ready_info(server)["endpoints"].items():

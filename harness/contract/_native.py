@@ -22,6 +22,7 @@ from harness.contract.schemagen import Profile
 from harness.model import DEFINITIONS, ENDPOINTS, Alias, AnyObj, Arr, Bool, Int, Num, Obj, Ref, Str, Tup, Type, Union_
 from harness.model.patterns import Chars, Group, Node, PatternError, Repeat
 from harness.model.patterns import parse as parse_pattern
+from harness.model.visit import Visitor
 
 NODE_FORMAT = 1  # the node layout this module writes: a stale build of _speedups reads another
 MISSING = ""  # why the native checker is not available, if it is not
@@ -60,6 +61,7 @@ class NativeModel:
         self.profile = Profile.parse(profile)
         self._nodes: list[tuple[Any, ...] | None] = []
         self._named: dict[str, int] = {}
+        self._nodes_of = _Nodes()
         #: schema file -> (root node, field index of `data`, of `errors`; -1: no envelope)
         self.roots: dict[str, tuple[int, int, int]] = {}
         for name in DEFINITIONS:
@@ -109,40 +111,14 @@ class NativeModel:
         if found is not None:
             return found
         index = self._named[name] = self._add(None)  # first: references to it may recur
-        d = DEFINITIONS[name]
-        if isinstance(d, Alias):
-            node = self._nodes[self._type(d.type)]
-        elif isinstance(d, Union_):
-            node = self._union(d)
-        else:
-            assert isinstance(d, Obj)
-            node = self._object(d)
-        self._nodes[index] = node
+        self._nodes[index] = self._nodes_of.visit_definition(DEFINITIONS[name], self)
         return index
 
     def _type(self, t: Type) -> int:
-        if isinstance(t, Ref):
-            return self._definition(t.name)
-        if isinstance(t, Str):
-            return self._add(_string(t))
-        if isinstance(t, Int):
-            return self._add((INT, t.minimum, t.maximum))
-        if isinstance(t, Num):
-            bounds = (None if b is None else float(b) for b in (t.minimum, t.maximum))
-            return self._add((NUM, *bounds))
-        if isinstance(t, Bool):
-            return self._add((BOOL,))
-        if isinstance(t, Arr):
-            lo = t.min_items or 0
-            hi = -1 if t.max_items is None else t.max_items
-            return self._add((ARR, self._type(t.items), lo, hi))
-        if isinstance(t, Tup):
-            return self._add((TUP, tuple(self._type(i) for i in t.items)))
-        if isinstance(t, AnyObj):
-            return self._add((ANYOBJ,))
-        raise TypeError(f"not a model type: {t!r}")
+        index: int = self._nodes_of.visit(t, self)
+        return index
 
-    def _object(self, obj: Obj) -> tuple[Any, ...]:
+    def object_node(self, obj: Obj) -> tuple[Any, ...]:
         fields = tuple((f.name.encode(), self._type(f.type), f.required) for f in obj.fields)
         names = [f.name for f in obj.fields]
         if any(n not in names for n in obj.require_any):
@@ -150,13 +126,53 @@ class NativeModel:
         any_of = tuple(names.index(n) for n in obj.require_any)
         return (OBJ, fields, any_of, self.profile is Profile.STRICT)
 
-    def _union(self, union: Union_) -> tuple[Any, ...]:
+    def union_node(self, union: Union_) -> tuple[Any, ...]:
         variants: dict[str, list[int]] = {}
         for variant in union.variants:
             node = self._definition(variant.obj)
             for tag in variant.tags:
                 variants.setdefault(tag, []).append(node)
         return (UNION, union.tag.encode(), tuple((tag.encode(), tuple(n)) for tag, n in variants.items()))
+
+
+class _Nodes(Visitor["NativeModel", Any]):
+    """A declared type gives the index of its node (a `Ref`, its definition's: recursion
+    closes on itself); a definition gives its node."""
+
+    def ref(self, t: Ref, model: NativeModel) -> int:
+        return model._definition(t.name)
+
+    def str_(self, t: Str, model: NativeModel) -> int:
+        return model._add(_string(t))
+
+    def int_(self, t: Int, model: NativeModel) -> int:
+        return model._add((INT, t.minimum, t.maximum))
+
+    def num(self, t: Num, model: NativeModel) -> int:
+        return model._add((NUM, *(None if b is None else float(b) for b in (t.minimum, t.maximum))))
+
+    def bool_(self, t: Bool, model: NativeModel) -> int:
+        return model._add((BOOL,))
+
+    def arr(self, t: Arr, model: NativeModel) -> int:
+        items = self.visit(t.items, model)
+        return model._add((ARR, items, t.min_items or 0, -1 if t.max_items is None else t.max_items))
+
+    def tup(self, t: Tup, model: NativeModel) -> int:
+        return model._add((TUP, tuple(self.visit(i, model) for i in t.items)))
+
+    def any_obj(self, t: AnyObj, model: NativeModel) -> int:
+        return model._add((ANYOBJ,))
+
+    def obj(self, d: Obj, model: NativeModel) -> tuple[Any, ...]:
+        return model.object_node(d)
+
+    def union(self, d: Union_, model: NativeModel) -> tuple[Any, ...]:
+        return model.union_node(d)
+
+    def alias(self, d: Alias, model: NativeModel) -> tuple[Any, ...] | None:
+        index: int = self.visit(d.type, model)
+        return model._nodes[index]
 
 
 def _string(t: Str) -> tuple[Any, ...]:

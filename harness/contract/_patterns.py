@@ -1,9 +1,8 @@
-"""The string rules the native checker runs, in one Python place.
+"""Proof that a third-party regex can run without its anchors (`anchored_body`), and the
+reference's `uri` rule it proves so (`URI_EXACT`, rfc3986-validator's).
 
-`DATE_TIME` and `URI_FAST` are the rules `_speedups_strings.h` implements (its tests hold
-them side by side): each accepts a subset of what the reference's `date-time` and `uri`
-accept (`validator.FORMATS`), never more. `anchored_body` tells which `^...$` patterns
-can be run without anchors (`_native.compile_pattern` builds on it).
+The string rules themselves (`DATE_TIME`, `URI_FAST`) are declared once, in
+`harness.model.formats`, and re-exported here for the engines.
 """
 
 from __future__ import annotations
@@ -15,32 +14,9 @@ import re
 import re._parser as sre_parse  # type: ignore[import-not-found]
 from typing import Any
 
+from harness.model.formats import DATE_TIME, URI_FAST
+
 __all__ = ["DATE_TIME", "URI_EXACT", "URI_FAST", "anchored_body"]
-
-_UNRESERVED = r"a-zA-Z0-9_.~!$&'()*+,;=\-"
-_PCT = r"%[0-9A-Fa-f]{2}"
-
-
-def _run(chars: str) -> str:
-    # runs of `chars` separated by %XX: one way to read any string, so no backtracking blowup
-    return f"[{chars}]*(?:{_PCT}[{chars}]*)*"
-
-
-# Usual URIs (scheme://host[:port]/path?query#fragment, no userinfo, no IP literal): a
-# subset of RFC 3986 `URI` that is cheap to match.
-URI_FAST = (
-    rf"[a-zA-Z][a-zA-Z0-9+.\-]*://[{_UNRESERVED}]*(?::[0-9]*)?"
-    rf"(?:/{_run(_UNRESERVED + ':@/')})?(?:\?{_run(_UNRESERVED + ':@/?')})?(?:\#{_run(_UNRESERVED + ':@/?')})?"
-)
-_YEAR = r"(?:[0-9]{3}[1-9]|[0-9]{2}[1-9][0-9]|[0-9][1-9][0-9]{2}|[1-9][0-9]{3})"  # 0001-9999
-_DAY = r"(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)|(?:0[13578]|1[02])-31)"
-_LEAP = r"(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:0[48]|[2468][048]|[13579][26])00)-02-29"
-# rfc3339_validator's rule on value.upper() (ASCII, year 0 refused, days per the calendar),
-# without leap seconds: the reference's date-time, narrowed to what the checker runs.
-DATE_TIME = (
-    rf"(?:{_YEAR}-{_DAY}|{_LEAP})[Tt](?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
-    r"(?:\.[0-9]+)?(?:[Zz]|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])"
-)
 
 
 def anchored_body(pattern: str, *, verbose: bool = False) -> str | None:

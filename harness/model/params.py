@@ -15,12 +15,14 @@ from urllib.parse import parse_qsl
 
 from harness.errors import ParameterError
 from harness.model import Arr, Endpoint, Int, Str, Type, resolve_endpoint
+from harness.model.formats import DATE_TIME
 from harness.model.patterns import parse as parse_pattern
 from harness.model.visit import Visitor
 
-# X documents YYYY-MM-DDTHH:mm:ssZ; RFC 3339 fractions and offsets are accepted too.
-_DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})\Z")
-_INT = re.compile(r"[+-]?\d{1,18}\Z")
+# X documents YYYY-MM-DDTHH:mm:ssZ; RFC 3339 fractions and offsets are accepted too: the
+# model's one date-time rule (calendar days, ASCII digits only).
+_DATE_TIME = re.compile(rf"(?:{DATE_TIME})\Z")
+_INT = re.compile(r"[+-]?[0-9]{1,18}\Z")  # ASCII digits: int() would also read Arabic-Indic ones
 _EXAMPLE_TIME = "2026-11-01T00:00:00Z"
 
 

@@ -132,7 +132,7 @@ class LoopbackHTTPServer:
         self.refused = 0
 
     @property
-    def url(self) -> str:
+    def base_url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
     @property

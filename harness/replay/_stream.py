@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import NamedTuple
 
-from harness._wire import ChunkedWriter
+from harness._wire import BATCH_BYTES, ChunkedWriter
 from harness.cassette.synth import encode_line
 from harness.replay._clock import Pacing
 from harness.replay._recorded import Item
@@ -22,7 +22,6 @@ from harness.replay._wait import Waiter
 from harness.replay.faults import ON_NEXT_EVENT, Fault, FaultBook, FaultKind
 from harness.replay.log import AppliedFault, ConnectionLog, End, LineKind
 
-BATCH_BYTES = 64 * 1024
 #: X's operational-disconnect payload, as the live API sends it before closing a stream.
 DISCONNECT_PAYLOAD = {
     "errors": [

@@ -126,7 +126,3 @@ class ConnectionLog:
         """The lines written, in order (the first `keep` of them)."""
         parts = zip(self._kind, self._recorded, self._due, self._sent, self._sizes, strict=True)
         return [SentLine(_KINDS[k], offset, due, sent, size) for k, offset, due, sent, size in parts]
-
-    @property
-    def sent_events(self) -> list[SentLine]:
-        return [s for s in self.lines if s.kind is LineKind.EVENT]

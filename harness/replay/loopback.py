@@ -7,7 +7,7 @@ Events come from the object model (`Synth`), reproducible by seed: every connect
 the same seed receives the same sequence.
 
     with LoopbackServer(ServeOptions(rate=50, heartbeat=0.1, seed=1)) as server:
-        requests.get(server.url + "/2/tweets/search/stream", headers=..., stream=True)
+        requests.get(server.base_url + "/2/tweets/search/stream", headers=..., stream=True)
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-from harness._wire import STREAM_HEADERS, BadRequest, ChunkedWriter, send_response
+from harness._wire import BATCH_BYTES, STREAM_HEADERS, BadRequest, ChunkedWriter, send_response
 from harness.cassette.synth import Synth, encode_line, problem_kinds
 from harness.errors import ParameterError, UnknownEndpointError, UsageError
 from harness.model import ENDPOINTS, Endpoint, resolve_endpoint
@@ -29,7 +29,6 @@ from harness.model.params import check_query, invalid_request_body, parse_query
 from harness.replay._http_server import HEAD_TIMEOUT, MAX_CLIENTS, Client, LoopbackHTTPServer, printable, problem
 
 HEARTBEAT = b"\r\n"
-BATCH_BYTES = 64 * 1024
 JSON_HEADERS = (("Content-Type", "application/json; charset=utf-8"),)
 
 #: Makes the lines of a connection: (endpoint name, connection index) -> lines with CRLF.
@@ -90,7 +89,7 @@ def generic_problem(status: int, title: str, detail: str) -> bytes:
 
 
 class LoopbackServer:
-    """A loopback server for the three stream endpoints; a context manager with `.url`/`.port`.
+    """A loopback server for the three stream endpoints; a context manager with `.base_url`/`.url(endpoint)`/`.port`.
 
     `request_timeout`: seconds for a whole request head; `max_clients`: open connections,
     one more is answered 503 (see `harness.replay._http_server`).
@@ -114,8 +113,8 @@ class LoopbackServer:
                                         max_clients=max_clients)  # fmt: skip
 
     @property
-    def url(self) -> str:
-        return self._http.url
+    def base_url(self) -> str:
+        return self._http.base_url
 
     @property
     def port(self) -> int:
@@ -125,10 +124,10 @@ class LoopbackServer:
     def connections(self) -> int:
         return self._http.connections
 
-    def endpoint_url(self, endpoint: str, params: Mapping[str, str] | None = None) -> str:
-        """The URL of one stream (short name or path) on this server, with a query."""
+    def url(self, endpoint: str, params: Mapping[str, str] | None = None) -> str:
+        """The URL of one stream (short name or path) on this server, with a query (as `ReplayServer.url`)."""
         query = f"?{urlencode(params, safe=',:')}" if params else ""
-        return self.url + resolve_endpoint(endpoint).path + query
+        return self.base_url + resolve_endpoint(endpoint).path + query
 
     def start(self) -> LoopbackServer:
         self._http.start()
@@ -267,7 +266,7 @@ def endpoint_at(path: str) -> Endpoint:
 def ready_info(server: LoopbackServer) -> dict[str, Any]:
     """What `--ready-file` holds: the base URL and each stream's URL."""
     return {
-        "url": server.url,
+        "url": server.base_url,
         "port": server.port,
-        "endpoints": {name: server.url + e.path for name, e in ENDPOINTS.items()},
+        "endpoints": {name: server.base_url + e.path for name, e in ENDPOINTS.items()},
     }

@@ -108,7 +108,7 @@ class ReplayServer:
     # -- the Python API --------------------------------------------------------------------
     @property
     def base_url(self) -> str:
-        return self._http.url
+        return self._http.base_url
 
     @property
     def port(self) -> int:
@@ -117,7 +117,7 @@ class ReplayServer:
     @property
     def proxy_url(self) -> str | None:
         """What to put in HTTPS_PROXY (proxy mode): this same server."""
-        return self._http.url if self._interceptor else None
+        return self._http.base_url if self._interceptor else None
 
     @property
     def ca_bundle(self) -> Path | None:

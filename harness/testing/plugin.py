@@ -188,7 +188,7 @@ def _record(settings: StreamSettings) -> None:
     params = dict(settings.params)
     if settings.record_url == LOOPBACK:
         with LoopbackServer(ServeOptions(token="loopback", rate=50.0, heartbeat=1.0, seed=0)) as source:
-            options = RecordOptions(params=params, token="loopback", base_url=source.url,
+            options = RecordOptions(params=params, token="loopback", base_url=source.base_url,
                                     max_events=settings.max_events, duration=settings.duration)  # fmt: skip
             Recorder(endpoint, settings.cassette, options).run().raise_for_error()
         return

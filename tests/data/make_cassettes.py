@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from harness._wire import STREAM_HEADERS
-from harness.cassette import Close, CloseReason, Connection, Header, Line, write_cassette
+from harness.cassette import Close, CloseReason, Connection, Header, Line, Record, write_cassette
 from harness.cassette.synth import encode_line, synthetic_session
 from harness.model import ENDPOINTS
 
@@ -44,7 +44,7 @@ def build(out: Path) -> list[Path]:
             tool="x-stream-harness (tests/data/make_cassettes.py)",
             labels={"source": "seed-example", "page": page},
         )
-        records = [
+        records: list[Record] = [
             Connection(0, 200, "OK", STREAM_HEADERS, 0.1),
             Line(0.5, encode_line(example)),
             Line(20.5, b"\r\n"),

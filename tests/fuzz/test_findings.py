@@ -18,6 +18,8 @@ from click.testing import CliRunner
 from harness.cassette import Line, synth, write_cassette
 from harness.cli.app import main
 
+pytestmark = pytest.mark.integration  # real sockets, servers or subprocesses
+
 HERE = Path(__file__).resolve().parent
 EVENT = synth.encode_line(synth.Synth(3).event("search-stream")).rstrip(b"\r\n")
 PROBLEM = {"type": "https://api.x.com/2/problems/operational-disconnect", "title": "t",
