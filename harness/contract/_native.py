@@ -59,18 +59,18 @@ class NativeModel:
         if _speedups is None:
             raise RuntimeError(MISSING)
         self.profile = Profile.parse(profile)
-        self._nodes: list[tuple[Any, ...] | None] = []
+        self.nodes: list[tuple[Any, ...] | None] = []
         self._named: dict[str, int] = {}
         self._nodes_of = _Nodes()
         #: schema file -> (root node, field index of `data`, of `errors`; -1: no envelope)
         self.roots: dict[str, tuple[int, int, int]] = {}
         for name in DEFINITIONS:
-            self._definition(name)
+            self.definition_node(name)
         for endpoint in ENDPOINTS.values():
             self._root(schemagen.event_file(endpoint.name), endpoint.event)
         for name in DEFINITIONS:
             self._root(schemagen.definition_file(name), name)
-        self.program = _speedups.Program(tuple(self._nodes))
+        self.program = _speedups.Program(tuple(self.nodes))
 
     def kinds(self, schema: str, lines: Sequence[bytes | str]) -> list[str | None]:
         """Per line: "event" or "error" if surely valid against `schema`, else None."""
@@ -102,16 +102,16 @@ class NativeModel:
         self.roots[schema] = (self._named[name], *envelope)
 
     # -- nodes -----------------------------------------------------------------------------
-    def _add(self, node: tuple[Any, ...] | None) -> int:
-        self._nodes.append(node)
-        return len(self._nodes) - 1
+    def add_node(self, node: tuple[Any, ...] | None) -> int:
+        self.nodes.append(node)
+        return len(self.nodes) - 1
 
-    def _definition(self, name: str) -> int:
+    def definition_node(self, name: str) -> int:
         found = self._named.get(name)
         if found is not None:
             return found
-        index = self._named[name] = self._add(None)  # first: references to it may recur
-        self._nodes[index] = self._nodes_of.visit_definition(DEFINITIONS[name], self)
+        index = self._named[name] = self.add_node(None)  # first: references to it may recur
+        self.nodes[index] = self._nodes_of.visit_definition(DEFINITIONS[name], self)
         return index
 
     def _type(self, t: Type) -> int:
@@ -129,7 +129,7 @@ class NativeModel:
     def union_node(self, union: Union_) -> tuple[Any, ...]:
         variants: dict[str, list[int]] = {}
         for variant in union.variants:
-            node = self._definition(variant.obj)
+            node = self.definition_node(variant.obj)
             for tag in variant.tags:
                 variants.setdefault(tag, []).append(node)
         return (UNION, union.tag.encode(), tuple((tag.encode(), tuple(n)) for tag, n in variants.items()))
@@ -140,29 +140,29 @@ class _Nodes(Visitor["NativeModel", Any]):
     closes on itself); a definition gives its node."""
 
     def ref(self, t: Ref, model: NativeModel) -> int:
-        return model._definition(t.name)
+        return model.definition_node(t.name)
 
     def str_(self, t: Str, model: NativeModel) -> int:
-        return model._add(_string(t))
+        return model.add_node(_string(t))
 
     def int_(self, t: Int, model: NativeModel) -> int:
-        return model._add((INT, t.minimum, t.maximum))
+        return model.add_node((INT, t.minimum, t.maximum))
 
     def num(self, t: Num, model: NativeModel) -> int:
-        return model._add((NUM, *(None if b is None else float(b) for b in (t.minimum, t.maximum))))
+        return model.add_node((NUM, *(None if b is None else float(b) for b in (t.minimum, t.maximum))))
 
     def bool_(self, t: Bool, model: NativeModel) -> int:
-        return model._add((BOOL,))
+        return model.add_node((BOOL,))
 
     def arr(self, t: Arr, model: NativeModel) -> int:
         items = self.visit(t.items, model)
-        return model._add((ARR, items, t.min_items or 0, -1 if t.max_items is None else t.max_items))
+        return model.add_node((ARR, items, t.min_items or 0, -1 if t.max_items is None else t.max_items))
 
     def tup(self, t: Tup, model: NativeModel) -> int:
-        return model._add((TUP, tuple(self.visit(i, model) for i in t.items)))
+        return model.add_node((TUP, tuple(self.visit(i, model) for i in t.items)))
 
     def any_obj(self, t: AnyObj, model: NativeModel) -> int:
-        return model._add((ANYOBJ,))
+        return model.add_node((ANYOBJ,))
 
     def obj(self, d: Obj, model: NativeModel) -> tuple[Any, ...]:
         return model.object_node(d)
@@ -172,7 +172,7 @@ class _Nodes(Visitor["NativeModel", Any]):
 
     def alias(self, d: Alias, model: NativeModel) -> tuple[Any, ...] | None:
         index: int = self.visit(d.type, model)
-        return model._nodes[index]
+        return model.nodes[index]
 
 
 def _string(t: Str) -> tuple[Any, ...]:
