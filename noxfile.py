@@ -102,7 +102,7 @@ def fuzz(session: nox.Session) -> None:
     flags = f"{SANITIZERS} -fno-sanitize-recover=undefined -fno-omit-frame-pointer -g -O1"
     session.run("python", "setup.py", "-q", "build_ext", "--force", "--build-lib", build,
                 "--build-temp", os.path.join(build, "obj"), env={"CFLAGS": flags, "LDFLAGS": SANITIZERS})  # fmt: skip
-    [extension] = glob.glob(os.path.join(build, "harness", "_speedups*.so"))
+    [extension] = glob.glob(os.path.join(build, "harness", "contract", "_speedups*.so"))
     # CPython is not built with ASan: its runtime must be loaded first; CPython's own
     # allocations at exit are not leaks worth reporting; malloc, not pymalloc, so that
     # ASan sees each object freed
