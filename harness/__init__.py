@@ -18,7 +18,6 @@ if TYPE_CHECKING:
     from harness.contract.report import Finding, Validation, validate_paths
     from harness.contract.schemagen import Profile
     from harness.contract.validator import Engine, ReferenceEngine, Violation
-    from harness.testing import strategies
     from harness.errors import HarnessError
     from harness.model import ENDPOINTS, resolve_endpoint
     from harness.record.backoff import BackoffPolicy
@@ -27,6 +26,7 @@ if TYPE_CHECKING:
     from harness.replay.faults import Fault
     from harness.replay.loopback import LoopbackServer, ServeOptions
     from harness.replay.server import ReplayServer
+    from harness.testing import strategies as strategies  # a module, re-exported
 
 # public name -> the module that defines it
 # modules reached from the package, as README's examples do (`from harness import strategies`)
