@@ -86,7 +86,7 @@ def cassettes(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Run every benchmark and print its figures."""
     session.install("-e", ".[test,bench]")
-    for script in sorted(glob.glob("benchmarks/*.py")):
+    for script in sorted(glob.glob("benchmarks/[!_]*.py")):  # _replay_load.py is replay.py's helper
         session.run("python", script, *session.posargs)
 
 
@@ -102,7 +102,7 @@ def fuzz(session: nox.Session) -> None:
     flags = f"{SANITIZERS} -fno-sanitize-recover=undefined -fno-omit-frame-pointer -g -O1"
     session.run("python", "setup.py", "-q", "build_ext", "--force", "--build-lib", build,
                 "--build-temp", os.path.join(build, "obj"), env={"CFLAGS": flags, "LDFLAGS": SANITIZERS})  # fmt: skip
-    [extension] = glob.glob(os.path.join(build, "harness", "_speedups*.so"))
+    [extension] = glob.glob(os.path.join(build, "harness", "contract", "_speedups*.so"))
     # CPython is not built with ASan: its runtime must be loaded first; CPython's own
     # allocations at exit are not leaks worth reporting; malloc, not pymalloc, so that
     # ASan sees each object freed

@@ -380,3 +380,25 @@ def test_contract_engines() -> None:
         Contract(engine="turbo")
     line = json.dumps(event(id="x")).encode()
     assert Contract(engine="reference").check_line(line, "firehose-ja") == Contract().check_line(line, "firehose-ja")
+
+
+@pytest.mark.parametrize(
+    "tweet",
+    [
+        {"created_at": "2021-01-06T18:40:40.000Z\ud800"},
+        {"created_at": "\udc00"},
+        {"entities": {"urls": [{"start": 0, "end": 1, "url": "https://t.co/\ud800"}]}},
+        {"id": "1\ud800"},
+    ],
+)
+def test_lone_surrogates_in_checked_strings_are_violations_not_exceptions(tweet: dict[str, Any]) -> None:
+    # a lone surrogate has no UTF-8: the fast paths must hand it to the reference, not raise
+    payload = event(**tweet)
+    raw = json.dumps(payload).encode()  # as \ud800 escapes
+    schema = schemagen.event_file("search-stream")
+    for profile in Profile:
+        expected = Contract(profile, "reference").check_event(payload, "search-stream")
+        assert len(expected) == 1
+        for contract in (CONTRACTS[profile], FALLBACK[profile]):
+            assert contract.check_event(payload, "search-stream") == expected
+            assert contract.inspect_line(raw, "search-stream") == reference_line(raw, schema, profile)

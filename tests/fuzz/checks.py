@@ -1,10 +1,11 @@
 """The oracle the fuzzers and the corpus test share: every entry point of the native checker
-and the typed path, each compared with the reference on one raw line.
+and of the jsonschema-rs fallback (`FastEngine(native=False)`, as installed without a C
+compiler), each compared with the reference on one raw line.
 
 Each checker may be unsure (None, False); when it is sure, the reference (jsonschema after
 `harness.contract.validator.loads`, as `--engine reference` reads a line) must accept the same line
-with the same kind. A disagreement is a `Finding`. Typed-path disagreements another branch
-fixes are told apart by `known()`, so that a fuzz run says what is new.
+with the same kind. A disagreement is a `Finding`. Disagreements that are known bugs not
+fixed yet would be told apart by `known()` (none are), so that a fuzz run says what is new.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ __all__ = ["Finding", "Oracle", "known"]
 class Finding:
     """An entry point sure of a line the reference refuses (or gives another kind)."""
 
-    entry: str  # kinds/bytes, kinds/str, run/ndjson, run/records, accepts, typed/line, typed/accepts
+    entry: str  # kinds/bytes, kinds/str, run/ndjson, run/records, accepts, fallback/line, fallback/accepts
     endpoint: str
     profile: str
     said: str
@@ -53,7 +54,7 @@ class Oracle:
         self.profile = profile
         self.native = NativeModel(profile)
         self.reference = ReferenceEngine(profile)
-        self.typed = FastEngine(profile, reference=self.reference, native=False)
+        self.fallback = FastEngine(profile, reference=self.reference, native=False)
 
     def verdict(self, schema: str, raw: bytes | str) -> tuple[str | None, str]:
         """(kind, why): the reference's kind for a line it accepts, else None and why not."""
@@ -66,7 +67,7 @@ class Oracle:
             return None, f"{len(violations)} violation(s): {violations[0]}"
         return payload_kind(payload), "valid"
 
-    def check(self, raw: bytes, endpoint: str, *, typed: bool = True) -> list[Finding]:
+    def check(self, raw: bytes, endpoint: str, *, fallback: bool = True) -> list[Finding]:
         """Every entry point on one line (no line terminator in `raw`)."""
         schema = schemagen.event_file(endpoint)
         found: list[Finding] = []
@@ -96,17 +97,17 @@ class Oracle:
             payload = None
         if payload is not None and self.native.accepts(schema, payload):
             expect("accepts", payload_kind(payload), raw)
-        if typed:
+        if fallback:
             try:
-                [kind] = self.typed.line_kinds(schema, [raw])
-                expect("typed/line", kind, raw)
+                [kind] = self.fallback.line_kinds(schema, [raw])
+                expect("fallback/line", kind, raw)
             except Exception as exc:  # it must say "not sure", never raise
-                found.append(Finding("typed/line", endpoint, self.profile.value, "an exception", repr(exc), raw))
+                found.append(Finding("fallback/line", endpoint, self.profile.value, "an exception", repr(exc), raw))
             try:
-                if payload is not None and self.typed.accepts(schema, payload):
-                    expect("typed/accepts", payload_kind(payload), raw)
+                if payload is not None and self.fallback.accepts(schema, payload):
+                    expect("fallback/accepts", payload_kind(payload), raw)
             except Exception as exc:
-                found.append(Finding("typed/accepts", endpoint, self.profile.value, "an exception", repr(exc), raw))
+                found.append(Finding("fallback/accepts", endpoint, self.profile.value, "an exception", repr(exc), raw))
         return found
 
     def native_batch(self, raws: list[bytes], endpoint: str) -> list[Finding]:

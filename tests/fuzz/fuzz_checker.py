@@ -1,4 +1,4 @@
-"""Fuzz the native checker and the typed path against the reference, for a bounded time.
+"""Fuzz the native checker and the jsonschema-rs fallback against the reference, for a bounded time.
 
     python tests/fuzz/fuzz_checker.py [--seconds 180] [--seed N] [--save DIR]
 
@@ -31,7 +31,7 @@ from generators import Inputs, program_nodes, truncations  # noqa: E402
 
 from harness.contract.schemagen import Profile  # noqa: E402
 
-SLOW = 5.0  # seconds one input may take before it is reported as slow (the typed path's uri check)
+SLOW = 5.0  # seconds one input may take before it is reported as slow (as the old typed path's uri check was)
 
 
 class Slow(BaseException):  # not an Exception: the checks' own handlers must let it through

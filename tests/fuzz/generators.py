@@ -38,6 +38,9 @@ HOSTILE_VALUES: list[Callable[[random.Random], Any]] = [
     lambda r: r.choice([True, False, None, [], {}, [1, "a"], {"\ud800": 1}, {"": 0}]),
 ]  # fmt: skip
 
+# characters put into a valid string value: lone surrogates, line breaks, controls, look-alikes
+EDGES = ["\ud800", "\udfff", "\n", "\r", "\x00", "\x0b", "\u2028", "\u0085", " ", "\uff10", "\u0661", "%", "#"]
+
 
 def nested(depth: int, how: str) -> Any:
     value: Any = 1
@@ -117,8 +120,15 @@ class Inputs:
         spots = list(_spots(payload))
         container, key = r.choice(spots)
         value = r.choice(HOSTILE_VALUES)(r)
-        action = r.randrange(4)
-        if action == 0 or not isinstance(container, dict):
+        action = r.randrange(5)
+        strings = [(c, k) for c, k in spots if isinstance(c[k], str)]
+        if action == 4 and strings:  # a real date-time, uri or id, one character off
+            container, key = r.choice(strings)
+            edge = r.choice(EDGES)
+            text = container[key]
+            at = r.choice([0, len(text), r.randrange(len(text) + 1)])
+            container[key] = text[:at] + edge + text[at:]
+        elif action == 0 or not isinstance(container, dict):
             container[key] = value
         elif action == 1:
             container[r.choice(["\ud800", "brand_new", "data", "errors", "type", "id", "x" * 300])] = value

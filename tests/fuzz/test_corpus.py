@@ -1,5 +1,5 @@
-"""Every input in corpus/ through every entry point of the native checker and the typed
-path, against the reference: what the fuzzers found (or were seeded with) stays fixed.
+"""Every input in corpus/ through every entry point of the native checker and the
+jsonschema-rs fallback, against the reference: what the fuzzers found (or were seeded with) stays fixed.
 
 `<endpoint>--<what>.line` is one raw stream line; `<endpoint>--<what>.record` one
 cassette record line. `nox -s fuzz` writes what it finds to tests/fuzz/found/ in this
