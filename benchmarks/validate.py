@@ -48,7 +48,6 @@ from harness.contract import schemagen
 from harness.contract._fast import FastEngine
 from harness.contract._parallel import ParallelValidation
 from harness.contract.checker import Contract
-from harness.contract.report import Validation
 from harness.contract.schemagen import Profile
 from harness.contract.validator import ReferenceEngine
 
@@ -58,7 +57,7 @@ BATCH = 256  # lines per Contract.inspect_lines call, as `harness validate` does
 
 def events(n: int, seed: int = 7) -> list[bytes]:
     """`n` valid search-stream lines of 1.5-2.6 KB (about 2 KB on average)."""
-    synth, out = Synth(seed, optional=0.5, depth=4), []
+    synth, out = Synth(seed, optional=0.5, depth=4), list[bytes]()
     while len(out) < n:
         line = encode_line(synth.event(ENDPOINT))
         if 1500 <= len(line) <= 2600:
@@ -137,7 +136,7 @@ def write_cassette(path: Path, lines: list[bytes], n: int) -> Path:
 def scaling(path: Path, tiny: Path, n: int, rounds: int) -> dict[str, tuple[float, float]]:
     """`harness validate -j N` on one large cassette: events/s with start-up, and without
     it (the time of the same run on a tiny cassette taken off); best of `rounds`."""
-    runs: dict[str, Callable[[], Validation]] = {
+    runs: dict[str, Callable[[], ParallelValidation]] = {
         "-j 1": lambda: ParallelValidation(Profile.DEFAULT, jobs=1),
         "-j 2": lambda: ParallelValidation(Profile.DEFAULT, jobs=2),
     }
@@ -203,9 +202,9 @@ def main() -> None:
         print(f"\nharness validate, one cassette of {args.cassette_events} events ({size:.0f} MB)")
         print(f"{'':24} {'events/s':>10} {'(no start-up)':>14}")
         scaled = scaling(path, tiny, args.cassette_events, max(1, args.rounds // 2))
-        base = scaled["-j 1"]
+        one = scaled["-j 1"]
         for name, (rate, steady) in scaled.items():
-            ratios = f"{rate / base[0]:.2f}x of -j 1, {steady / base[1]:.2f}x without start-up"
+            ratios = f"{rate / one[0]:.2f}x of -j 1, {steady / one[1]:.2f}x without start-up"
             print(f"{name:24} {rate:10.0f} {steady:14.0f}   {ratios}")
         long = long_lines(Path(tmp), [int(mb) for mb in args.long_line_mb.split(",") if mb])
         print("\none line beyond the limit, in a gzip dump (-j 1)")

@@ -158,6 +158,7 @@ class Oracle:
         if lines:
             assert (end, lines, first, last) == (len(record), 1, 1.5, 1.5), (end, lines, first, last)
             expect("run/records", "error" if errors else "event", raw)
+            parsed: object
             try:  # and the cassette reader reads the same line from the record
                 parsed = parse_record(record)
             except ValueError as exc:

@@ -143,7 +143,7 @@ def main() -> int:
 
 def check_program(inputs: Inputs, lines: list[bytes]) -> int:
     """A Program from random node tuples: built or refused, never a crash or a hang."""
-    from harness.contract._speedups import Program  # type: ignore[attr-defined]
+    from harness.contract._speedups import Program
 
     nodes = program_nodes(inputs.random)
     try:

@@ -112,7 +112,7 @@ def test_kinds_takes_any_sequence_of_lines() -> None:
      ((8, b"t", [(b"a", (0,))]),), ((8, b"t", ([b"a", (0,)],)),), ((8, b"t", ((b"a", (0,)),)),)],
 )  # fmt: skip
 def test_malformed_node_tuples_are_refused_with_a_reason(nodes: tuple[object, ...]) -> None:
-    from harness.contract._speedups import Program  # type: ignore[attr-defined]
+    from harness.contract._speedups import Program
 
     with pytest.raises((TypeError, ValueError), match=r"expected a tuple|among its own variants"):
         Program(nodes)
