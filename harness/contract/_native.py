@@ -12,6 +12,7 @@ the fast engine does without it.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Sequence
 from itertools import pairwise
 from typing import Any
@@ -27,8 +28,9 @@ from harness.model.visit import Visitor
 NODE_FORMAT = 1  # the node layout this module writes: a stale build of _speedups reads another
 MISSING = ""  # why the native checker is not available, if it is not
 
-try:
-    from harness.contract import _speedups  # type: ignore[attr-defined]
+_speedups: Any
+try:  # by name: whether mypy sees the built extension or not, it is untyped
+    _speedups = importlib.import_module("harness.contract._speedups")
 except ImportError:  # built without a C compiler
     _speedups = None
     MISSING = "harness.contract._speedups was not built (no C compiler at install time?): pip install -e . again"
