@@ -315,3 +315,35 @@ def test_a_tls_handshake_dripped_a_byte_at_a_time_is_cut_off_at_the_deadline(tmp
         assert closed  # the server gave up on it at its deadline (CPython's handshake timeout is one deadline)
         assert server.log[0].finished.wait(3)
         assert server.log[0].end is End.INVALID and "TLS handshake" in (server.log[0].error or "")
+
+
+def test_a_consumer_reconnecting_the_instant_it_is_cut_resumes_where_it_stopped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # xdk reconnects as soon as it reads the disconnect payload, before the server has closed
+    # the connection and noted where it stopped. Slowing that handler down (as a loaded
+    # machine does) must not let the reconnection start past the end of the recording.
+    import harness.replay.server as server_module
+
+    class SlowToClose(server_module.Waiter):
+        def close(self) -> None:
+            time.sleep(0.5)
+            super().close()
+
+    monkeypatch.setattr(server_module, "Waiter", SlowToClose)
+    path = cassette(tmp_path / "c.jsonl", "search-stream", (events(0, 6), CloseReason.CLIENT_STOPPED, 0.7))
+    with ReplayServer([path], speed=None, faults=["disconnect@2"], on_end="close") as server:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as first:
+            first.sendall(request())
+            cut = b""
+            while b"operational-disconnect" not in cut:
+                cut += first.recv(1 << 16)
+            with socket.create_connection(("127.0.0.1", server.port), timeout=10) as second:
+                second.sendall(request())  # while the first is still open
+                rest = read_all(second)
+        logs = list(server.log)
+    assert b"operational-disconnect" in cut
+    body = rest.split(b"\r\n\r\n", 1)[1]
+    lines, ended = dechunk(body)
+    assert ended and [json.loads(line)["data"]["id"] for line in lines if line.strip()] == ["2", "3", "4", "5"]
+    assert logs[1].resumed_at == 2

@@ -7,17 +7,21 @@ import contextlib
 import enum
 import hashlib
 import math
+import threading
 from collections import OrderedDict
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from harness._choice import parse_choice
-from harness._wire import STREAM_HEADERS
+from harness._wire import STREAM_HEADERS, send_response
 from harness.cassette import CloseReason
 from harness.errors import UsageError
 from harness.model import Endpoint
 from harness.replay._recorded import Item, Recorded, read_items
 from harness.replay._stream import Finish
+from harness.replay.faults import phrase
+from harness.replay.log import ConnectionLog, End
 
 HOP_BY_HOP = {
     "connection",
@@ -46,10 +50,15 @@ def check_settings(*, speed: float | None, heartbeat: float, request_timeout: fl
         raise UsageError("expected at least one cassette to replay")
 
 
-def recorded_answer(rec: Recorded) -> tuple[tuple[tuple[str, str], ...], bytes]:
-    """The headers and body of a recorded non-200 answer (bounded: the recorder keeps at most 1 MB)."""
+def send_recorded(sock: Any, rec: Recorded, log: ConnectionLog) -> None:
+    """A recorded non-200 answer, body and all (bounded: the recorder keeps at most 1 MB)."""
     body = b"".join(item.raw for item in read_items(rec, 0, 0.0))
-    return tuple((k, v) for k, v in rec.headers if k.lower() not in HOP_BY_HOP), body
+    headers = tuple((k, v) for k, v in rec.headers if k.lower() not in HOP_BY_HOP)
+    log.status, log.end = rec.status, End.REFUSED
+    try:
+        send_response(sock, rec.status, rec.reason or phrase(rec.status), headers, body)
+    except OSError:
+        log.vanished = True
 
 
 class OnEnd(enum.StrEnum):
@@ -72,12 +81,16 @@ class Resume:
     item: Item | None  # the first line not sent; None: from the start
 
 
+CLAIM_WAIT = 2.0  # seconds a connection waits for the same consumer's last one to finish
+
+
 class Cursor:
     """One consumer's place in an endpoint's recording."""
 
     def __init__(self) -> None:
         self.next = 0
         self.resume: Resume | None = None
+        self.streaming = 0  # connections of this consumer not yet done noting where they stopped
 
 
 class Cursors:
@@ -113,6 +126,22 @@ class Cursors:
         else:
             self._table.move_to_end(key)
         return cursor
+
+    def claim(self, endpoint: str, token: str, lock: threading.Condition) -> Cursor:
+        """(`lock` held.) The consumer's cursor, once its connection before has noted where it
+        stopped. A client reconnects the moment a connection ends on the wire, which can be
+        before that connection's handler has written its resume point; a second connection
+        held open on purpose goes ahead after `CLAIM_WAIT`."""
+        cursor = self.get(endpoint, token)
+        lock.wait_for(lambda: not cursor.streaming, CLAIM_WAIT)
+        cursor.streaming += 1
+        return cursor
+
+    @staticmethod
+    def release(cursor: Cursor, lock: threading.Condition) -> None:
+        """(`lock` held.) The connection that claimed `cursor` has noted where it stopped."""
+        cursor.streaming -= 1
+        lock.notify_all()
 
     def __iter__(self) -> Iterator[bytes]:
         return iter(list(self._table))

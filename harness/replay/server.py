@@ -36,7 +36,7 @@ from harness.model import resolve_endpoint
 from harness.model.params import check_query, invalid_request_body, parse_query
 from harness.replay._clock import Arrivals, Pacing
 from harness.replay._http_server import HEAD_TIMEOUT, MAX_CLIENTS, Client, LoopbackHTTPServer, head_reader, printable
-from harness.replay._plan import Cursors, OnEnd, Plan, Recording, Resume, check_settings, recorded_answer
+from harness.replay._plan import Cursors, OnEnd, Plan, Recording, Resume, check_settings, send_recorded
 from harness.replay._proxy import Interceptor
 from harness.replay._recorded import Item, Recorded, scan
 from harness.replay._stream import Finish, Streamer, run
@@ -327,7 +327,7 @@ class ReplayServer:
     def _stream(self, sock: Any, recording: Recording, token: str, log: ConnectionLog, chunked: bool) -> None:
         loop = self.on_end is OnEnd.LOOP
         with self._lock:
-            cursor = self._cursors.get(recording.endpoint.name, token)
+            cursor = self._cursors.claim(recording.endpoint.name, token, self._lock)
             resume, cursor.resume = cursor.resume, None
             serial = resume.serial if resume else cursor.next
             cursor.next = max(cursor.next, serial + 1)
@@ -335,8 +335,11 @@ class ReplayServer:
         log.recorded = serial % len(recording.connections) if rec else None
         log.resumed_at = resume.item.number if resume and resume.item else None
         if rec is not None and rec.status != 200:
-            self._recorded_error(sock, rec, log)
-            return
+            try:
+                return self._recorded_error(sock, rec, log)
+            finally:
+                with self._lock:
+                    self._cursors.release(cursor, self._lock)
         waiter = Waiter(sock, self._http.stopping, self._gate if self.speed is None else None)
         with self._lock:
             self._active[log.index][1] = waiter
@@ -365,6 +368,7 @@ class ReplayServer:
             items.close()
             waiter.close()
         with self._lock:
+            self._cursors.release(cursor, self._lock)
             left = unsent[0]
             if log.status is None and rec is not None:  # cut before its head: none of it was served
                 cursor.resume = Resume(serial, left if isinstance(left, Item) else None)
@@ -376,13 +380,7 @@ class ReplayServer:
                        + "".join(f", fault {f.fault}" for f in log.faults))  # fmt: skip
 
     def _recorded_error(self, sock: Any, rec: Recorded, log: ConnectionLog) -> None:
-        """A recorded non-200 answer, body and all (bounded: the recorder keeps at most 1 MB)."""
-        headers, body = recorded_answer(rec)
-        log.status, log.end = rec.status, End.REFUSED
-        try:
-            send_response(sock, rec.status, rec.reason or phrase(rec.status), headers, body)
-        except OSError:
-            log.vanished = True
+        send_recorded(sock, rec, log)
         self._say(log, f"{log.method} {log.target} -> {rec.status} (as recorded in {rec.name})")
 
 
