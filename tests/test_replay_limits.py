@@ -324,8 +324,9 @@ def test_a_consumer_reconnecting_the_instant_it_is_cut_resumes_where_it_stopped(
     # the connection and noted where it stopped. Slowing that handler down (as a loaded
     # machine does) must not let the reconnection start past the end of the recording.
     import harness.replay.server as server_module
+    from harness.replay._wait import Waiter
 
-    class SlowToClose(server_module.Waiter):
+    class SlowToClose(Waiter):
         def close(self) -> None:
             time.sleep(0.5)
             super().close()
