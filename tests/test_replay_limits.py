@@ -89,6 +89,10 @@ def test_a_client_that_shuts_its_write_side_after_the_request_is_served(tmp_path
     for speed in (None, 5.0):
         with ReplayServer([path], speed=speed) as server:
             with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+                # corked: the request and the FIN leave together, as from a client that shuts its
+                # write side with its request (in this process the server's thread could answer
+                # between the two calls, and an end of file after the answer is a hang-up)
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 1)
                 sock.sendall(request(target=target(server, "search-stream")))
                 sock.shutdown(socket.SHUT_WR)
                 data = read_all(sock)
