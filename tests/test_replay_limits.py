@@ -352,3 +352,32 @@ def test_a_consumer_reconnecting_the_instant_it_is_cut_resumes_where_it_stopped(
     lines, ended = dechunk(body)
     assert ended and [json.loads(line)["data"]["id"] for line in lines if line.strip()] == ["2", "3", "4", "5"]
     assert logs[1].resumed_at == 2
+
+
+def test_a_connection_that_fails_to_start_does_not_hold_up_the_consumers_next(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # e.g. out of file descriptors when its waiter is made: the consumer's next connection must
+    # not wait for a resume point that will never be noted
+    import harness.replay._plan as plan_module
+    import harness.replay.server as server_module
+    from harness.replay._wait import Waiter
+
+    failures = [OSError(24, "Too many open files")]
+
+    def waiter(*args: Any) -> Waiter:
+        if failures:
+            raise failures.pop()
+        return Waiter(*args)
+
+    monkeypatch.setattr(server_module, "Waiter", waiter)
+    monkeypatch.setattr(plan_module, "CLAIM_WAIT", 600.0)  # a leaked claim would block the next one this long
+    path = cassette(tmp_path / "c.jsonl", "search-stream", (events(0, 3), CloseReason.SERVER_CLOSED, 0.4))
+    with ReplayServer([path], speed=None) as server:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as first:
+            first.sendall(request())
+            assert read_all(first) == b""  # closed, not served
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as second:
+            second.sendall(request())
+            body = read_all(second).partition(b"\r\n\r\n")[2]  # a socket timeout here: the claim leaked
+    assert dechunk(body)[0] == [event_line(i) for i in range(3)]

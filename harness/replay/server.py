@@ -1,21 +1,18 @@
 """The replayer: serves cassettes at their recorded timing to unmodified consumers.
 
     with ReplayServer(["session.jsonl"], speed=20, faults=["disconnect@5"]) as server:
-        consume(server.url("search-stream"))      # e.g. xdk: Client(base_url=server.base_url)
-        assert server.log[0].faults
+        consume(server.url("search-stream")); assert server.log[0].faults  # xdk: server.base_url
 
-Each cassette is served at the path it was recorded from, with the live API's contract:
-bearer auth (401), query parameters checked by the endpoint model (400), unknown paths
-(404), `max_connections` per endpoint (429 TooManyConnections with x-rate-limit headers).
+Each cassette is served at the path it was recorded from, with the live API's contract: bearer
+auth (401), query parameters (400), unknown paths (404), `max_connections` per endpoint (429).
 
-Each consumer — a distinct bearer token — has its own place in the recording: its first
-connection gets the first recorded connection, each reconnect the next one, so concurrent
-consumers each see the whole recording. A connection cut before its recorded end (by a
-fault, or by the client) is taken up by that consumer's next connection where it stopped,
-so a consumer that reconnects as it should loses nothing. When the recording runs out
-(its last connection stopped while the stream was alive), `on_end` says what follows:
-`hold` (heartbeats every `heartbeat` s, scaled by the speed), `close`, or `loop` (start
-over). A recorded server close or network error is always replayed as such.
+Each consumer (a bearer token) has its own place in the recording: its first connection gets
+the first recorded connection, each reconnect the next: concurrent consumers each see it all.
+A connection cut before its recorded end (by a fault, or by the client) is taken up by that
+consumer's next connection where it stopped: one that reconnects as it should loses nothing.
+When the recording runs out (its last connection stopped while the stream was alive),
+`on_end` says: `hold` (heartbeats every `heartbeat` s, by the speed), `close`, or `loop`.
+A recorded server close or network error is always replayed as such.
 """
 
 from __future__ import annotations
@@ -36,7 +33,7 @@ from harness.model import resolve_endpoint
 from harness.model.params import check_query, invalid_request_body, parse_query
 from harness.replay._clock import Arrivals, Pacing
 from harness.replay._http_server import HEAD_TIMEOUT, MAX_CLIENTS, Client, LoopbackHTTPServer, head_reader, printable
-from harness.replay._plan import Cursors, OnEnd, Plan, Recording, Resume, check_settings, send_recorded
+from harness.replay._plan import Cursor, Cursors, OnEnd, Plan, Recording, Resume, check_settings, send_recorded
 from harness.replay._proxy import Interceptor
 from harness.replay._recorded import Item, Recorded, scan
 from harness.replay._stream import Finish, Streamer, run
@@ -334,21 +331,28 @@ class ReplayServer:
         rec = recording.at(serial, loop)
         log.recorded = serial % len(recording.connections) if rec else None
         log.resumed_at = resume.item.number if resume and resume.item else None
-        if rec is not None and rec.status != 200:
-            try:
+        try:  # released whatever happens (the consumer's next connection waits for it)
+            if rec is not None and rec.status != 200:
                 return self._recorded_error(sock, rec, log)
-            finally:
-                with self._lock:
-                    self._cursors.release(cursor, self._lock)
-        waiter = Waiter(sock, self._http.stopping, self._gate if self.speed is None else None)
-        with self._lock:
-            self._active[log.index][1] = waiter
-        pacing = Pacing(log.started, self.speed, self.heartbeat)
-        streamer = Streamer(sock, waiter, pacing, self.faults, log, chunked)
+            self._send_stream(sock, recording, log, chunked, cursor, serial, rec, resume)
+        finally:
+            with self._lock:
+                self._cursors.release(cursor, self._lock)
+        self._say(log, f"{log.end}: {log.events} event(s), {log.heartbeats} heartbeat(s)"
+                       + "".join(f", fault {f.fault}" for f in log.faults))  # fmt: skip
+
+    def _send_stream(self, sock: Any, recording: Recording, log: ConnectionLog, chunked: bool, cursor: Cursor,
+               serial: int, rec: Recorded | None, resume: Resume | None) -> None:  # fmt: skip
         plan = Plan(recording, serial, rec, resume, self.on_end)
         unsent: list[Item | Finish | None] = [resume.item if resume else None]
         items = plan.items()
-        try:
+        waiter = None
+        try:  # a waiter may fail to be made (no file descriptor left): then nothing was served
+            waiter = Waiter(sock, self._http.stopping, self._gate if self.speed is None else None)
+            with self._lock:
+                self._active[log.index][1] = waiter
+            pacing = Pacing(log.started, self.speed, self.heartbeat)
+            streamer = Streamer(sock, waiter, pacing, self.faults, log, chunked)
             while not waiter.until(pacing.at(rec.offset if rec else 0.0)):
                 pass
             log.status = 200
@@ -361,14 +365,14 @@ class ReplayServer:
             log.end = End.STOPPED
         except CassetteError as exc:
             log.end, log.error = End.ERROR, str(exc)
-        except OSError:
-            log.end = End.STOPPED if self._http.stopping.is_set() else End.VANISHED
-            log.vanished = log.end is End.VANISHED
+        except OSError as exc:
+            log.end = End.STOPPED if self._http.stopping.is_set() else End.VANISHED if waiter else End.ERROR
+            log.vanished, log.error = log.end is End.VANISHED, None if waiter else str(exc)
         finally:
             items.close()
-            waiter.close()
+            if waiter is not None:
+                waiter.close()
         with self._lock:
-            self._cursors.release(cursor, self._lock)
             left = unsent[0]
             if log.status is None and rec is not None:  # cut before its head: none of it was served
                 cursor.resume = Resume(serial, left if isinstance(left, Item) else None)
@@ -376,8 +380,6 @@ class ReplayServer:
                 cursor.resume = Resume(left.serial, left)
             else:
                 cursor.next = max(cursor.next, plan.serial + 1)
-        self._say(log, f"{log.end}: {log.events} event(s), {log.heartbeats} heartbeat(s)"
-                       + "".join(f", fault {f.fault}" for f in log.faults))  # fmt: skip
 
     def _recorded_error(self, sock: Any, rec: Recorded, log: ConnectionLog) -> None:
         send_recorded(sock, rec, log)
