@@ -10,6 +10,7 @@ import signal
 import socket
 import ssl
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -381,3 +382,28 @@ def test_a_connection_that_fails_to_start_does_not_hold_up_the_consumers_next(
             second.sendall(request())
             body = read_all(second).partition(b"\r\n\r\n")[2]  # a socket timeout here: the claim leaked
     assert dechunk(body)[0] == [event_line(i) for i in range(3)]
+
+
+@pytest.mark.parametrize("command", ["serve", "replay"])
+def test_an_unwritable_ready_file_is_one_line_and_exit_2(tmp_path: Path, command: str) -> None:
+    path = cassette(tmp_path / "c.jsonl", "search-stream", (events(0, 1), CloseReason.SERVER_CLOSED, 0.2))
+    args = [command, "--ready-file", "/dev/null/not-a-folder/ready.json", "--port", "0"]
+    args += [str(path)] if command == "replay" else []
+    done = subprocess.run(cli_argv(*args), capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2, done.stderr
+    lines = [line for line in done.stderr.splitlines() if not line.startswith(("  ", "warning"))]
+    assert lines[-1].startswith("error: --ready-file: cannot write /dev/null/not-a-folder/ready.json"), done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_the_commands_make_room_for_their_clients_under_a_low_open_file_limit() -> None:
+    code = (
+        "import resource\n"
+        "from harness.cli.stream import room_for\n"
+        "resource.setrlimit(resource.RLIMIT_NOFILE, (256, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))\n"
+        "room_for(1024)\n"
+        "print(*resource.getrlimit(resource.RLIMIT_NOFILE))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    soft, hard = (int(n) for n in done.stdout.split())
+    assert soft == min(hard, 4 * 1024 + 64) if hard >= 0 else soft >= 4 * 1024

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import sys
 import threading
@@ -9,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from harness.cli.stream import on_signals, write_ready
+from harness.cli.stream import on_signals, room_for, write_ready
 from harness.replay._http_server import HEAD_TIMEOUT, MAX_CLIENTS
 from harness.replay.faults import GRAMMAR, FaultKind
 
@@ -112,6 +113,7 @@ def replay(cassettes: tuple[Path, ...], host: str, port: int, speed: float | Non
     from harness.replay.server import ReplayServer, ready_info
 
     parsed = [Fault.parse(spec) for spec in faults]
+    room_for(max_clients)
     log = None if quiet else (lambda text: click.echo(text, err=True))
     server = ReplayServer(list(cassettes), host=host, port=port, speed=speed, token=token, on_end=on_end,
                           max_connections=max_connections, faults=parsed, proxy=proxy, heartbeat=heartbeat,
@@ -138,7 +140,8 @@ def replay(cassettes: tuple[Path, ...], host: str, port: int, speed: float | Non
                 pass
     finally:
         if ready_file is not None:
-            ready_file.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):  # never written, or gone
+                ready_file.unlink(missing_ok=True)
     if not quiet:
         click.echo(f"stopped after {server.connections} connection(s)", err=True)
 

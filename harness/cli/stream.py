@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import resource
 import signal
 import sys
 import tempfile
@@ -206,11 +208,32 @@ def record(target: str, cassette: Path, params: tuple[str, ...], token: str | No
 
 def write_ready(path: Path, info: dict[str, Any]) -> None:
     """Write `info` as JSON atomically: a reader sees no file or the whole file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w") as f:
-        json.dump(info, f)
-    os.replace(tmp, path)
+    tmp = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+        with os.fdopen(fd, "w") as f:
+            json.dump(info, f)
+        os.replace(tmp, path)
+    except OSError as exc:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+        raise UsageError(f"--ready-file: cannot write {path}: {exc.strerror or exc}") from None
+
+
+FDS_PER_CLIENT = 4  # its socket, its waiter's wake-up pair, the cassette it reads
+
+
+def room_for(max_clients: int) -> None:
+    """Raise the soft open-file limit toward what `max_clients` streams need (at most the hard
+    limit): a common soft limit of 1,024 would refuse streams far below the cap."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = FDS_PER_CLIENT * max_clients + 64
+    if soft != resource.RLIM_INFINITY and soft < want:
+        target = want if hard == resource.RLIM_INFINITY else min(want, hard)
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
 
 
 @click.command()
@@ -265,6 +288,7 @@ def serve(host: str, port: int, token: str | None, rate: float, heartbeat: float
                            seed=seed, max_events=max_events, error_every=error_every, error_kind=error_kind,
                            gzip=gzip)  # fmt: skip
     log = None if quiet else (lambda text: click.echo(text, err=True))
+    room_for(max_clients)
     try:
         server = LoopbackServer(options, host=host, port=port, log=log, max_clients=max_clients,
                                 request_timeout=request_timeout)  # fmt: skip
@@ -282,7 +306,8 @@ def serve(host: str, port: int, token: str | None, rate: float, heartbeat: float
         while not stop.wait(0.2):
             pass
     if ready_file is not None:
-        ready_file.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # never written, or gone
+            ready_file.unlink(missing_ok=True)
 
 
 COMMANDS = (record, serve)
