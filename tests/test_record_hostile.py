@@ -12,9 +12,11 @@ import signal
 import subprocess
 import threading
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote, unquote
 
 import pytest
@@ -379,3 +381,53 @@ def test_forever_source_still_stops_on_max_events(tmp_path: Path) -> None:
     with Hostile(forever(gap=0.001)) as server:
         result = record(server.base_url + SEARCH, tmp_path / "c.jsonl", max_events=50)
     assert result.reason is StopReason.MAX_EVENTS and result.stats.events == 50
+
+
+# -- a peer that keeps sending bytes and never gets anywhere --------------------------------------
+
+
+def _interim_heads(gap: float) -> Callable[[Hostile, Any], None]:
+    def script(server: Hostile, sock: Any) -> None:
+        while not server.stopping.wait(gap):
+            sock.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
+
+    return script
+
+
+def test_duration_stops_while_interim_heads_keep_coming(tmp_path: Path) -> None:
+    # a receive that never has to wait: the stop must be looked at all the same
+    with Hostile(_interim_heads(0.3)) as server:
+        result = _stops(server.base_url + SEARCH, tmp_path / "c.jsonl", duration=1.0, read_timeout=30.0)
+    assert result.reason is StopReason.DURATION
+
+
+def test_endless_interim_heads_are_no_stream(tmp_path: Path) -> None:
+    with Hostile(_interim_heads(0.001)) as server:
+        result = _stops(server.base_url + SEARCH, tmp_path / "c.jsonl", duration=20.0, read_timeout=30.0)
+    assert result.reason is StopReason.ERROR and "interim (1xx) response heads" in (result.error or "")
+
+
+def _empty_deflate_blocks(server: Hostile, sock: Any) -> None:
+    z = zlib.compressobj(wbits=31)  # gzip
+    start = z.flush(zlib.Z_SYNC_FLUSH)  # the gzip header and one empty block
+    empty = b"\x00\x00\x00\xff\xff" * 10_000  # empty stored blocks, 5 bytes each: no output at all
+    head = response_head(200, "OK", (("Content-Encoding", "gzip"), ("Transfer-Encoding", "chunked")))
+    sock.sendall(head + encode_chunk(start + empty))
+    while not server.stopping.wait(0.001):
+        sock.sendall(encode_chunk(empty))
+
+
+def test_gzip_that_inflates_to_nothing_for_ever_is_stopped(tmp_path: Path) -> None:
+    with Hostile(_empty_deflate_blocks) as server:
+        result = _stops(server.base_url + SEARCH, tmp_path / "c.jsonl", duration=20.0, read_timeout=30.0)
+    assert result.reason is StopReason.ERROR and "inflate to nothing" in (result.error or "")
+    assert list(Cassette(tmp_path / "c.jsonl"))  # readable, its close record says why
+
+
+def test_duration_stops_while_gzip_inflates_to_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import harness.record._response as response
+
+    monkeypatch.setattr(response, "EXPANSION_FLOOR", 1 << 40)  # only the stop can end it now
+    with Hostile(_empty_deflate_blocks) as server:
+        result = _stops(server.base_url + SEARCH, tmp_path / "c.jsonl", duration=1.0, read_timeout=30.0)
+    assert result.reason is StopReason.DURATION

@@ -38,6 +38,9 @@ REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _STATUS_LINE = re.compile(rb"HTTP/1\.[01] ([0-9]{3})(?:[ \t]+(.*))?")
 
 
+MAX_INTERIM = 8  # 1xx heads before the final one: a server sending them for ever is no stream
+
+
 class Stopped(Exception):
     """A stop was asked for while the client waited."""
 
@@ -251,6 +254,8 @@ class Link:
         assert sock is not None
         deadline = 0.0
         while True:
+            if self.stopping():  # here too: a peer that keeps sending never makes a receive wait
+                raise Stopped
             try:
                 data = sock.recv(READ_SIZE)
                 self.arrived = time.monotonic()
@@ -263,8 +268,8 @@ class Link:
             self._wait(write, deadline, ResponseTimeout)
 
     def read_head(self) -> Head:
-        """The next final response head (interim 1xx heads are skipped)."""
-        while True:
+        """The next final response head (interim 1xx heads are skipped, `MAX_INTERIM` at most)."""
+        for _ in range(MAX_INTERIM + 1):
             buf = b""
             while (end := buf.find(b"\r\n\r\n")) < 0 and (end := buf.find(b"\n\n")) < 0:
                 if len(buf) > MAX_HEAD:
@@ -280,6 +285,7 @@ class Link:
             head = parse_head(buf[:end])
             if not 100 <= head.status < 200 or head.status == 101:
                 return head
+        raise NotHTTP(f"more than {MAX_INTERIM} interim (1xx) response heads")
 
 
 def _request(method: str, target: str, host: str, headers: dict[str, str]) -> bytes:

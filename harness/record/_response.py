@@ -81,6 +81,8 @@ class Inflater:
         self._full = len(out) == DECODE_SLICE
         self.out += len(out)
         consumed = self.fed - len(z.unconsumed_tail) - len(z.unused_data)
+        if self.out == 0 and consumed > EXPANSION_FLOOR:  # empty blocks for ever: bytes, and no stream
+            raise DecompressionBomb(f"{consumed} bytes of {self.encoding} inflate to nothing: refused")
         if self.out > EXPANSION_FLOOR and self.out > MAX_EXPANSION * max(consumed, 1):
             raise DecompressionBomb(
                 f"the {self.encoding} body inflates more than {MAX_EXPANSION}-fold ({self.out} bytes "
