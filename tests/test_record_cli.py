@@ -215,10 +215,12 @@ def test_ordinary_parameters(name: str) -> None:
 
 def test_redaction_of_headers_urls_and_lines() -> None:
     r = Redaction(headers=("X-Mine",), params=("partition",), pointers=("/data/a~1b", "/includes/*/0")).with_secret(
-        "s3cr3t"
+        "s3cr3t-token"
     )
-    assert r.header_value("Authorization", "Bearer s3cr3t") == "Bearer <redacted>"
-    assert r.header_value("x-mine", "v") == "<redacted>" and r.header_value("Via", "has s3cr3t") == "has <redacted>"
+    assert r.header_value("Authorization", "Bearer s3cr3t-token") == "Bearer <redacted>"
+    assert (
+        r.header_value("x-mine", "v") == "<redacted>" and r.header_value("Via", "has s3cr3t-token") == "has <redacted>"
+    )
     assert (
         r.url("https://u:p@h/x?q=1", {"partition": "1", "key": "k"})
         == "https://h/x?partition=<redacted>&key=<redacted>"
@@ -229,7 +231,7 @@ def test_redaction_of_headers_urls_and_lines() -> None:
         "includes": {"users": [None, 6], "media": [None]},
     }
     assert r.line(line).endswith(b"}\r\n")
-    assert r.line(b"not json s3cr3t\r\n") == b"not json <redacted>\r\n"
+    assert r.line(b"not json s3cr3t-token\r\n") == b"not json <redacted>\r\n"
     assert parse_pointer("/a/~0~1") == ("a", "~/")
     with pytest.raises(UsageError):
         Redaction(pointers=("data",))
@@ -269,3 +271,10 @@ def test_an_output_that_cannot_be_created_is_one_clear_line(tmp_path: Path) -> N
     code, _, stderr = run("record", "search-stream", "--loopback", "--max-events", 1, "-o", out, token=None)
     assert code == 2
     assert stderr.startswith(f"error: {out}: cannot create: ") and stderr.count("\n") == 1
+
+
+def test_a_short_token_is_kept_off_disk_where_it_is_sent_without_blanking_the_rest() -> None:
+    r = Redaction().with_secret("t")  # a test placeholder: replaced everywhere, no "t" would be left
+    assert r.header_value("Authorization", "Bearer t") == "Bearer <redacted>"
+    assert r.line(b'{"data":{"text":"that"}}\r\n') == b'{"data":{"text":"that"}}\r\n'
+    assert r.text("http://127.0.0.1/2/tweets/search/stream") == "http://127.0.0.1/2/tweets/search/stream"

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from harness.cassette import CassetteWriter, CloseReason
 
 REDACTED = "<redacted>"
+MIN_SECRET = 8  # characters: shorter tokens are test placeholders, and would match everywhere
 DEFAULT_HEADERS = ("authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key")
 # A query parameter carries a credential when a part of its name (split on . _ -) ends so.
 _SECRET_ENDINGS = ("token", "secret", "password", "passwd", "key", "signature", "credential", "credentials")
@@ -94,8 +95,10 @@ class Redaction:
     @cached_property
     def variants(self) -> tuple[str, ...]:
         """Each secret as a server may echo it: as sent, percent-decoded, percent-encoded, and
-        with `/` escaped as JSON encoders may write it; longest first."""
-        bases = {b for s in self.secrets for b in (s, unquote(s))}
+        with `/` escaped as JSON encoders may write it; longest first. A secret shorter than
+        `MIN_SECRET` is kept off disk only where it is sent (headers, parameters): replaced
+        wherever it occurs, it would blank out every `t` of a cassette whose token is "t"."""
+        bases = {b for s in self.secrets if len(s) >= MIN_SECRET for b in (s, unquote(s))}
         forms = (f for b in bases for f in (b, quote(b, safe=""), b.replace("/", "\\/")))
         return tuple(sorted({f for f in forms if f}, key=len, reverse=True))
 
