@@ -20,6 +20,7 @@ from harness._wire import encode_chunk
 from harness.cassette import Cassette, Close, CloseReason, Connection, Line
 from harness.cli.app import HarnessGroup
 from harness.cli.stream import COMMANDS
+from harness.errors import CassetteWriteError, HarnessError, HTTPStatusError, ParameterError
 from harness.record._segment import HEARTBEAT_FLOOD, MAX_ERROR_LINES
 from harness.record.recorder import Recorder, RecordOptions, StopReason
 from harness.record.redact import Redaction
@@ -189,7 +190,7 @@ def test_a_bug_in_the_background_recorder_is_raised_redacted(tmp_path: Path, mon
     assert "LimitsTestToken" not in _shown(info.value) and "<redacted>" in str(info.value)
 
 
-def test_an_exception_that_cannot_be_rebuilt_keeps_its_type_name() -> None:
+def test_an_exception_with_keyword_only_arguments_keeps_its_type() -> None:
     class Odd(Exception):
         def __init__(self, secret: str, *, where: int) -> None:
             super().__init__(f"{secret} at {where}")
@@ -202,10 +203,26 @@ def test_an_exception_that_cannot_be_rebuilt_keeps_its_type_name() -> None:
             raise Odd(f"Bearer {TOKEN}", where=3) from None
     except Odd as exc:
         shown = r.exception(exc)
-    assert type(shown).__name__ == "RedactedError" and str(shown) == "Odd: Bearer <redacted> at 3"
+    assert type(shown) is Odd and str(shown) == "Bearer <redacted> at 3"
     assert "LimitsTestToken" not in _shown(shown) and shown.__traceback__ is not None
     clean = ValueError("nothing secret")
     assert r.exception(clean) is clean
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        HTTPStatusError(f"HTTP 401: {TOKEN} is not valid", status=401),
+        ParameterError(f"start_time: found {TOKEN}", parameter="start_time"),
+        CassetteWriteError(f"cannot write {TOKEN}"),
+    ],
+)
+def test_a_harness_error_stays_one_when_redacted(error: HarnessError) -> None:
+    # the CLI prints a HarnessError as one line with exit 2; anything else is a traceback
+    shown = Redaction().with_secret(TOKEN).exception(error)
+    assert type(shown) is type(error) and isinstance(shown, HarnessError)
+    assert "LimitsTestToken" not in _shown(shown) and "<redacted>" in str(shown)
+    assert vars(shown).keys() == vars(error).keys()
 
 
 # -- 4. every connection says where it really came from ----------------------------------------

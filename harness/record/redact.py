@@ -217,14 +217,22 @@ def _chain(exc: BaseException) -> list[BaseException]:
 
 
 def _rebuilt(exc: BaseException, redact: Callable[[str], str]) -> BaseException | None:
-    """An exception of `exc`'s type from its arguments, each string redacted; None if the
-    type does not rebuild from its arguments."""
-    args = tuple(redact(a) if isinstance(a, str) else redact(repr(a)) if isinstance(a, bytes) else a for a in exc.args)
+    """An exception of `exc`'s type, its arguments and string attributes redacted; None if
+    the type cannot be made so. Made without its `__init__`: ours take keyword-only
+    arguments (`HTTPStatusError(status=...)`), and a `HarnessError` must stay one, for the
+    CLI's one-line error."""
+
+    def clean(value: object) -> object:
+        return redact(value) if isinstance(value, str) else redact(repr(value)) if isinstance(value, bytes) else value
+
     try:
-        copy = type(exc)(*args)
+        copy = type(exc).__new__(type(exc))
+        copy.args = tuple(clean(a) for a in exc.args)
+        for name, value in vars(exc).items():
+            setattr(copy, name, clean(value))
     except Exception:
         return None
-    return copy if type(copy) is type(exc) else None
+    return copy
 
 
 def _fragments(text: str, secrets: list[str]) -> str:
