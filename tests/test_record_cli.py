@@ -278,3 +278,15 @@ def test_a_short_token_is_kept_off_disk_where_it_is_sent_without_blanking_the_re
     assert r.header_value("Authorization", "Bearer t") == "Bearer <redacted>"
     assert r.line(b'{"data":{"text":"that"}}\r\n') == b'{"data":{"text":"that"}}\r\n'
     assert r.text("http://127.0.0.1/2/tweets/search/stream") == "http://127.0.0.1/2/tweets/search/stream"
+
+
+@pytest.mark.parametrize("token", ["tok\r\nX-Injected: 1", "tok en", "t\u00f6ken", "tok\x7f"])
+def test_a_token_that_would_break_the_request_is_refused_before_connecting(token: str) -> None:
+    code, _, stderr = run("record", "search-stream", "--base-url", "http://127.0.0.1:9", "-o", "x.jsonl", token=token)
+    assert code == 2 and stderr.count("\n") == 1 and "visible ASCII" in stderr
+    assert token not in stderr
+
+
+def test_a_parameter_that_quotes_the_token_back_is_redacted(tmp_path: Path) -> None:
+    code, _, stderr = run("record", "search-stream", "-p", f"start_time={TOKEN}", "-o", tmp_path / "x.jsonl")
+    assert code == 2 and TOKEN not in stderr and "<redacted>" in stderr

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import re
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -27,7 +28,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from harness._version import __version__
 from harness.cassette import CassetteWriter, CloseReason, Header
-from harness.errors import HTTPStatusError, StreamError, UsageError
+from harness.errors import HarnessError, HTTPStatusError, StreamError, UsageError
 from harness.record._http_client import Link, ProxyError, Stopped, open_stream
 from harness.record._response import LineCheck, connect_error
 from harness.record._segment import Counts, Outcome, Segment
@@ -110,6 +111,9 @@ class RecordResult:
             raise StreamError(self.error or "the recording failed")
 
 
+_TOKEN = re.compile(r"[\x21-\x7e]+")  # visible ASCII: X's tokens hold %2F and %3D as they are
+
+
 class Recorder:
     """Records one stream into one cassette: `run()` here, or `start()`/`stop()` in a thread."""
 
@@ -117,9 +121,14 @@ class Recorder:
                  on_message: Callable[[str], None] | None = None) -> None:  # fmt: skip
         self.options = options or RecordOptions()
         o = self.options
-        self.target = resolve_target(target, o.params, base_url=o.base_url, endpoint=o.endpoint)
-        self.path = Path(cassette)
+        if o.token is not None and not _TOKEN.fullmatch(o.token):  # a CR/LF would add request headers
+            raise UsageError("the bearer token must be visible ASCII characters only (no space, line break or other)")
         self.redaction = self.options.redaction.with_secret(self.options.token)
+        try:
+            self.target = resolve_target(target, o.params, base_url=o.base_url, endpoint=o.endpoint)
+        except HarnessError as exc:  # a parameter may quote the token back
+            raise self.redaction.exception(exc) from None
+        self.path = Path(cassette)
         self.on_message = on_message
         self.counts = Counts()
         self.origin = 0.0
