@@ -241,7 +241,7 @@ def test_patterns_it_cannot_run_exactly_are_left_to_others(pattern: str) -> None
         st.sampled_from(["Z", "z", "", "+05:30", "-23:59", "+24:00", "+0530", "+05:60", "Z\n"]),
     )
 )
-def test_date_times_as_the_typed_regex_reads_them(value: str) -> None:
+def test_date_times_as_the_model_rule_reads_them(value: str) -> None:
     sure = one_string(((DATE_TIME,),))(value)
     assert sure == (re.fullmatch(DATE_TIME_RULE, value) is not None)
     if sure:  # and the regex itself never says more than the reference's checker

@@ -407,3 +407,18 @@ def test_the_commands_make_room_for_their_clients_under_a_low_open_file_limit() 
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     soft, hard = (int(n) for n in done.stdout.split())
     assert soft == min(hard, 4 * 1024 + 64) if hard >= 0 else soft >= 4 * 1024
+
+
+def test_the_token_table_never_forgets_a_consumer_that_is_streaming() -> None:
+    import threading
+
+    from harness.replay._plan import Cursors
+
+    lock = threading.Condition()
+    table = Cursors(limit=2)
+    with lock:
+        streaming = table.claim("search-stream", "a", lock)  # oldest, and streaming
+    table.get("search-stream", "b")
+    table.get("search-stream", "c")  # over the limit: "b" goes, not "a"
+    assert table.get("search-stream", "a") is streaming and len(table) == 2
+    assert Cursors.key("search-stream", "b") not in set(table)

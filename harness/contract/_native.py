@@ -1,8 +1,8 @@
 """The object model compiled for the native line checker (`_speedups`, a C extension).
 
 `NativeModel(profile).kinds(schema, lines)` says, per raw line, "event" or "error" when
-the line is surely valid, and None when the checker cannot tell (then the typed decoder
-and, last, the reference decide). Each model type becomes one node tuple (the layout is
+the line is surely valid, and None when the checker cannot tell (then the reference
+decides; jsonschema-rs first where this extension was not built). Each model type becomes one node tuple (the layout is
 in `_speedups_nodes.h`); a constraint the checker cannot run exactly becomes a node that is
 never sure, so a line holding such a value always goes to the slower engines.
 

@@ -229,10 +229,10 @@ static PyMethodDef Program_methods[] = {
 
 static PyTypeObject ProgramType = {
     PyVarObject_HEAD_INIT(NULL, 0)
-    .tp_name = "harness._speedups.Program",
+    .tp_name = "harness.contract._speedups.Program",
     .tp_basicsize = sizeof(Program),
     .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_doc = "A checker compiled from a tuple of node tuples (see harness._native).",
+    .tp_doc = "A checker compiled from a tuple of node tuples (see harness.contract._native).",
     .tp_new = PyType_GenericNew,
     .tp_init = (initproc)Program_init,
     .tp_dealloc = (destructor)Program_dealloc,

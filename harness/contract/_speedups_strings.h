@@ -27,7 +27,7 @@ static int digits(const unsigned char *s, int n) {
     return v;
 }
 
-/* _typed._DATE_TIME: RFC 3339 as rfc3339_validator reads it, years 0001-9999,
+/* harness.model.formats.DATE_TIME: RFC 3339 as rfc3339_validator reads it, years 0001-9999,
  * seconds 00-59, days per the calendar. */
 static int date_time(const unsigned char *s, const unsigned char *e) {
     static const int days[] = {0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
@@ -51,7 +51,7 @@ static int date_time(const unsigned char *s, const unsigned char *e) {
     return oh >= 0 && oh <= 23 && om >= 0 && om <= 59;
 }
 
-/* _patterns' fast rule: http(s)://, then only unreserved characters, sub-delims, "/" and
+/* harness.model.formats.URI_FAST, narrowed: http(s)://, then only unreserved characters, sub-delims, "/" and
  * "?" (always an RFC 3986 URI). */
 static int uri(const unsigned char *s, const unsigned char *e) {
     if (e - s >= 8 && memcmp(s, "https://", 8) == 0) s += 8;

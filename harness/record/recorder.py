@@ -8,7 +8,7 @@ Lines are kept byte-exact and stamped with the monotonic time their bytes arrive
 since the connection's request was sent). Records are written and flushed as they arrive
 (the lines of one socket read together), so a killed recorder loses at most what was in
 flight. Every string written or reported passes one redaction of the secrets first
-(`_redact.RedactingWriter` for the cassette, `Redaction.message` for messages and errors,
+(`redact.RedactingWriter` for the cassette, `Redaction.message` for messages and errors,
 `Redaction.exception` for an exception that escapes `run()`).
 A stop (`--duration`, `--max-events`, Ctrl-C) takes effect within a quarter of a second in
 every phase: connecting, TLS, waiting for the response head, reading.

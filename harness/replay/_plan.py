@@ -121,8 +121,10 @@ class Cursors:
         cursor = self._table.get(key)
         if cursor is None:
             cursor = self._table[key] = Cursor()
-            while len(self._table) > self.limit:
-                self._table.popitem(last=False)
+            if len(self._table) > self.limit:  # the one heard from longest ago, not one streaming now
+                idle = next((k for k, c in self._table.items() if not c.streaming and k != key), None)
+                if idle is not None:
+                    del self._table[idle]
         else:
             self._table.move_to_end(key)
         return cursor
