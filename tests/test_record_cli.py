@@ -281,10 +281,11 @@ def test_a_short_token_is_kept_off_disk_where_it_is_sent_without_blanking_the_re
 
 
 @pytest.mark.parametrize("token", ["tok\r\nX-Injected: 1", "tok en", "t\u00f6ken", "tok\x7f"])
-def test_a_token_that_would_break_the_request_is_refused_before_connecting(token: str) -> None:
-    code, _, stderr = run("record", "search-stream", "--base-url", "http://127.0.0.1:9", "-o", "x.jsonl", token=token)
+def test_a_token_that_would_break_the_request_is_refused_before_connecting(tmp_path: Path, token: str) -> None:
+    out = tmp_path / "x.jsonl"
+    code, _, stderr = run("record", "search-stream", "--base-url", "http://127.0.0.1:9", "-o", out, token=token)
     assert code == 2 and stderr.count("\n") == 1 and "visible ASCII" in stderr
-    assert token not in stderr
+    assert token not in stderr and not out.exists()
 
 
 def test_a_parameter_that_quotes_the_token_back_is_redacted(tmp_path: Path) -> None:
