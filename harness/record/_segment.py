@@ -113,8 +113,7 @@ class Segment:
             return self._pump(body, head)
         if head.status == 200:
             self._drain(body, problem)
-            s.tell(problem)
-            return Outcome(Failure.HTTP, problem, 200)
+            return Outcome(Failure.HTTP, problem, 200)  # said once, by whoever reports the outcome
         return self._status(head, self._drain(body))
 
     def _status(self, head: Head, start: bytes, note: str | None = None) -> Outcome:
