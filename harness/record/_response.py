@@ -17,13 +17,14 @@ import socket
 import ssl
 import time
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from harness._wire import ChunkDecoder, ChunkError, LineSplitter
 from harness.record._http_client import ConnectTimeout, Head, Link, NotHTTP, ProxyError, ResponseTimeout
 from harness.record.backoff import Failure
+from harness.record.redact import exception_chain
 
 DECODE_SLICE = 256 * 1024  # decoded bytes one step may produce: what a bomb can make us hold
 MAX_EXPANSION = 100  # gzip'd lines flushed one by one inflate ~10-fold; a bomb 1000-fold
@@ -52,11 +53,17 @@ def _decompressor(encoding: str) -> Any:
 class Inflater:
     """gzip or deflate, inflated at most DECODE_SLICE bytes at a time, its ratio watched."""
 
-    def __init__(self, encoding: str) -> None:
+    def __init__(self, encoding: str, z: Any = None) -> None:
         self.encoding = encoding
-        self._z = _decompressor(encoding)
+        self._z = z if z is not None else _decompressor(encoding)
         self.fed = self.out = 0
         self._full = False  # the last step filled its slice: zlib may hold more output
+
+    @classmethod
+    def of(cls, encoding: str) -> Inflater | None:
+        """An inflater for a Content-Encoding; None for identity (UnsupportedEncoding: neither)."""
+        z = _decompressor(encoding)
+        return None if z is None else cls(encoding, z)
 
     @property
     def has_more(self) -> bool:
@@ -105,7 +112,7 @@ class Body:
         elif not self.chunked and length.isdigit():
             self._left = int(length)
         encoding = head.get("Content-Encoding")
-        self._inflate = Inflater(encoding) if _decompressor(encoding) is not None else None
+        self._inflate = Inflater.of(encoding)
         self.eof = False
         self.arrived = link.arrived  # time.monotonic() the bytes last returned arrived
 
@@ -156,19 +163,6 @@ def recorded_headers(head: Head) -> list[tuple[str, str]]:
     return [(k, v) for k, v in head.headers if k.lower() not in drop]
 
 
-def _chain(exc: BaseException) -> Iterator[BaseException]:
-    """An exception and everything it wraps (causes, contexts, args)."""
-    seen: set[int] = set()
-    stack: list[Any] = [exc]
-    while stack:
-        e = stack.pop(0)
-        if not isinstance(e, BaseException) or id(e) in seen:
-            continue
-        seen.add(id(e))
-        yield e
-        stack += [e.__cause__, e.__context__, *e.args]
-
-
 def _where(url: str) -> str:
     parts = urlsplit(url)
     port = parts.port or (443 if parts.scheme == "https" else 80)
@@ -178,7 +172,7 @@ def _where(url: str) -> str:
 def connect_error(exc: BaseException, url: str, connect_timeout: float, read_timeout: float) -> str:
     """One line for a request that got no response."""
     where, host = _where(url), urlsplit(url).hostname
-    chain = list(_chain(exc))
+    chain = exception_chain(exc)
     tls = next((e for e in chain if isinstance(e, ssl.SSLError)), None)
     if tls is not None:
         return f"TLS error talking to {where}: {tls} (is it really https?)"
@@ -202,7 +196,7 @@ def connect_error(exc: BaseException, url: str, connect_timeout: float, read_tim
 
 def read_error(exc: BaseException, read_timeout: float) -> str:
     """One line for a stream that broke while being read."""
-    chain = list(_chain(exc))
+    chain = exception_chain(exc)
     if any(isinstance(e, TimeoutError) for e in chain):
         return f"the stream stalled: no bytes for {read_timeout:g} s (read timeout; heartbeats come every 20 s)"
     framing = next((e for e in chain if isinstance(e, ChunkError)), None)

@@ -129,7 +129,7 @@ class Redaction:
         holds a secret, else a copy of the same type (a `RedactedError` when the type cannot
         be rebuilt from its arguments) with the text redacted, the same traceback, chained
         from nothing, and what it chained as redacted notes."""
-        chain = _chain(exc)
+        chain = exception_chain(exc)
         if not any(self._leaks(e) for e in chain):
             return exc
         copy = _rebuilt(exc, self.message)
@@ -206,13 +206,18 @@ class RedactedError(Exception):
     leads the (redacted) text."""
 
 
-def _chain(exc: BaseException) -> list[BaseException]:
-    """`exc` and the exceptions it chains (causes and contexts), each once."""
+def exception_chain(exc: BaseException) -> list[BaseException]:
+    """`exc` and everything it wraps (causes, contexts, exceptions among its args), each once."""
     out: list[BaseException] = []
-    e: BaseException | None = exc
-    while e is not None and all(e is not seen for seen in out):
+    seen: set[int] = set()
+    stack: list[Any] = [exc]
+    while stack:
+        e = stack.pop(0)
+        if not isinstance(e, BaseException) or id(e) in seen:
+            continue
+        seen.add(id(e))
         out.append(e)
-        e = e.__cause__ if e.__cause__ is not None else e.__context__
+        stack += [e.__cause__, e.__context__, *e.args]
     return out
 
 
