@@ -4,8 +4,7 @@ compiler), each compared with the reference on one raw line.
 
 Each checker may be unsure (None, False); when it is sure, the reference (jsonschema after
 `harness.contract.validator.loads`, as `--engine reference` reads a line) must accept the same line
-with the same kind. A disagreement is a `Finding`. Disagreements that are known bugs not
-fixed yet would be told apart by `known()` (none are), so that a fuzz run says what is new.
+with the same kind. A disagreement is a `Finding`.
 """
 
 from __future__ import annotations
@@ -22,7 +21,7 @@ from harness.contract._native import NativeModel
 from harness.contract.schemagen import Profile
 from harness.contract.validator import ReferenceEngine, loads, payload_kind
 
-__all__ = ["Finding", "Oracle", "known"]
+__all__ = ["Finding", "Oracle"]
 
 
 @dataclass(frozen=True)
@@ -40,11 +39,6 @@ class Finding:
         shown = self.raw[:120] + (b"..." if len(self.raw) > 120 else b"")
         where = f"{self.entry} ({self.endpoint}, {self.profile})"
         return f"{where}: said {self.said}, reference {self.reference}: {shown!r}"
-
-
-def known(f: Finding) -> str | None:
-    """Why a finding is a known bug not fixed yet, or None (none known: every finding counts)."""
-    return None
 
 
 class Oracle:

@@ -25,7 +25,7 @@ from native_build import VARIABLE, load, sanitized
 
 BUILD = load()
 
-from checks import Finding, Oracle, check_record, known  # noqa: E402  (after load(): it picks the build)
+from checks import Finding, Oracle, check_record  # noqa: E402  (after load(): it picks the build)
 from finalizers import SCENARIOS  # noqa: E402
 from generators import Inputs, program_nodes, truncations  # noqa: E402
 
@@ -68,7 +68,6 @@ def main() -> int:
     signal.signal(signal.SIGALRM, _alarm)
     counts: Counter[str] = Counter()
     new: dict[bytes, Finding] = {}
-    old: Counter[str] = Counter()
     slow: list[tuple[str, bytes]] = []
     deadline = time.monotonic() + args.seconds
 
@@ -85,10 +84,7 @@ def main() -> int:
             signal.setitimer(signal.ITIMER_REAL, 0)
         counts[name] += 1
         for f in found:
-            why = known(f)
-            if why:
-                old[why] += 1
-            elif f.raw not in new:
+            if f.raw not in new:
                 new[f.raw] = f
                 print("FOUND", f, flush=True)
 
@@ -128,8 +124,6 @@ def main() -> int:
             gc.set_threshold(700)
     tally = ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
     print(f"{sum(counts.values())} inputs in {args.seconds:.0f} s: {tally}")
-    for why, n in old.items():
-        print(f"known, not counted ({n}): {why}")
     for endpoint, raw in slow:
         print(f"SLOW (> {SLOW:.0f} s, left unchecked): {endpoint} {raw[:200]!r}")
     if args.save is not None:
