@@ -56,9 +56,19 @@ def _decode_header(obj: Any, path: Path) -> Header:
             tool=str(obj.get("tool", "")),
             labels=dict(obj.get("labels") or {}),
             version=version,
+            rules=_rules(obj.get("rules")),
+            api_calls=tuple(dict(c) for c in obj.get("api_calls") or ()),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise CassetteFormatError(f"header is missing or has a bad member: {exc}", path=path, line=1) from None
+
+
+def _rules(found: Any) -> tuple[dict[str, str], ...] | None:
+    if found is None:
+        return None
+    if not isinstance(found, list) or not all(isinstance(r, dict) and isinstance(r.get("value"), str) for r in found):
+        raise ValueError(f'rules: expected a list of {{"id", "value", "tag"}} objects, found {found!r:.80}')
+    return tuple({k: str(v) for k, v in r.items() if k in ("id", "value", "tag")} for r in found)
 
 
 class Cassette:

@@ -47,6 +47,12 @@ class Header:
     tool: str = ""
     labels: Mapping[str, str] = field(default_factory=dict)
     version: int = VERSION  # of the file it was read from; writers always write VERSION
+    # The filtered stream's rules in effect when recording began, each {"id", "value"[, "tag"]}:
+    # None when the recorder did not ask (older cassettes, other endpoints), () when none were.
+    rules: tuple[Mapping[str, str], ...] | None = None
+    # API calls made around the stream (rules changes), each {"method", "path", "query",
+    # "body", "status", "response"}, in order, secrets removed.
+    api_calls: tuple[Mapping[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -158,6 +164,9 @@ def encode_header(h: Header) -> bytes:
             "recorded_at": h.recorded_at,
             "tool": h.tool,
             "labels": dict(h.labels),
+            # optional members: written only when there is something, so other readers are unchanged
+            **({"rules": [dict(r) for r in h.rules]} if h.rules is not None else {}),
+            **({"api_calls": [dict(c) for c in h.api_calls]} if h.api_calls else {}),
         }
     )
 
