@@ -44,11 +44,20 @@ class Finish(NamedTuple):
     serial: int
 
 
+#: An event line as it may go out now: the line (rewritten or not), or None (held back).
+Select = Callable[[bytes], "bytes | None"]
+
+
 class Streamer:
-    """Writes one stream's items, applying the server's faults as they trigger."""
+    """Writes one stream's items, applying the server's faults as they trigger.
+
+    `select` (the filtered stream's rules) is asked about each event line as it is sent, so a
+    change of rules applies at once; while it holds every event back, the stream still gets a
+    heartbeat after each heartbeat interval of silence, as the live API sends.
+    """
 
     def __init__(self, sock: socket.socket, waiter: Waiter, pacing: Pacing, faults: FaultBook,
-                 log: ConnectionLog, chunked: bool = True) -> None:  # fmt: skip
+                 log: ConnectionLog, chunked: bool = True, select: Select | None = None) -> None:  # fmt: skip
         self.sock, self.waiter, self.pacing, self.book, self.log = sock, waiter, pacing, faults, log
         self.writer = ChunkedWriter(sock, chunked=chunked)  # unchunked for HTTP/1.0: the body ends with the connection
         self.done: set[int] = set()
@@ -57,6 +66,7 @@ class Streamer:
         self.throttle_start = self.throttle_bytes = 0.0
         self.last_write = pacing.t0
         self.events = 0
+        self.select = select
 
     # -- faults --------------------------------------------------------------------------
     def _trigger_time(self, fault: Fault) -> float | None:
@@ -124,8 +134,25 @@ class Streamer:
         self.writer.start(status, reason, headers)
         self.waiter.answered = True
 
+    def selected(self, items: list[Item]) -> bool:
+        """`items` as `select` lets them out (in place); False when none is left."""
+        assert self.select is not None
+        kept: list[Item] = []
+        for item in items:
+            raw = self.select(item.raw) if item.event else item.raw
+            if raw is not None:
+                kept.append(item if raw is item.raw else Item(item.offset, raw, True, *item[3:]))
+        items[:] = kept
+        if kept:
+            return True
+        if time.monotonic() >= self.last_write + self.pacing.heartbeat / self.pacing.scale:
+            self.keepalive(Item(None, b"\r\n", False, -1, -1, 0, math.nan))
+        return False
+
     def send_items(self, items: list[Item]) -> None:
         """Recorded lines, one chunk each, in one write (`items` is emptied)."""
+        if self.select is not None and not self.selected(items):
+            return
         parts: list[bytes] = []
         if self.writer.chunked:
             for item in items:
@@ -150,6 +177,11 @@ class Streamer:
 
     def split(self, item: Item) -> None:
         """The line with its `\\r` and `\\n` in two chunks, two writes."""
+        if self.select is not None:
+            batch = [item]
+            if not self.selected(batch):
+                return
+            item = batch[0]
         raw = item.raw
         cut = len(raw) - 1 if raw.endswith(b"\r\n") else len(raw) // 2
         now = time.monotonic()

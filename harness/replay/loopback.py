@@ -4,7 +4,10 @@ It speaks the streams' wire protocol: chunked HTTP/1.1, one chunk per line with 
 `Content-Type: application/json; charset=utf-8`, TCP_NODELAY, a blank heartbeat line after
 `heartbeat` seconds of silence, bearer auth, and X's 400 bodies for bad query parameters.
 Events come from the object model (`Synth`), reproducible by seed: every connection with
-the same seed receives the same sequence.
+the same seed receives the same sequence. It also serves the filtered stream's rules API
+(`harness.replay._api`): its search-stream events name the installed rules in their
+`matching_rules` (event n the rule n mod count), and with no rule installed it sends
+heartbeats only.
 
     with LoopbackServer(ServeOptions(rate=50, heartbeat=0.1, seed=1)) as server:
         requests.get(server.base_url + "/2/tweets/search/stream", headers=..., stream=True)
@@ -16,7 +19,7 @@ import json
 import math
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -26,9 +29,13 @@ from harness.cassette.synth import Synth, encode_line, problem_kinds
 from harness.errors import ParameterError, UnknownEndpointError, UsageError
 from harness.model import ENDPOINTS, Endpoint, resolve_endpoint
 from harness.model.params import check_query, invalid_request_body, parse_query
+from harness.replay._api import api_path, serve_api
 from harness.replay._http_server import HEAD_TIMEOUT, MAX_CLIENTS, Client, LoopbackHTTPServer, printable, problem
+from harness.replay._rules import RuleBook
 
 HEARTBEAT = b"\r\n"
+#: the loopback source's rules until a client changes them
+DEFAULT_RULES = ({"id": "1000000000000000001", "value": "loopback", "tag": "loopback"},)
 JSON_HEADERS = (("Content-Type", "application/json; charset=utf-8"),)
 
 #: Makes the lines of a connection: (endpoint name, connection index) -> lines with CRLF.
@@ -45,7 +52,8 @@ class ServeOptions:
     per connection (0: heartbeats only, `math.inf`: as fast as the socket takes them).
     `max_events`: per connection, then the stream ends cleanly. `error_every`: an in-stream
     error payload of `error_kind` after every N events. `gzip`: compress (with a sync flush
-    per line) for clients that accept gzip.
+    per line) for clients that accept gzip. `rules`: the filtered stream's first rules
+    (`{"value"[, "tag"]}` objects; default `DEFAULT_RULES`).
     """
 
     token: str | None = None
@@ -56,6 +64,7 @@ class ServeOptions:
     error_every: int | None = None
     error_kind: str = "operational-disconnect"
     gzip: bool = False
+    rules: Sequence[Mapping[str, str]] = DEFAULT_RULES
 
     def __post_init__(self) -> None:
         if math.isnan(self.rate) or self.rate < 0:
@@ -72,13 +81,19 @@ class ServeOptions:
             raise UsageError(f"error kind: expected one of {', '.join(problem_kinds())}, found {self.error_kind!r}")
 
 
-def synth_source(seed: int | None) -> EventSource:
-    """Valid events of the endpoint from the object model; each connection starts from `seed`."""
+def synth_source(seed: int | None, rules: RuleBook | None = None) -> EventSource:
+    """Valid events of the endpoint from the object model; each connection starts from `seed`.
+    With `rules`, search-stream events name the installed rules (b"": none is installed)."""
 
     def lines(endpoint: str, index: int) -> Iterator[bytes]:
         synth = Synth(seed)
+        n = 0
         while True:
-            yield encode_line(synth.event(endpoint))
+            event: dict[str, Any] | None = synth.event(endpoint)
+            if rules is not None and endpoint == "search-stream":
+                event = rules.assign(event, n)  # type: ignore[arg-type]
+            n += event is not None
+            yield b"" if event is None else encode_line(event)
 
     return lines
 
@@ -100,7 +115,8 @@ class LoopbackServer:
                  log: Callable[[str], None] | None = None, request_timeout: float = HEAD_TIMEOUT,
                  max_clients: int = MAX_CLIENTS) -> None:  # fmt: skip
         self.options = options or ServeOptions()
-        self.source = source or synth_source(self.options.seed)
+        self.rules = RuleBook(self.options.rules, on_message=log)
+        self.source = source or synth_source(self.options.seed, self.rules)
         self.on_send = on_send
         self.log = log
         self.events_sent = 0
@@ -169,6 +185,9 @@ class LoopbackServer:
         if request is None:
             return
         self._note(client, f"{request.method} {request.target}")
+        if api_path(request.path):  # the one way to what is not a stream
+            self._note(client, serve_api(client.sock, request, client.rfile, self.rules, self.options.token))
+            return
         try:
             endpoint = endpoint_at(request.path)
         except UnknownEndpointError as exc:
@@ -223,6 +242,9 @@ class LoopbackServer:
                     if line is None:
                         limit = sent
                         break
+                    if not line:  # no rule installed: nothing due before the next look
+                        next_event = now + (interval or 0.05)
+                        break
                     batch.append(line)
                     size += len(line)
                     sent += 1
@@ -232,7 +254,8 @@ class LoopbackServer:
                 self._send(writer, batch, first, sent)
                 if sent == limit:
                     return sent, True
-                now = last = time.monotonic()
+                now = time.monotonic()
+                last = now if batch else last
                 continue
             if now - last >= o.heartbeat:
                 writer.send(HEARTBEAT)

@@ -31,11 +31,15 @@ from harness._wire import BadRequest, Request, read_request, send_response
 from harness.errors import CassetteError, ParameterError, UnknownEndpointError, UsageError
 from harness.model import resolve_endpoint
 from harness.model.params import check_query, invalid_request_body, parse_query
+from harness.model.rule_syntax import MAX_RULE_LENGTH, MAX_RULES
+from harness.replay._api import api_path, serve_api
 from harness.replay._clock import Arrivals, Pacing
 from harness.replay._http_server import HEAD_TIMEOUT, MAX_CLIENTS, Client, LoopbackHTTPServer, head_reader, printable
 from harness.replay._plan import Cursor, Cursors, OnEnd, Plan, Recording, Resume, check_settings, send_recorded
 from harness.replay._proxy import Interceptor
+from harness.replay._ready import ready_info
 from harness.replay._recorded import Item, Recorded, scan
+from harness.replay._rules import RuleBook, RuleSpec
 from harness.replay._stream import Finish, Streamer, run
 from harness.replay._wait import Gate, Stopped, Vanished, Waiter
 from harness.replay.faults import Fault, FaultBook, FaultKind, phrase, status_answer
@@ -58,6 +62,8 @@ class ReplayServer:
     connection's log (`ConnectionLog.lines`). Limits against hostile clients:
     `request_timeout` for a whole request head (and a TLS handshake), `max_clients` open
     connections (one more gets a 503), `consumers` bearer tokens remembered (as digests).
+    The filtered stream's rules (`rules`, a `RuleBook`: `.rules`, `.set()`) start as the cassette's,
+    else as given (`rules`: `{"value", "tag"}` objects); `max_rules`, `max_rule_length`: X's limits.
     """
 
     def __init__(self, cassettes: Sequence[str | Path], *, host: str = "127.0.0.1", port: int = 0,
@@ -65,7 +71,8 @@ class ReplayServer:
                  max_connections: int | None = None, faults: Sequence[Fault | str] = (), proxy: bool = False,
                  heartbeat: float = 20.0, on_message: Callable[[str], None] | None = None,
                  log_limit: int | None = None, log_lines: int = KEEP_LINES, request_timeout: float = HEAD_TIMEOUT,
-                 max_clients: int = MAX_CLIENTS, consumers: int = 10_000) -> None:  # fmt: skip
+                 max_clients: int = MAX_CLIENTS, consumers: int = 10_000, rules: Sequence[RuleSpec] | None = None,
+                 max_rules: int = MAX_RULES, max_rule_length: int = MAX_RULE_LENGTH) -> None:  # fmt: skip
         counts = {"max_connections": max_connections, "max_clients": max_clients, "consumers": consumers,
                   "log_lines": log_lines + 1}  # fmt: skip
         check_settings(speed=speed, heartbeat=heartbeat, request_timeout=request_timeout, token=token,
@@ -78,6 +85,7 @@ class ReplayServer:
         self.log_limit, self.log_lines, self.request_timeout = log_limit, log_lines, request_timeout
         self.warnings: list[str] = []
         self.recordings: dict[str, Recording] = {}
+        self.rules = RuleBook(rules, max_rules=max_rules, max_length=max_rule_length, on_message=on_message)
         for path in cassettes:
             header, found = scan(path, self.warnings)
             endpoint = resolve_endpoint(header.endpoint)
@@ -85,6 +93,7 @@ class ReplayServer:
             if not recording.connections:
                 recording.query = dict(header.query)
             recording.connections.extend(found)
+            self.rules.add_cassette(endpoint.name, header, found)
         self.log: list[ConnectionLog] = []
         self.connections = 0  # accepted in all
         self._lock = threading.Condition()
@@ -242,7 +251,7 @@ class ReplayServer:
 
     def _serve(self, client: Client, log: ConnectionLog) -> None:
         sock: Any = client.sock
-        request = self._read(sock, client.rfile, log)
+        request = self._read(sock, rfile := client.rfile, log)
         if request is None:
             return
         if request.method == "CONNECT":
@@ -263,10 +272,12 @@ class ReplayServer:
                 return
             with self._lock:
                 self._active[client.index][0] = sock
-            request = self._read(sock, head_reader(sock, self.request_timeout), log)
+            request = self._read(sock, rfile := head_reader(sock, self.request_timeout), log)
             if request is None:
                 return
         sock.settimeout(None)
+        if api_path(request.path):  # the one way to what is not a stream
+            return self._say(log, serve_api(sock, request, rfile, self.rules, self.token, log))
         self._route(sock, request, log)
 
     def _route(self, sock: Any, request: Request, log: ConnectionLog) -> None:
@@ -300,7 +311,7 @@ class ReplayServer:
         if fault is not None:
             assert fault.status is not None
             log.faults.append(AppliedFault(fault, time.monotonic() - log.started, 0))
-            self._refuse(sock, log, fault.status, *self._status_body(fault.status))
+            self._refuse(sock, log, fault.status, *status_answer(fault.status, self.speed))
             return
         with self._lock:
             busy = self._open.get(endpoint.name, 0)
@@ -309,16 +320,13 @@ class ReplayServer:
             else:
                 self._open[endpoint.name] = busy + 1
         if busy < 0:
-            self._refuse(sock, log, 429, *self._status_body(429))
+            self._refuse(sock, log, 429, *status_answer(429, self.speed))
             return
         try:
             self._stream(sock, recording, token, log, chunked=not request.http10)
         finally:
             with self._lock:
                 self._open[endpoint.name] -= 1
-
-    def _status_body(self, status: int) -> tuple[bytes, tuple[tuple[str, str], ...]]:
-        return status_answer(status, self.speed)
 
     # -- streaming -------------------------------------------------------------------------
     def _stream(self, sock: Any, recording: Recording, token: str, log: ConnectionLog, chunked: bool) -> None:
@@ -352,7 +360,8 @@ class ReplayServer:
             with self._lock:
                 self._active[log.index][1] = waiter
             pacing = Pacing(log.started, self.speed, self.heartbeat)
-            streamer = Streamer(sock, waiter, pacing, self.faults, log, chunked)
+            select = self.rules.select if recording.endpoint.name == "search-stream" else None
+            streamer = Streamer(sock, waiter, pacing, self.faults, log, chunked, select)
             while not waiter.until(pacing.at(rec.offset if rec else 0.0)):
                 pass
             log.status = 200
@@ -384,16 +393,3 @@ class ReplayServer:
     def _recorded_error(self, sock: Any, rec: Recorded, log: ConnectionLog) -> None:
         send_recorded(sock, rec, log)
         self._say(log, f"{log.method} {log.target} -> {rec.status} (as recorded in {rec.name})")
-
-
-def ready_info(server: ReplayServer) -> dict[str, Any]:
-    """What `--ready-file` holds: the URL, each endpoint's URL and, in proxy mode, the proxy and CA bundle."""
-    info: dict[str, Any] = {
-        "url": server.base_url,
-        "port": server.port,
-        "endpoints": {name: server.url(name) for name in server.recordings},
-    }
-    if server.proxy_url is not None:
-        info["proxy"] = server.proxy_url
-        info["ca_bundle"] = str(server.ca_bundle)
-    return info
