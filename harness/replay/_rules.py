@@ -82,6 +82,7 @@ class RuleBook:
         self._loaded = False
         self._rules: dict[str, Rule] = {}
         self._pristine = True  # the rules are those recorded: events go out as recorded
+        self._as_recorded: frozenset[Rule] = frozenset()
         self._recorded: dict[str, str] = {}  # recorded rule id -> value
         self._with_events: set[str] = set()  # values the recording has events for
 
@@ -139,8 +140,10 @@ class RuleBook:
                     "search-stream` to keep the rules' values."
                 )
                 self._say(self.warnings[-1])
-        self._rules = {r.id: r for r in initial}
-        self._pristine = all(self._recorded.get(r.id) == r.value for r in initial)
+        self._as_recorded = frozenset(
+            recorded if any(h.rules is not None for h, _ in self._cassettes) else derived.values()
+        )
+        self._install({r.id: r for r in initial})
 
     def _say(self, message: str) -> None:
         if self.on_message is not None:
@@ -166,7 +169,7 @@ class RuleBook:
     def _install(self, rules: dict[str, Rule]) -> None:
         """(lock held)"""
         self._rules = rules
-        self._pristine = all(self._recorded.get(r.id) == r.value for r in rules.values())
+        self._pristine = frozenset(rules.values()) == self._as_recorded
 
     def _note_new(self, rules: Iterable[Rule]) -> None:
         """(lock held) Say which new rules the recording has nothing for."""
@@ -178,6 +181,9 @@ class RuleBook:
     def select(self, raw: bytes) -> bytes | None:
         """An event line as the rules in effect let it out: None (no rule it matched is installed),
         or with `matching_rules` naming the installed rules."""
+        if not self._loaded:
+            with self._lock:
+                self._load()
         if self._pristine:
             return raw
         found = _matching(raw, keep=True)
