@@ -178,14 +178,18 @@ class RuleBook:
                 self._say(f"rule {rule.id} {rule.value!r}: accepted; the recording has no events for it")
 
     # -- the stream ----------------------------------------------------------------------------
+    def selector(self) -> Callable[[bytes], bytes | None] | None:
+        """`select`, or None while the rules are those recorded (the lines go as they are)."""
+        if not self._loaded:
+            if self._given is None:
+                return None  # untouched: the recorded rules, whatever they are (no need to read them)
+            with self._lock:
+                self._load()
+        return None if self._pristine else self.select
+
     def select(self, raw: bytes) -> bytes | None:
         """An event line as the rules in effect let it out: None (no rule it matched is installed),
         or with `matching_rules` naming the installed rules."""
-        if not self._loaded:
-            with self._lock:
-                self._load()
-        if self._pristine:
-            return raw
         found = _matching(raw, keep=True)
         if found is None:
             return raw  # no matching_rules (an error payload): not the rules' business

@@ -44,8 +44,9 @@ class Finish(NamedTuple):
     serial: int
 
 
-#: An event line as it may go out now: the line (rewritten or not), or None (held back).
-Select = Callable[[bytes], "bytes | None"]
+#: The filter of the moment (None: every line goes as recorded), asked once per write: it maps an
+#: event line to the line to send (rewritten or not), or None (held back).
+Select = Callable[[], "Callable[[bytes], bytes | None] | None"]
 
 
 class Streamer:
@@ -137,9 +138,12 @@ class Streamer:
     def selected(self, items: list[Item]) -> bool:
         """`items` as `select` lets them out (in place); False when none is left."""
         assert self.select is not None
+        select = self.select()
+        if select is None:
+            return True
         kept: list[Item] = []
         for item in items:
-            raw = self.select(item.raw) if item.event else item.raw
+            raw = select(item.raw) if item.event else item.raw
             if raw is not None:
                 kept.append(item if raw is item.raw else Item(item.offset, raw, True, *item[3:]))
         items[:] = kept

@@ -360,7 +360,7 @@ class ReplayServer:
             with self._lock:
                 self._active[log.index][1] = waiter
             pacing = Pacing(log.started, self.speed, self.heartbeat)
-            select = self.rules.select if recording.endpoint.name == "search-stream" else None
+            select = self.rules.selector if recording.endpoint.name == "search-stream" else None
             streamer = Streamer(sock, waiter, pacing, self.faults, log, chunked, select)
             while not waiter.until(pacing.at(rec.offset if rec else 0.0)):
                 pass
