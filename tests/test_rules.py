@@ -9,6 +9,7 @@ rule ids it was given.
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -33,6 +34,8 @@ from harness.replay.server import End, ReplayServer
 from harness.testing.plugin import apply_env
 
 pytestmark = pytest.mark.integration  # real sockets, servers or subprocesses
+
+pytest_plugins = ["pytester"]
 
 RULES_PATH = "/2/tweets/search/stream/rules"
 RECORDED = ({"id": "11", "value": "cats has:images", "tag": "cats"}, {"id": "22", "value": "dogs", "tag": "dogs"})
@@ -392,3 +395,37 @@ def test_the_loopback_source_serves_the_rules_api_and_its_events_name_the_instal
     a, b = added["data"]
     assert [e["matching_rules"] for e in named] == [[{"id": a["id"], "tag": "A"}], [{"id": b["id"]}]] * 2
     assert quiet == [b""] * 3  # no rule: heartbeats only
+
+
+# -- the plugin, and README's filtered-stream example -----------------------------------------------
+README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+
+
+def test_readme_filtered_stream_example_runs_as_written(pytester: pytest.Pytester) -> None:
+    match = re.search(r"<!-- readme-example-filtered: (\S+) -->\n```python\n(.*?)```", README, re.S)
+    assert match, "README lost its filtered-stream example"
+    name, code = match.groups()
+    (pytester.path / "cassettes").mkdir()
+    rules_cassette(pytester.path / "cassettes" / "cats.jsonl", recorded_events())
+    pytester.makepyfile(**{name.removesuffix(".py"): code})
+    pytester.runpytest("-p", "no:randomly").assert_outcomes(passed=1)
+
+
+def test_the_marker_sets_the_first_rules_and_the_fixture_reads_them(pytester: pytest.Pytester) -> None:
+    (pytester.path / "cassettes").mkdir()
+    rules_cassette(pytester.path / "cassettes" / "pets.jsonl", recorded_events())
+    pytester.makepyfile(
+        """
+        import json, pytest, requests
+
+        @pytest.mark.stream_cassette("pets", speed="max", on_end="close", rules=[{"value": "dogs", "tag": "d"}])
+        def test_dogs_only(stream_replay):
+            [rule] = stream_replay.rules.rules
+            assert rule["value"] == "dogs" and rule["tag"] == "d"
+            with requests.get(stream_replay.base_url + "/2/tweets/search/stream",
+                              headers={"Authorization": "Bearer t"}) as r:
+                ids = [json.loads(line)["data"]["id"] for line in r.iter_lines() if line]
+            assert ids == ["0", "1", "3", "5", "7", "9", "11"]
+        """
+    )
+    pytester.runpytest("-p", "no:randomly").assert_outcomes(passed=1)

@@ -72,9 +72,10 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         "stream_cassette(name=None, *, speed=None, faults=(), on_end=None, endpoint=None, params=None, "
-        "max_events=None, duration=None): the cassette the stream fixtures replay (default: the test's name), "
-        "a file name with or without its extension or a path relative to the cassette dir; faults are "
-        "replayer fault specs such as 'disconnect@5'; endpoint/params/max_events/duration say what to record.",
+        "max_events=None, duration=None, rules=None): the cassette the stream fixtures replay (default: the test's "
+        "name), a file name with or without its extension or a path relative to the cassette dir; faults are "
+        "replayer fault specs such as 'disconnect@5'; endpoint/params/max_events/duration say what to record; "
+        "rules, the filtered stream's first rules ([{'value', 'tag'}], default: the cassette's).",
     )
 
 
@@ -93,6 +94,7 @@ class StreamSettings:
     token_env: str = "X_BEARER_TOKEN"
     max_events: int | None = 20
     duration: float | None = 30.0
+    rules: tuple[Mapping[str, str], ...] | None = None  # the filtered stream's first rules (None: the cassette's)
 
 
 def _bad(message: str) -> NoReturn:
@@ -146,6 +148,7 @@ def resolve_settings(request: pytest.FixtureRequest, config_fixture: Mapping[str
         return default
 
     known = {"name", "speed", "faults", "on_end", "endpoint", "params", "max_events", "duration", "record_mode"}
+    known.add("rules")
     unknown = sorted(set(mark_kw) - known)
     if unknown:
         _bad(f"stream_cassette: unknown argument(s) {unknown}: expected some of {sorted(known)}")
@@ -171,6 +174,7 @@ def resolve_settings(request: pytest.FixtureRequest, config_fixture: Mapping[str
         token_env=str(pick("token_env", "X_BEARER_TOKEN")),
         max_events=pick("max_events", 20),
         duration=pick("duration", 30.0),
+        rules=None if mark_kw.get("rules") is None else tuple(mark_kw["rules"]),
     )
 
 
@@ -231,12 +235,13 @@ def stream_cassette(stream_settings: StreamSettings) -> Path:
 def _server(settings: StreamSettings, cassette: Path, *, proxy: bool) -> ReplayServer:
     from harness.replay.server import ReplayServer
 
-    return ReplayServer([cassette], speed=settings.speed, on_end=settings.on_end, faults=settings.faults, proxy=proxy)
+    return ReplayServer([cassette], speed=settings.speed, on_end=settings.on_end, faults=settings.faults, proxy=proxy,
+                        rules=settings.rules)  # fmt: skip
 
 
 @pytest.fixture
 def stream_replay(stream_settings: StreamSettings, stream_cassette: Path) -> Iterator[ReplayServer]:
-    """A replay server for this test's cassette: `.base_url`, `.url(endpoint)`, `.inject()`, `.log`."""
+    """A replay server for this test's cassette: `.base_url`, `.url(endpoint)`, `.inject()`, `.log`, `.rules`."""
     with _server(stream_settings, stream_cassette, proxy=False) as server:
         yield server
 
