@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import re
+import signal
+import subprocess
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -20,6 +22,7 @@ import pytest
 import requests
 import tweepy
 from pydantic import ValidationError
+from test_replayer import cli_argv
 from xdk import Client
 from xdk.stream.models import UpdateRulesRequest
 
@@ -429,3 +432,25 @@ def test_the_marker_sets_the_first_rules_and_the_fixture_reads_them(pytester: py
         """
     )
     pytester.runpytest("-p", "no:randomly").assert_outcomes(passed=1)
+
+
+def test_harness_replay_warns_of_a_cassette_without_rules_and_takes_the_limits(tmp_path: Path) -> None:
+    path = rules_cassette(tmp_path / "old.jsonl", recorded_events(), rules=None)
+    ready = tmp_path / "ready.json"
+    argv = cli_argv("replay", path, "--speed", "max", "--ready-file", ready, "--max-rules", 3,
+                    "--max-rule-length", 10)  # fmt: skip
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().startswith("listening ")
+        deadline = time.monotonic() + 10
+        while not ready.exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        url = json.loads(ready.read_text())["url"] + RULES_PATH
+        too_long = requests.post(url, headers=AUTH, json={"add": [{"value": "elevenchars"}]}, timeout=5)
+        over_cap = requests.post(url, headers=AUTH, json={"add": [{"value": "a"}, {"value": "b"}]}, timeout=5)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=10)
+    assert "warning: " in err and "no rules recorded" in err
+    assert "the limit is 10" in too_long.json()["errors"][0]["details"][0]
+    assert over_cap.json()["errors"][0]["type"].endswith("/rule-cap")

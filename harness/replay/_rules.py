@@ -87,10 +87,15 @@ class RuleBook:
         self._with_events: set[str] = set()  # values the recording has events for
 
     # -- set-up -------------------------------------------------------------------------------
-    def add_cassette(self, endpoint: str, header: Header, found: list[Recorded]) -> None:
+    def add_cassette(self, endpoint: str, header: Header, found: list[Recorded], warnings: list[str]) -> None:
         """A cassette of the server: its rules count only for the filtered stream."""
         if endpoint == "search-stream":
             self._cassettes.append((header, found))
+            if header.rules is None and found:
+                warnings.append(
+                    f"{found[0].path}: no rules recorded: the rules in effect are derived from the events' "
+                    "matching_rules (ids and tags; values unknown, shown as recorded_rule_<id>)"
+                )
 
     def _coerce(self, rule: Mapping[str, str]) -> Rule:
         value = rule.get("value") if isinstance(rule, Mapping) else None

@@ -93,7 +93,7 @@ class ReplayServer:
             if not recording.connections:
                 recording.query = dict(header.query)
             recording.connections.extend(found)
-            self.rules.add_cassette(endpoint.name, header, found)
+            self.rules.add_cassette(endpoint.name, header, found, self.warnings)
         self.log: list[ConnectionLog] = []
         self.connections = 0  # accepted in all
         self._lock = threading.Condition()
