@@ -29,7 +29,7 @@ from xdk.stream.models import UpdateRulesRequest
 from harness._wire import STREAM_HEADERS
 from harness.cassette import Close, CloseReason, Connection, Header, Line, write_cassette
 from harness.cassette.synth import encode_line
-from harness.contract.schemagen import definition_file
+from harness.contract.schemagen import Profile, definition_file
 from harness.contract.validator import ReferenceEngine
 from harness.replay._proxy import client_env
 from harness.replay.loopback import DEFAULT_RULES, LoopbackServer, ServeOptions
@@ -43,7 +43,7 @@ pytest_plugins = ["pytester"]
 RULES_PATH = "/2/tweets/search/stream/rules"
 RECORDED = ({"id": "11", "value": "cats has:images", "tag": "cats"}, {"id": "22", "value": "dogs", "tag": "dogs"})
 AUTH = {"Authorization": "Bearer test-token"}
-ENGINE = ReferenceEngine()
+ENGINES = (ReferenceEngine(), ReferenceEngine(Profile.STRICT))
 
 
 def tweet_line(n: int, *rule_ids: str) -> bytes:
@@ -88,7 +88,8 @@ def stream_ids(base_url: str, until: int | None = None, token: str = "test-token
 
 
 def valid(body: Any, definition: str) -> bool:
-    return ENGINE.violations(definition_file(definition), body) == []
+    """`body` keeps its schema, in the strict profile too (no member the model does not know)."""
+    return all(engine.violations(definition_file(definition), body) == [] for engine in ENGINES)
 
 
 @pytest.fixture
