@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -455,3 +456,31 @@ def test_harness_replay_warns_of_a_cassette_without_rules_and_takes_the_limits(t
     assert "warning: " in err and "no rules recorded" in err
     assert "the limit is 10" in too_long.json()["errors"][0]["details"][0]
     assert over_cap.json()["errors"][0]["type"].endswith("/rule-cap")
+
+
+def raw_request(port: int, data: bytes, shut: bool = False) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(data)
+        if shut:
+            sock.shutdown(socket.SHUT_WR)
+        out = b""
+        while chunk := sock.recv(65536):
+            out += chunk
+    return out
+
+
+def test_hostile_bodies_get_bounded_x_style_answers(cassette: Path) -> None:
+    head = f"POST {RULES_PATH} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer t\r\nContent-Type: application/json\r\n"
+    body = b'{"add": [{"value": "birds"}]}'
+    chunked = b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body)
+    with ReplayServer([cassette], speed=None, request_timeout=0.5) as server:
+        huge = raw_request(server.port, (head + "Content-Length: 99999999\r\n\r\n").encode())
+        cut = raw_request(server.port, (head + "Content-Length: 100\r\n\r\n").encode() + b'{"add"', shut=True)
+        slow = raw_request(server.port, (head + "Content-Length: 100\r\n\r\n").encode() + b'{"add"')
+        by_chunks = raw_request(server.port, (head + "Transfer-Encoding: chunked\r\n\r\n").encode() + chunked)
+        rules = [r["value"] for r in server.rules.rules]
+    assert huge.startswith(b"HTTP/1.1 413 ")
+    assert cut.startswith(b"HTTP/1.1 400 ") and b"the body ended after 6 of 100 bytes" in cut
+    assert slow.startswith(b"HTTP/1.1 400 ") and b"did not come in time" in slow
+    assert by_chunks.startswith(b"HTTP/1.1 200 ") and b'"created": 1' in by_chunks
+    assert rules == ["cats has:images", "dogs", "birds"]
