@@ -484,3 +484,11 @@ def test_hostile_bodies_get_bounded_x_style_answers(cassette: Path) -> None:
     assert slow.startswith(b"HTTP/1.1 400 ") and b"did not come in time" in slow
     assert by_chunks.startswith(b"HTTP/1.1 200 ") and b'"created": 1' in by_chunks
     assert rules == ["cats has:images", "dogs", "birds"]
+
+
+def test_new_rule_ids_never_take_a_recorded_one(tmp_path: Path) -> None:
+    high = [{"id": "1950000000000000000", "value": "cats has:images", "tag": "cats"}]
+    path = rules_cassette(tmp_path / "c.jsonl", [tweet_line(1, "1950000000000000000")], rules=high)
+    with ReplayServer([path], speed=None) as server:
+        made = post(server, {"add": [{"value": "dogs"}]}).json()["data"]
+    assert made[0]["id"] == "1950000000000000001"

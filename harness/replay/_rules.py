@@ -130,6 +130,8 @@ class RuleBook:
                         derived.setdefault(rid, Rule(rid, f"recorded_rule_{rid}", None if tag is None else str(tag)))
         for rule in recorded:
             self._recorded[rule.id] = rule.value
+        numeric = [int(i) for i in [*self._recorded, *derived] if i.isdigit()]
+        self._ids = itertools.count(max([next(self._ids), *(n + 1 for n in numeric)]))  # never a recorded id
         for rid, rule in derived.items():
             self._with_events.add(self._recorded.setdefault(rid, rule.value))
         if self._given is not None:
