@@ -1,13 +1,20 @@
-"""Filtered-stream rule values, checked as the live API checks them (harness.model.rule_syntax)."""
+"""Filtered-stream rule values, checked as the live API checks them (harness.model.rule_syntax), and the
+replay's rewrite of an event's matching_rules (harness.replay._rules)."""
 
 from __future__ import annotations
+
+import json
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from harness import strategies as xs
+from harness.cassette.synth import encode_line
 from harness.errors import RuleError
 from harness.model.rule_syntax import MAX_RULE_LENGTH, Group, Term, check_rule, parse_rule, terms
+from harness.replay._rules import RuleBook
 
 VALID = [
     "coffee -is:retweet",
@@ -153,3 +160,19 @@ def _spell(t: Term) -> str:
     if body is None:
         body = t.kind + t.value if t.kind in "#@$" else f"{t.kind}:{t.value}"
     return body
+
+
+# -- the replay's rewrite of matching_rules ----------------------------------------------------------
+@settings(max_examples=60, deadline=None)
+@given(event=xs.events("search-stream"), tag=st.text(max_size=5), spaced=st.booleans())
+def test_matching_rules_are_rewritten_whatever_the_line_looks_like(
+    event: dict[str, Any], tag: str, spaced: bool
+) -> None:
+    book = RuleBook([{"value": "recorded_rule_7", "tag": tag}])
+    [rule] = book.rules
+    event = {**event, "matching_rules": [{"id": "7", "tag": "old"}]}
+    raw = (json.dumps(event) + "\r\n").encode() if spaced else encode_line(event)
+    out = book.select(raw)
+    assert out is not None and out.endswith(b"\r\n")
+    assert json.loads(out) == {**event, "matching_rules": [{"id": rule["id"], "tag": tag}]}
+    assert book.select(encode_line({**event, "matching_rules": [{"id": "8"}]})) is None
