@@ -89,11 +89,10 @@ def synth_source(seed: int | None, rules: RuleBook | None = None) -> EventSource
         synth = Synth(seed)
         n = 0
         while True:
-            event: dict[str, Any] | None = synth.event(endpoint)
-            if rules is not None and endpoint == "search-stream":
-                event = rules.assign(event, n)  # type: ignore[arg-type]
-            n += event is not None
-            yield b"" if event is None else encode_line(event)
+            event = synth.event(endpoint)
+            named = rules.assign(event, n) if rules is not None and endpoint == "search-stream" else event
+            n += named is not None
+            yield b"" if named is None else encode_line(named)
 
     return lines
 
