@@ -32,10 +32,13 @@ from harness.errors import CassetteError, ParameterError, UnknownEndpointError, 
 from harness.model import resolve_endpoint
 from harness.model.params import check_query, invalid_request_body, parse_query
 from harness.replay._clock import Arrivals, Pacing
+from harness.replay._connections import ConnectionTable
 from harness.replay._http_server import HEAD_TIMEOUT, MAX_CLIENTS, Client, LoopbackHTTPServer, head_reader, printable
+from harness.replay._library import Library, Match
 from harness.replay._plan import Cursor, Cursors, OnEnd, Plan, Recording, Resume, check_settings, send_recorded
 from harness.replay._proxy import Interceptor
-from harness.replay._recorded import Item, Recorded, scan
+from harness.replay._ready import ready_info
+from harness.replay._recorded import Item, Recorded
 from harness.replay._stream import Finish, Streamer, run
 from harness.replay._wait import Gate, Stopped, Vanished, Waiter
 from harness.replay.faults import Fault, FaultBook, FaultKind, phrase, status_answer
@@ -77,14 +80,9 @@ class ReplayServer:
         self.on_message = on_message
         self.log_limit, self.log_lines, self.request_timeout = log_limit, log_lines, request_timeout
         self.warnings: list[str] = []
-        self.recordings: dict[str, Recording] = {}
-        for path in cassettes:
-            header, found = scan(path, self.warnings)
-            endpoint = resolve_endpoint(header.endpoint)
-            recording = self.recordings.setdefault(endpoint.name, Recording(endpoint))
-            if not recording.connections:
-                recording.query = dict(header.query)
-            recording.connections.extend(found)
+        self.library = Library(cassettes, self.warnings)
+        self.recordings: dict[str, Recording] = self.library.by_endpoint
+        self.mismatches = self.library.mismatches  # asked for, not in the cassettes (and how to record it)
         self.log: list[ConnectionLog] = []
         self.connections = 0  # accepted in all
         self._lock = threading.Condition()
@@ -94,6 +92,7 @@ class ReplayServer:
         self._interceptor = Interceptor() if proxy else None
         self._arrivals = Arrivals()
         self._gate = Gate()
+        self.connection_table = ConnectionTable(self._wake_all)  # the connections API's
         try:
             self._http = LoopbackHTTPServer(self._handle, host, port, head_timeout=request_timeout,
                                             max_clients=max_clients)  # fmt: skip
@@ -142,6 +141,9 @@ class ReplayServer:
     def inject(self, fault: Fault | str) -> None:
         """Add a fault now; open streams look at it at once."""
         self.faults.add(Fault.coerce(fault))
+        self._wake_all()
+
+    def _wake_all(self, *_: object) -> None:
         with self._lock:
             waiters = [w for _, w in self._active.values() if w is not None]
         for w in waiters:
@@ -242,7 +244,7 @@ class ReplayServer:
 
     def _serve(self, client: Client, log: ConnectionLog) -> None:
         sock: Any = client.sock
-        request = self._read(sock, client.rfile, log)
+        request = self._read(sock, rfile := client.rfile, log)
         if request is None:
             return
         if request.method == "CONNECT":
@@ -263,21 +265,22 @@ class ReplayServer:
                 return
             with self._lock:
                 self._active[client.index][0] = sock
-            request = self._read(sock, head_reader(sock, self.request_timeout), log)
+            request = self._read(sock, rfile := head_reader(sock, self.request_timeout), log)
             if request is None:
                 return
         sock.settimeout(None)
-        self._route(sock, request, log)
+        self._route(sock, request, log, rfile)
 
-    def _route(self, sock: Any, request: Request, log: ConnectionLog) -> None:
+    def _route(self, sock: Any, request: Request, log: ConnectionLog, rfile: Any) -> None:
+        if ConnectionTable.handles(request.path):
+            return self.connection_table.serve(request, rfile, log, self.token, lambda *a: self._refuse(sock, log, *a))
         try:
             endpoint = endpoint_at(request.path)
         except UnknownEndpointError as exc:
             self._refuse(sock, log, 404, generic_problem(404, "Not Found Error", str(exc)))
             return
         log.endpoint = endpoint.name
-        recording = self.recordings.get(endpoint.name)
-        if recording is None:
+        if endpoint.name not in self.recordings:
             detail = f"no cassette for {endpoint.path}: this server replays {', '.join(self.recordings)}"
             self._refuse(sock, log, 404, generic_problem(404, "Not Found Error", detail))
             return
@@ -296,11 +299,14 @@ class ReplayServer:
         except ParameterError as exc:
             self._refuse(sock, log, 400, json.dumps(invalid_request_body(exc, params)).encode())
             return
+        match = self.library.match(endpoint, params)
+        for note in match.missing:
+            self._say(log, note)
         fault = self.faults.take_status()
         if fault is not None:
             assert fault.status is not None
             log.faults.append(AppliedFault(fault, time.monotonic() - log.started, 0))
-            self._refuse(sock, log, fault.status, *self._status_body(fault.status))
+            self._refuse(sock, log, fault.status, *status_answer(fault.status, self.speed))
             return
         with self._lock:
             busy = self._open.get(endpoint.name, 0)
@@ -309,22 +315,21 @@ class ReplayServer:
             else:
                 self._open[endpoint.name] = busy + 1
         if busy < 0:
-            self._refuse(sock, log, 429, *self._status_body(429))
+            self._refuse(sock, log, 429, *status_answer(429, self.speed))
             return
+        entry = self.connection_table.open(endpoint.name, log)
         try:
-            self._stream(sock, recording, token, log, chunked=not request.http10)
+            self._stream(sock, match, token, log, chunked=not request.http10)
         finally:
             with self._lock:
                 self._open[endpoint.name] -= 1
-
-    def _status_body(self, status: int) -> tuple[bytes, tuple[tuple[str, str], ...]]:
-        return status_answer(status, self.speed)
+            self.connection_table.close(entry)
 
     # -- streaming -------------------------------------------------------------------------
-    def _stream(self, sock: Any, recording: Recording, token: str, log: ConnectionLog, chunked: bool) -> None:
-        loop = self.on_end is OnEnd.LOOP
+    def _stream(self, sock: Any, match: Match, token: str, log: ConnectionLog, chunked: bool) -> None:
+        loop, recording = self.on_end is OnEnd.LOOP, match.recording
         with self._lock:
-            cursor = self._cursors.claim(recording.endpoint.name, token, self._lock)
+            cursor = self._cursors.claim(recording.key, token, self._lock)
             resume, cursor.resume = cursor.resume, None
             serial = resume.serial if resume else cursor.next
             cursor.next = max(cursor.next, serial + 1)
@@ -333,19 +338,20 @@ class ReplayServer:
         log.resumed_at = resume.item.number if resume and resume.item else None
         try:  # released whatever happens (the consumer's next connection waits for it)
             if rec is not None and rec.status != 200:
-                return self._recorded_error(sock, rec, log)
-            self._send_stream(sock, recording, log, chunked, cursor, serial, rec, resume)
+                send_recorded(sock, rec, log)
+                return self._say(log, f"{log.method} {log.target} -> {rec.status} (as recorded in {rec.name})")
+            self._send_stream(sock, match, log, chunked, cursor, serial, rec, resume)
         finally:
             with self._lock:
                 self._cursors.release(cursor, self._lock)
         self._say(log, f"{log.end}: {log.events} event(s), {log.heartbeats} heartbeat(s)"
                        + "".join(f", fault {f.fault}" for f in log.faults))  # fmt: skip
 
-    def _send_stream(self, sock: Any, recording: Recording, log: ConnectionLog, chunked: bool, cursor: Cursor,
+    def _send_stream(self, sock: Any, match: Match, log: ConnectionLog, chunked: bool, cursor: Cursor,
                serial: int, rec: Recorded | None, resume: Resume | None) -> None:  # fmt: skip
-        plan = Plan(recording, serial, rec, resume, self.on_end)
+        plan = Plan(match.recording, serial, rec, resume, self.on_end)
         unsent: list[Item | Finish | None] = [resume.item if resume else None]
-        items = plan.items()
+        items = match.items(plan.items(), serial, rec, resume, self.on_end is OnEnd.LOOP)
         waiter = None
         try:  # a waiter may fail to be made (no file descriptor left): then nothing was served
             waiter = Waiter(sock, self._http.stopping, self._gate if self.speed is None else None)
@@ -356,8 +362,10 @@ class ReplayServer:
             while not waiter.until(pacing.at(rec.offset if rec else 0.0)):
                 pass
             log.status = 200
-            streamer.head(200, rec.reason if rec else "OK", recording.headers(rec))
+            streamer.head(200, rec.reason if rec else "OK", match.recording.headers(rec))
             self._say(log, f"{log.method} {log.target} -> 200 ({plan.describe()})")
+            for note in match.notes:
+                self._say(log, note)
             log.end = run(streamer, items, lambda item: unsent.__setitem__(0, item))
         except Vanished:
             log.end, log.vanished = End.VANISHED, True
@@ -380,20 +388,3 @@ class ReplayServer:
                 cursor.resume = Resume(left.serial, left)
             else:
                 cursor.next = max(cursor.next, plan.serial + 1)
-
-    def _recorded_error(self, sock: Any, rec: Recorded, log: ConnectionLog) -> None:
-        send_recorded(sock, rec, log)
-        self._say(log, f"{log.method} {log.target} -> {rec.status} (as recorded in {rec.name})")
-
-
-def ready_info(server: ReplayServer) -> dict[str, Any]:
-    """What `--ready-file` holds: the URL, each endpoint's URL and, in proxy mode, the proxy and CA bundle."""
-    info: dict[str, Any] = {
-        "url": server.base_url,
-        "port": server.port,
-        "endpoints": {name: server.url(name) for name in server.recordings},
-    }
-    if server.proxy_url is not None:
-        info["proxy"] = server.proxy_url
-        info["ca_bundle"] = str(server.ca_bundle)
-    return info
