@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 import requests
+from test_replayer import cassette, cli_argv, events
 
 from harness.cassette import CloseReason
 from harness.contract.validator import ReferenceEngine
 from harness.replay.server import ReplayServer
-from tests.test_replayer import cassette, cli_argv, events
 
 pytestmark = pytest.mark.integration  # real sockets, servers or subprocesses
 
