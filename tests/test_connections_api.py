@@ -125,7 +125,8 @@ def test_delete_by_endpoint_and_by_uuid_name_what_they_ended(two: Path) -> None:
     with ReplayServer([two], speed=None) as server:
         base = server.base_url
         a, b = open_stream(base), open_stream(base, "u")
-        a.take(1), b.take(1)
+        a.take(1)
+        b.take(1)
         ids = [c["id"] for c in requests.get(base + "/2/connections?connection.fields=id", headers=AUTH,
                                             timeout=10).json()["data"]]  # fmt: skip
         assert len(ids) == 2
@@ -143,7 +144,8 @@ def test_delete_by_endpoint_and_by_uuid_name_what_they_ended(two: Path) -> None:
         assert b.rest()[-1]["errors"][0]["disconnect_type"] == "ForceDisconnect"
         empty = requests.get(base + "/2/connections", headers=AUTH, timeout=10).json()
         assert valid("Get2ConnectionsResponse", empty) == {"meta": {"result_count": 0}}
-        a.close(), b.close()
+        a.close()
+        b.close()
 
 
 def test_history_pages_through_max_results(two: Path) -> None:
