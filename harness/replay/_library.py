@@ -42,7 +42,10 @@ class Match:
     def items(self, items: Iterator[Item | Finish], serial: int, rec: Recorded | None, resume: Resume | None,
               loop: bool) -> Generator[Item | Finish, None, None]:  # fmt: skip
         """The plan's `items`, after the backfill the request asks for, shaped to its query."""
-        again = self._backfill(serial, rec, resume, loop) if self.backfill > 0 else []
+        again = self._backfill(serial, rec, resume, loop) if self.backfill > 0 else []  # now: its note goes first
+        return self._served(again, items)
+
+    def _served(self, again: list[Item], items: Iterator[Item | Finish]) -> Generator[Item | Finish, None, None]:
         served: Iterator[Item | Finish] = itertools.chain(again, items)
         if self.shape is not None and self.shape.changes:
             served = shaped(served, self.shape, self.recording.endpoint.name)

@@ -72,9 +72,11 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         "stream_cassette(name=None, *, speed=None, faults=(), on_end=None, endpoint=None, params=None, "
-        "max_events=None, duration=None): the cassette the stream fixtures replay (default: the test's name), "
+        "max_events=None, duration=None, allow_missing_fields=False): the cassette the stream fixtures replay "
+        "(default: the test's name), "
         "a file name with or without its extension or a path relative to the cassette dir; faults are "
-        "replayer fault specs such as 'disconnect@5'; endpoint/params/max_events/duration say what to record.",
+        "replayer fault specs such as 'disconnect@5'; endpoint/params/max_events/duration say what to record; "
+        "allow_missing_fields: pass a test whose consumer asks for fields the cassette lacks.",
     )
 
 
@@ -93,6 +95,7 @@ class StreamSettings:
     token_env: str = "X_BEARER_TOKEN"
     max_events: int | None = 20
     duration: float | None = 30.0
+    allow_missing_fields: bool = False  # else a request for fields the cassette lacks fails the test
 
 
 def _bad(message: str) -> NoReturn:
@@ -145,7 +148,8 @@ def resolve_settings(request: pytest.FixtureRequest, config_fixture: Mapping[str
                 return layer[key]
         return default
 
-    known = {"name", "speed", "faults", "on_end", "endpoint", "params", "max_events", "duration", "record_mode"}
+    known = {"name", "speed", "faults", "on_end", "endpoint", "params", "max_events", "duration", "record_mode",
+             "allow_missing_fields"}  # fmt: skip
     unknown = sorted(set(mark_kw) - known)
     if unknown:
         _bad(f"stream_cassette: unknown argument(s) {unknown}: expected some of {sorted(known)}")
@@ -171,6 +175,7 @@ def resolve_settings(request: pytest.FixtureRequest, config_fixture: Mapping[str
         token_env=str(pick("token_env", "X_BEARER_TOKEN")),
         max_events=pick("max_events", 20),
         duration=pick("duration", 30.0),
+        allow_missing_fields=bool(pick("allow_missing_fields", False)),
     )
 
 
@@ -188,7 +193,7 @@ def _record(settings: StreamSettings) -> None:
     params = dict(settings.params)
     if settings.record_url == LOOPBACK:
         with LoopbackServer(ServeOptions(token="loopback", rate=50.0, heartbeat=1.0, seed=0)) as source:
-            options = RecordOptions(params=params, token="loopback", base_url=source.base_url,
+            options = RecordOptions(params=params, token="loopback", base_url=source.base_url, read_rules=False,
                                     max_events=settings.max_events, duration=settings.duration)  # fmt: skip
             Recorder(endpoint, settings.cassette, options).run().raise_for_error()
         return
@@ -239,6 +244,13 @@ def stream_replay(stream_settings: StreamSettings, stream_cassette: Path) -> Ite
     """A replay server for this test's cassette: `.base_url`, `.url(endpoint)`, `.inject()`, `.log`."""
     with _server(stream_settings, stream_cassette, proxy=False) as server:
         yield server
+    _lacking(stream_settings, server)
+
+
+def _lacking(settings: StreamSettings, server: ReplayServer) -> None:
+    """Fail the test when the consumer asked for fields or expansions the cassette lacks (unless allowed)."""
+    if server.mismatches and not settings.allow_missing_fields:
+        _bad("\n".join([*server.mismatches, "(or allow it: @pytest.mark.stream_cassette(allow_missing_fields=True))"]))
 
 
 @pytest.fixture
@@ -252,6 +264,7 @@ def stream_replay_proxy(
         assert server.proxy_url and server.ca_bundle
         apply_env(monkeypatch, client_env(server.proxy_url, server.ca_bundle))
         yield server
+    _lacking(stream_settings, server)
 
 
 class RecorderFactory(Protocol):
