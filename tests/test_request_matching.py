@@ -15,7 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_replayer import cassette, events
 
-from harness.cassette import CloseReason
+from harness._wire import STREAM_HEADERS
+from harness.cassette import Close, CloseReason, Connection, Header, Line, Record, write_cassette
 from harness.cassette.synth import encode_line
 from harness.contract.checker import Contract
 from harness.model import resolve_endpoint
@@ -208,3 +209,43 @@ def test_served_members_are_the_defaults_and_the_recorded_ones_asked_for(fields:
     assert users == expected | ({"2"} if "referenced_tweets.id.author_id" in expansions else set())
     assert s.missing == ((f"tweet.fields {', '.join(sorted(set(fields) - set(TWEET_FIELDS)))}",)
                          if set(fields) - set(TWEET_FIELDS) else ())  # fmt: skip
+
+
+# -- start_time / end_time -----------------------------------------------------------------------------
+def dated(path: Path, recorded_at: str) -> Path:
+    """Ten events recorded 1 s apart, from 1 s after `recorded_at`."""
+    e = resolve_endpoint("search-stream")
+    records: list[Record] = [Connection(0, 200, "OK", STREAM_HEADERS, 0.01, 0.0)]
+    records += [Line(offset, raw) for offset, raw in events(0, 10, gap=1.0, start=1.0)]
+    records.append(Close(11.0, CloseReason.SERVER_CLOSED))
+    return write_cassette(path, Header(e.name, f"https://api.x.com{e.path}", recorded_at=recorded_at), records)
+
+
+def test_start_and_end_time_serve_what_was_recorded_between_them(tmp_path: Path) -> None:
+    path = dated(tmp_path / "d.jsonl", "2026-11-01T00:00:00Z")
+    query = "start_time=2026-11-01T00:00:04Z&end_time=2026-11-01T00:00:07Z"
+    with ReplayServer([path], speed=1000.0) as server:
+        status, lines = get(server, "/2/tweets/search/stream", query)
+        log = server.log[0]
+        assert log.finished.wait(5)
+    assert status == 200
+    assert [json.loads(line)["data"]["id"] for line in lines] == ["3", "4", "5", "6"]  # recorded at 4..7 s
+    assert log.end == "completed"
+    assert log.lines[0].due == pytest.approx(0.01 / 1000)  # due at once, not 4 s (of the recording) in
+    assert log.lines[1].due == pytest.approx(1.01 / 1000)  # then at the recorded gaps
+
+
+def test_start_time_alone_serves_from_there_on(tmp_path: Path) -> None:
+    path = dated(tmp_path / "d.jsonl", "2026-11-01T00:00:00Z")
+    with ReplayServer([path], speed=None) as server:
+        _, lines = get(server, "/2/tweets/search/stream", "start_time=2026-11-01T00:00:08.5Z")
+    assert [json.loads(line)["data"]["id"] for line in lines] == ["8", "9"]
+
+
+def test_a_cassette_that_does_not_say_when_it_was_recorded_is_served_whole_saying_so(tmp_path: Path) -> None:
+    path = dated(tmp_path / "d.jsonl", "")
+    said: list[str] = []
+    with ReplayServer([path], speed=None, on_message=said.append) as server:
+        _, lines = get(server, "/2/tweets/search/stream", "start_time=2026-11-01T00:00:08Z")
+    assert len(lines) == 10
+    assert any("start_time/end_time ignored" in line for line in said)

@@ -7,17 +7,22 @@
 - fields and expansions: see `harness.replay._shaping`.
 - `backfill_minutes` on a reconnect: the events recorded in that many minutes before the cut
   are sent again first, at once, duplicates included, as the live API does.
+- `start_time` / `end_time`: only the lines recorded between them (on the wall clock: the
+  header's `recorded_at` plus each line's offset) are served, the first one at once, the body
+  ending after the last one before `end_time`. A cassette without `recorded_at` is served whole.
 """
 
 from __future__ import annotations
 
 import contextlib
 import itertools
+import math
 from collections.abc import Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.model import Endpoint, resolve_endpoint
+from harness.model.params import parse_date_time
 from harness.replay._plan import Recording, Resume
 from harness.replay._recorded import Item, Recorded, read_items, scan
 from harness.replay._shaping import Shape, missing_message, shape, shaped
@@ -43,7 +48,36 @@ class Match:
               loop: bool) -> Generator[Item | Finish, None, None]:  # fmt: skip
         """The plan's `items`, after the backfill the request asks for, shaped to its query."""
         again = self._backfill(serial, rec, resume, loop) if self.backfill > 0 else []  # now: its note goes first
+        if ("start_time" in self.query or "end_time" in self.query) and self.recording.connections:
+            if any(math.isnan(r.origin) for r in self.recording.connections):
+                self.notes.append("start_time/end_time ignored: the cassette does not say when it was recorded")
+            else:
+                items = self._window(items, rec.offset if rec else 0.0)
         return self._served(again, items)
+
+    def _window(self, items: Iterator[Item | Finish], head: float) -> Iterator[Item | Finish]:
+        """The lines recorded from `start_time` to `end_time` (wall clock): the first one due at once,
+        those after it at their recorded gaps; the body ends after the last one before `end_time`."""
+        start, end = (parse_date_time(self.query.get(k, "")) for k in ("start_time", "end_time"))
+        t0, t1 = (t.timestamp() if t else None for t in (start, end))
+        shift: float | None = None if t0 is not None else 0.0
+        for item in items:
+            if isinstance(item, Item) and item.position >= 0:
+                rec = self.recording.at(item.serial, True)
+                at = item.recorded + (rec.origin if rec else math.nan)
+                if t1 is not None and at > t1:
+                    yield Finish(item.offset - (shift or 0.0), True, item.serial)  # type: ignore[operator]
+                    return
+                if shift is None:
+                    if at < (t0 or 0.0):
+                        continue
+                    shift = (item.offset or head) - head
+                item = Item((item.offset or 0.0) - shift, *item[1:])
+            elif shift is None:
+                continue  # nothing before start_time is served, heartbeats neither
+            elif shift and not isinstance(item, Item):
+                item = Finish(item.offset - shift, item.clean, item.serial)
+            yield item
 
     def _served(self, again: list[Item], items: Iterator[Item | Finish]) -> Generator[Item | Finish, None, None]:
         served: Iterator[Item | Finish] = itertools.chain(again, items)
