@@ -195,3 +195,28 @@ def test_killing_takes_effect_at_once_whatever_the_speed(two: Path) -> None:
         assert a.rest()[-1]["errors"][0]["disconnect_type"] == "ForceDisconnect"
         assert server.log[0].end == "completed" and server.log[0].killed == "operator_disconnect"
         a.close()
+
+
+def test_harness_serve_lists_and_ends_its_streams_too(tmp_path: Path) -> None:
+    argv = cli_argv("serve", "--port", 0, "--rate", 50, "--heartbeat", 0.1, "--seed", 1)
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        base = proc.stdout.readline().split()[1]
+        a, b = open_stream(base), open_stream(base, "u")
+        a.take(2)
+        b.take(2)
+        listed = requests.get(base + "/2/connections?connection.fields=id", headers=AUTH, timeout=10).json()
+        ids = [c["id"] for c in valid("Get2ConnectionsResponse", listed)["data"]]
+        assert len(ids) == 2
+        r = requests.delete(base + "/2/connections", json={"uuids": [ids[0]]}, headers=AUTH, timeout=10)
+        assert valid("KillConnectionsByUuidsResponse", r.json())["data"]["successful_kills"] == 1
+        assert a.rest()[-1]["errors"][0]["disconnect_type"] == "ForceDisconnect"  # and the body ended cleanly
+        assert len(b.take(3)) == 3  # the other stream goes on
+        left = requests.get(base + "/2/connections?connection.fields=id", headers=AUTH, timeout=10).json()
+        assert [c["id"] for c in left["data"]] == [ids[1]]
+        b.close()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=10)
+    assert proc.returncode == 0
