@@ -20,7 +20,6 @@ from typing import Any
 
 import orjson
 
-from harness.cassette.synth import encode_line
 from harness.model import DEFINITIONS, Endpoint, Obj, Union_
 from harness.replay._recorded import Item
 from harness.replay._stream import Finish
@@ -164,7 +163,7 @@ class Shape:
             for member, name in _INCLUDES.items():
                 if name in self.keep and isinstance(includes.get(member), list):
                     includes[member] = [self._cut(o, name) for o in includes[member]]
-        return encode_line(payload)
+        return orjson.dumps(payload) + b"\r\n"  # compact UTF-8, as encode_line writes it
 
     def _cut(self, obj: Json, name: str, extra: frozenset[str] = frozenset()) -> Json:
         if not isinstance(obj, dict):
