@@ -63,8 +63,11 @@ def get(server: ReplayServer, path: str, query: str, token: str = "t") -> tuple[
 
 
 def test_what_was_not_asked_for_is_cut_the_defaults_kept(rich: Path) -> None:
+    recorded = "&".join(f"{k}={v}" for k, v in RECORDED.items())
     with ReplayServer([rich], speed=None) as server:
         status, lines = get(server, "/2/tweets/search/stream", "tweet.fields=lang&expansions=author_id")
+        _, exact = get(server, "/2/tweets/search/stream", recorded, token="other")
+    assert exact == [EVENT.rstrip(b"\r\n")] * 2  # the recorded query: the recorded bytes
     assert status == 200 and len(lines) == 2
     event = json.loads(lines[0])
     assert event["data"] == {"id": "10", "text": "quoting", "edit_history_tweet_ids": ["10"], "lang": "en",
@@ -85,13 +88,6 @@ def test_expansions_kept_keep_what_they_reference(rich: Path) -> None:
     assert [u["id"] for u in event["includes"]["users"]] == ["2"]  # the quoted tweet's author, not the tweet's
     assert event["includes"]["users"][0] == {"id": "2", "name": "Two", "username": "two", "verified": True}
     assert event["includes"]["tweets"] == [{"id": "9", "text": "quoted", "edit_history_tweet_ids": ["9"]}]
-
-
-def test_the_recorded_query_gets_the_recorded_bytes(rich: Path) -> None:
-    query = "&".join(f"{k}={v}" for k, v in RECORDED.items())
-    with ReplayServer([rich], speed=None) as server:
-        _, lines = get(server, "/2/tweets/search/stream", query)
-    assert lines == [EVENT.rstrip(b"\r\n")] * 2
 
 
 def test_fields_the_cassette_lacks_are_served_without_and_said_with_how_to_record(rich: Path) -> None:
@@ -165,22 +161,18 @@ def test_backfill_minutes_resends_the_minutes_before_the_cut_duplicates_included
     recorded = [(t, raw) for t, (_, raw) in zip(offsets, events(0, 7), strict=True)]
     path = cassette(tmp_path / "b.jsonl", "search-stream", (recorded, CloseReason.SERVER_CLOSED, 150.0))
     said: list[str] = []
+    with ReplayServer([path], speed=None, faults=["disconnect@5"]) as server:
+        get(server, "/2/tweets/search/stream", "")
+        _, without = get(server, "/2/tweets/search/stream", "backfill_minutes=0")
     with ReplayServer([path], speed=None, faults=["disconnect@5"], on_message=said.append) as server:
         _, first = get(server, "/2/tweets/search/stream", "")
         _, second = get(server, "/2/tweets/search/stream", "backfill_minutes=1")
+    assert [json.loads(line)["data"]["id"] for line in without] == ["5", "6"]  # no backfill: on where it stopped
     ids = [json.loads(line)["data"]["id"] for line in first if b'"data"' in line]
     assert ids == ["0", "1", "2", "3", "4"]  # cut after 5 events: the next one was recorded at 130 s
     again = [json.loads(line)["data"]["id"] for line in second]
     assert again == ["2", "3", "4", "5", "6"]  # recorded at 80, 95, 100 s: within a minute of 130 s; then on
     assert any("backfill: 3 event(s)" in line for line in said)
-
-
-def test_without_backfill_the_reconnect_goes_on_where_it_stopped(tmp_path: Path) -> None:
-    path = cassette(tmp_path / "b.jsonl", "search-stream", (events(0, 7), CloseReason.SERVER_CLOSED, 2.0))
-    with ReplayServer([path], speed=None, faults=["disconnect@5"]) as server:
-        get(server, "/2/tweets/search/stream", "")
-        _, second = get(server, "/2/tweets/search/stream", "backfill_minutes=0")
-    assert [json.loads(line)["data"]["id"] for line in second] == ["5", "6"]
 
 
 # -- the field cut, for any query ----------------------------------------------------------------------
