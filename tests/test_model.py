@@ -22,6 +22,7 @@ from harness.model import (
     Tup,
     Type,
     Union_,
+    connections,
     resolve_endpoint,
     rules,
 )
@@ -147,6 +148,7 @@ def test_every_definition_is_reachable_or_a_root() -> None:
     used |= {e.event for e in ENDPOINTS.values()}
     roots = {"Space", "List", "Community", "DmEvent"}  # on the object pages, in no stream
     roots |= {d.name for d in rules.ROOTS}  # the rules API's requests and answers
+    roots |= set(connections.ROOTS)  # the connections API's requests and answers
     assert set(DEFINITIONS) - used - roots == set()
 
 

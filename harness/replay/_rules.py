@@ -87,8 +87,12 @@ class RuleBook:
         self._with_events: set[str] = set()  # values the recording has events for
 
     # -- set-up -------------------------------------------------------------------------------
-    def add_cassette(self, endpoint: str, header: Header, found: list[Recorded], warnings: list[str]) -> None:
-        """A cassette of the server: its rules count only for the filtered stream."""
+    def add_cassettes(self, scanned: Iterable[tuple[str, Header, list[Recorded]]], warnings: list[str]) -> None:
+        """The cassettes of the server: their rules count only for the filtered stream's."""
+        for endpoint, header, found in scanned:
+            self._add_cassette(endpoint, header, found, warnings)
+
+    def _add_cassette(self, endpoint: str, header: Header, found: list[Recorded], warnings: list[str]) -> None:
         if endpoint == "search-stream":
             self._cassettes.append((header, found))
             if header.rules is None and found:

@@ -34,6 +34,19 @@ DISCONNECT_PAYLOAD = {
     ]
 }
 DISCONNECT_LINE = encode_line(DISCONNECT_PAYLOAD)
+#: What a stream ended through the connections API receives before its last chunk.
+FORCE_DISCONNECT_LINE = encode_line(
+    {
+        "errors": [
+            {
+                "title": "operational-disconnect",
+                "disconnect_type": "ForceDisconnect",
+                "detail": "This stream has been disconnected: its connection was terminated through /2/connections.",
+                "type": "https://api.twitter.com/2/problems/operational-disconnect",
+            }
+        ]
+    }
+)
 
 
 class Finish(NamedTuple):
@@ -111,12 +124,16 @@ class Streamer:
                 while not self.waiter.until(deadline):
                     pass  # a wake does not end a stall
             elif fault.kind is FaultKind.DISCONNECT:
-                sent = time.monotonic() - self.pacing.t0
-                self._write(self.writer.frame(DISCONNECT_LINE))
-                self.log.note(LineKind.FAULT, math.nan, sent, sent, len(DISCONNECT_LINE))
-                self.finish()
+                self.disconnect(DISCONNECT_LINE)
                 return True
         return False
+
+    def disconnect(self, payload: bytes) -> None:
+        """A disconnect payload, then the body's end: how the server ends a stream it means to end."""
+        sent = time.monotonic() - self.pacing.t0
+        self._write(self.writer.frame(payload))
+        self.log.note(LineKind.FAULT, math.nan, sent, sent, len(payload))
+        self.finish()
 
     def take_armed(self, kind: FaultKind) -> bool:
         for fault in self.armed:
@@ -254,6 +271,9 @@ def _run(streamer: Streamer, items: Iterator[Item | Finish], on_item: Callable[[
     on_item(nxt)
     while True:
         waiter.pass_turn()
+        if s.log.killed:
+            s.disconnect(FORCE_DISCONNECT_LINE)
+            return End.COMPLETED
         pending = book.pending(s.done)
         if pending and s.apply_faults(pending):
             return End.COMPLETED

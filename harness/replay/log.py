@@ -83,6 +83,7 @@ class ConnectionLog:
     end: End | None = None
     vanished: bool = False
     error: str | None = None
+    killed: str | None = None  # set to end the stream as the connections API does (why)
     finished: threading.Event = field(default_factory=threading.Event, repr=False)
     _kind: bytearray = field(default_factory=bytearray, repr=False)
     _recorded: array[float] = field(default_factory=lambda: array("d"), repr=False)

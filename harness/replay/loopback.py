@@ -21,6 +21,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import urlencode
 
@@ -30,8 +31,11 @@ from harness.errors import ParameterError, UnknownEndpointError, UsageError
 from harness.model import ENDPOINTS, Endpoint, resolve_endpoint
 from harness.model.params import check_query, invalid_request_body, parse_query
 from harness.replay._api import api_path, serve_api
+from harness.replay._connections import ConnectionTable
 from harness.replay._http_server import HEAD_TIMEOUT, MAX_CLIENTS, Client, LoopbackHTTPServer, printable, problem
 from harness.replay._rules import RuleBook
+from harness.replay._stream import FORCE_DISCONNECT_LINE
+from harness.replay.log import ConnectionLog, End
 
 HEARTBEAT = b"\r\n"
 #: the loopback source's rules until a client changes them
@@ -126,6 +130,8 @@ class LoopbackServer:
             raise UsageError(f"max_clients: expected a count >= 1, found {max_clients}")
         self._http = LoopbackHTTPServer(self._handle, host, port, head_timeout=request_timeout,
                                         max_clients=max_clients)  # fmt: skip
+        self.connection_table = ConnectionTable(self._wake)  # the connections API's
+        self._wakers: dict[int, threading.Event] = {}  # each stream's: set to end a wait early
 
     @property
     def base_url(self) -> str:
@@ -149,7 +155,15 @@ class LoopbackServer:
         return self
 
     def close(self) -> None:
+        self._http.stopping.set()
+        self._wake()
         self._http.close()
+
+    def _wake(self, *_: object) -> None:
+        with self._count_lock:
+            wakers = list(self._wakers.values())
+        for event in wakers:
+            event.set()
 
     def __enter__(self) -> LoopbackServer:
         return self.start()
@@ -187,6 +201,10 @@ class LoopbackServer:
         if api_path(request.path):  # the one way to what is not a stream
             self._note(client, serve_api(client.sock, request, client.rfile, self.rules, self.options.token))
             return
+        log = ConnectionLog(client.index, f"{client.peer[0]}:{client.peer[1]}", time.monotonic(), keep=0)
+        if ConnectionTable.handles(request.path):
+            reply = lambda status, body: self._refuse(client, status, HTTPStatus(status).phrase, body)  # noqa: E731
+            return self.connection_table.serve(request, client.rfile, log, self.options.token, reply)
         try:
             endpoint = endpoint_at(request.path)
         except UnknownEndpointError as exc:
@@ -213,12 +231,25 @@ class LoopbackServer:
         )
         headers = (*STREAM_HEADERS, ("Cache-Control", "no-cache, no-store"), ("X-Harness-Source", "loopback"))
         writer.start(200, "OK", headers)
-        sent, finished = self._stream(writer, endpoint, client.index)
-        if finished:
-            writer.finish()
+        entry, wake = self.connection_table.open(endpoint.name, log), threading.Event()
+        with self._count_lock:
+            self._wakers[client.index] = wake
+        try:
+            sent, finished = self._stream(writer, endpoint, client.index, log, wake)
+            if log.killed:
+                writer.send(FORCE_DISCONNECT_LINE)
+            if finished:
+                writer.finish()
+            log.end = End.COMPLETED if finished else End.STOPPED
+        finally:
+            with self._count_lock:
+                self._wakers.pop(client.index, None)
+            log.end = log.end or End.VANISHED
+            self.connection_table.close(entry)
         self._note(client, f"-> 200, {sent} event(s), {'ended' if finished else 'cut'}")
 
-    def _stream(self, writer: ChunkedWriter, endpoint: Endpoint, index: int) -> tuple[int, bool]:
+    def _stream(self, writer: ChunkedWriter, endpoint: Endpoint, index: int, log: ConnectionLog,
+                wake: threading.Event) -> tuple[int, bool]:  # fmt: skip
         """Send lines until max_events, the source ends (True) or the server stops (False).
 
         Events that are due together (a high rate, or `inf`) leave in one `sendall` of up
@@ -233,6 +264,8 @@ class LoopbackServer:
         sent = 0
         now = last = next_event = time.monotonic()
         while not stopping.is_set():
+            if log.killed:  # ended through the connections API
+                return sent, True
             if interval is not None and now >= next_event:
                 batch: list[bytes] = []
                 first, size = sent, 0
@@ -260,8 +293,8 @@ class LoopbackServer:
                 writer.send(HEARTBEAT)
                 last = now
             due = last + o.heartbeat if interval is None else min(next_event, last + o.heartbeat)
-            if due > now:
-                stopping.wait(due - now)
+            if due > now and wake.wait(due - now):
+                wake.clear()  # woken: a kill, or the server stopping, is looked at above
             now = time.monotonic()
         return sent, False
 

@@ -18,7 +18,6 @@ A recorded server close or network error is always replayed as such.
 from __future__ import annotations
 
 import contextlib
-import json
 import socket
 import threading
 import time
@@ -28,23 +27,25 @@ from typing import Any
 from urllib.parse import urlencode
 
 from harness._wire import BadRequest, Request, read_request, send_response
-from harness.errors import CassetteError, ParameterError, UnknownEndpointError, UsageError
+from harness.errors import CassetteError, UsageError
 from harness.model import resolve_endpoint
-from harness.model.params import check_query, invalid_request_body, parse_query
 from harness.model.rule_syntax import MAX_RULE_LENGTH, MAX_RULES
+from harness.replay._admit import Refusal, admit
 from harness.replay._api import api_path, serve_api
 from harness.replay._clock import Arrivals, Pacing
+from harness.replay._connections import ConnectionTable
 from harness.replay._http_server import HEAD_TIMEOUT, MAX_CLIENTS, Client, LoopbackHTTPServer, head_reader, printable
+from harness.replay._library import Library, Match
 from harness.replay._plan import Cursor, Cursors, OnEnd, Plan, Recording, Resume, check_settings, send_recorded
 from harness.replay._proxy import Interceptor
 from harness.replay._ready import ready_info
-from harness.replay._recorded import Item, Recorded, scan
+from harness.replay._recorded import Item, Recorded
 from harness.replay._rules import RuleBook, RuleSpec
 from harness.replay._stream import Finish, Streamer, run
 from harness.replay._wait import Gate, Stopped, Vanished, Waiter
 from harness.replay.faults import Fault, FaultBook, FaultKind, phrase, status_answer
 from harness.replay.log import KEEP_LINES, AppliedFault, ConnectionLog, End, LineKind, SentLine
-from harness.replay.loopback import JSON_HEADERS, endpoint_at, generic_problem
+from harness.replay.loopback import JSON_HEADERS, generic_problem
 
 __all__ = ["AppliedFault", "ConnectionLog", "End", "Fault", "FaultKind", "LineKind", "OnEnd", "ReplayServer",
            "SentLine", "ready_info"]  # fmt: skip
@@ -84,16 +85,11 @@ class ReplayServer:
         self.on_message = on_message
         self.log_limit, self.log_lines, self.request_timeout = log_limit, log_lines, request_timeout
         self.warnings: list[str] = []
-        self.recordings: dict[str, Recording] = {}
+        self.library = Library(cassettes, self.warnings)
+        self.recordings: dict[str, Recording] = self.library.by_endpoint
+        self.mismatches = self.library.mismatches  # asked for, not in the cassettes (and how to record it)
         self.rules = RuleBook(rules, max_rules=max_rules, max_length=max_rule_length, on_message=on_message)
-        for path in cassettes:
-            header, found = scan(path, self.warnings)
-            endpoint = resolve_endpoint(header.endpoint)
-            recording = self.recordings.setdefault(endpoint.name, Recording(endpoint))
-            if not recording.connections:
-                recording.query = dict(header.query)
-            recording.connections.extend(found)
-            self.rules.add_cassette(endpoint.name, header, found, self.warnings)
+        self.rules.add_cassettes(self.library.scanned, self.warnings)
         self.log: list[ConnectionLog] = []
         self.connections = 0  # accepted in all
         self._lock = threading.Condition()
@@ -103,6 +99,7 @@ class ReplayServer:
         self._interceptor = Interceptor() if proxy else None
         self._arrivals = Arrivals()
         self._gate = Gate()
+        self.connection_table = ConnectionTable(self._wake_all)  # the connections API's
         try:
             self._http = LoopbackHTTPServer(self._handle, host, port, head_timeout=request_timeout,
                                             max_clients=max_clients)  # fmt: skip
@@ -151,6 +148,9 @@ class ReplayServer:
     def inject(self, fault: Fault | str) -> None:
         """Add a fault now; open streams look at it at once."""
         self.faults.add(Fault.coerce(fault))
+        self._wake_all()
+
+    def _wake_all(self, *_: object) -> None:
         with self._lock:
             waiters = [w for _, w in self._active.values() if w is not None]
         for w in waiters:
@@ -278,35 +278,20 @@ class ReplayServer:
         sock.settimeout(None)
         if api_path(request.path):  # the one way to what is not a stream
             return self._say(log, serve_api(sock, request, rfile, self.rules, self.token, log))
-        self._route(sock, request, log)
+        self._route(sock, request, log, rfile)
 
-    def _route(self, sock: Any, request: Request, log: ConnectionLog) -> None:
-        try:
-            endpoint = endpoint_at(request.path)
-        except UnknownEndpointError as exc:
-            self._refuse(sock, log, 404, generic_problem(404, "Not Found Error", str(exc)))
-            return
+    def _route(self, sock: Any, request: Request, log: ConnectionLog, rfile: Any) -> None:
+        if ConnectionTable.handles(request.path):
+            return self.connection_table.serve(request, rfile, log, self.token, lambda *a: self._refuse(sock, log, *a))
+        admitted = admit(request, self.recordings, self.token)
+        if isinstance(admitted, Refusal):
+            log.endpoint = admitted.endpoint
+            return self._refuse(sock, log, admitted.status, admitted.body)
+        endpoint, token, params = admitted.endpoint, admitted.token, admitted.params
         log.endpoint = endpoint.name
-        recording = self.recordings.get(endpoint.name)
-        if recording is None:
-            detail = f"no cassette for {endpoint.path}: this server replays {', '.join(self.recordings)}"
-            self._refuse(sock, log, 404, generic_problem(404, "Not Found Error", detail))
-            return
-        if request.method != "GET":
-            detail = f"{request.method} is not supported: streams are GET"
-            self._refuse(sock, log, 405, generic_problem(405, "Method Not Allowed", detail))
-            return
-        token = request.bearer()
-        if not token or (self.token is not None and token != self.token):
-            self._refuse(sock, log, 401, generic_problem(401, "Unauthorized", "Unauthorized"))
-            return
-        params: dict[str, str] = {}
-        try:
-            params = parse_query(request.target.partition("?")[2])
-            check_query(endpoint, params)
-        except ParameterError as exc:
-            self._refuse(sock, log, 400, json.dumps(invalid_request_body(exc, params)).encode())
-            return
+        match = self.library.match(endpoint, params)
+        for note in match.missing:
+            self._say(log, note)
         fault = self.faults.take_status()
         if fault is not None:
             assert fault.status is not None
@@ -322,17 +307,19 @@ class ReplayServer:
         if busy < 0:
             self._refuse(sock, log, 429, *status_answer(429, self.speed))
             return
+        entry = self.connection_table.open(endpoint.name, log)
         try:
-            self._stream(sock, recording, token, log, chunked=not request.http10)
+            self._stream(sock, match, token, log, chunked=not request.http10)
         finally:
             with self._lock:
                 self._open[endpoint.name] -= 1
+            self.connection_table.close(entry)
 
     # -- streaming -------------------------------------------------------------------------
-    def _stream(self, sock: Any, recording: Recording, token: str, log: ConnectionLog, chunked: bool) -> None:
-        loop = self.on_end is OnEnd.LOOP
+    def _stream(self, sock: Any, match: Match, token: str, log: ConnectionLog, chunked: bool) -> None:
+        loop, recording = self.on_end is OnEnd.LOOP, match.recording
         with self._lock:
-            cursor = self._cursors.claim(recording.endpoint.name, token, self._lock)
+            cursor = self._cursors.claim(recording.key, token, self._lock)
             resume, cursor.resume = cursor.resume, None
             serial = resume.serial if resume else cursor.next
             cursor.next = max(cursor.next, serial + 1)
@@ -341,32 +328,35 @@ class ReplayServer:
         log.resumed_at = resume.item.number if resume and resume.item else None
         try:  # released whatever happens (the consumer's next connection waits for it)
             if rec is not None and rec.status != 200:
-                return self._recorded_error(sock, rec, log)
-            self._send_stream(sock, recording, log, chunked, cursor, serial, rec, resume)
+                send_recorded(sock, rec, log)
+                return self._say(log, f"{log.method} {log.target} -> {rec.status} (as recorded in {rec.name})")
+            self._send_stream(sock, match, log, chunked, cursor, serial, rec, resume)
         finally:
             with self._lock:
                 self._cursors.release(cursor, self._lock)
         self._say(log, f"{log.end}: {log.events} event(s), {log.heartbeats} heartbeat(s)"
                        + "".join(f", fault {f.fault}" for f in log.faults))  # fmt: skip
 
-    def _send_stream(self, sock: Any, recording: Recording, log: ConnectionLog, chunked: bool, cursor: Cursor,
+    def _send_stream(self, sock: Any, match: Match, log: ConnectionLog, chunked: bool, cursor: Cursor,
                serial: int, rec: Recorded | None, resume: Resume | None) -> None:  # fmt: skip
-        plan = Plan(recording, serial, rec, resume, self.on_end)
+        plan = Plan(match.recording, serial, rec, resume, self.on_end)
         unsent: list[Item | Finish | None] = [resume.item if resume else None]
-        items = plan.items()
+        items = match.items(plan.items(), serial, rec, resume, self.on_end is OnEnd.LOOP)
         waiter = None
         try:  # a waiter may fail to be made (no file descriptor left): then nothing was served
             waiter = Waiter(sock, self._http.stopping, self._gate if self.speed is None else None)
             with self._lock:
                 self._active[log.index][1] = waiter
             pacing = Pacing(log.started, self.speed, self.heartbeat)
-            select = self.rules.selector if recording.endpoint.name == "search-stream" else None
+            select = self.rules.selector if match.recording.endpoint.name == "search-stream" else None
             streamer = Streamer(sock, waiter, pacing, self.faults, log, chunked, select)
             while not waiter.until(pacing.at(rec.offset if rec else 0.0)):
                 pass
             log.status = 200
-            streamer.head(200, rec.reason if rec else "OK", recording.headers(rec))
+            streamer.head(200, rec.reason if rec else "OK", match.recording.headers(rec))
             self._say(log, f"{log.method} {log.target} -> 200 ({plan.describe()})")
+            for note in match.notes:
+                self._say(log, note)
             log.end = run(streamer, items, lambda item: unsent.__setitem__(0, item))
         except Vanished:
             log.end, log.vanished = End.VANISHED, True
@@ -389,7 +379,3 @@ class ReplayServer:
                 cursor.resume = Resume(left.serial, left)
             else:
                 cursor.next = max(cursor.next, plan.serial + 1)
-
-    def _recorded_error(self, sock: Any, rec: Recorded, log: ConnectionLog) -> None:
-        send_recorded(sock, rec, log)
-        self._say(log, f"{log.method} {log.target} -> {rec.status} (as recorded in {rec.name})")

@@ -72,10 +72,11 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         "stream_cassette(name=None, *, speed=None, faults=(), on_end=None, endpoint=None, params=None, "
-        "max_events=None, duration=None, rules=None): the cassette the stream fixtures replay (default: the test's "
-        "name), a file name with or without its extension or a path relative to the cassette dir; faults are "
-        "replayer fault specs such as 'disconnect@5'; endpoint/params/max_events/duration say what to record; "
-        "rules, the filtered stream's first rules ([{'value', 'tag'}], default: the cassette's).",
+        "max_events=None, duration=None, rules=None, allow_missing_fields=False): the cassette the stream fixtures "
+        "replay (default: the test's name), a file name with or without its extension or a path relative to the "
+        "cassette dir; faults are replayer fault specs such as 'disconnect@5'; endpoint/params/max_events/duration "
+        "say what to record; rules, the filtered stream's first rules ([{'value', 'tag'}], default: the cassette's); "
+        "allow_missing_fields: pass a test whose consumer asks for fields the cassette lacks.",
     )
 
 
@@ -95,6 +96,7 @@ class StreamSettings:
     max_events: int | None = 20
     duration: float | None = 30.0
     rules: tuple[Mapping[str, str], ...] | None = None  # the filtered stream's first rules (None: the cassette's)
+    allow_missing_fields: bool = False  # else a request for fields the cassette lacks fails the test
 
 
 def _bad(message: str) -> NoReturn:
@@ -147,8 +149,8 @@ def resolve_settings(request: pytest.FixtureRequest, config_fixture: Mapping[str
                 return layer[key]
         return default
 
-    known = {"name", "speed", "faults", "on_end", "endpoint", "params", "max_events", "duration", "record_mode"}
-    known.add("rules")
+    known = {"name", "speed", "faults", "on_end", "endpoint", "params", "max_events", "duration", "record_mode",
+             "rules", "allow_missing_fields"}  # fmt: skip
     unknown = sorted(set(mark_kw) - known)
     if unknown:
         _bad(f"stream_cassette: unknown argument(s) {unknown}: expected some of {sorted(known)}")
@@ -175,6 +177,7 @@ def resolve_settings(request: pytest.FixtureRequest, config_fixture: Mapping[str
         max_events=pick("max_events", 20),
         duration=pick("duration", 30.0),
         rules=None if mark_kw.get("rules") is None else tuple(mark_kw["rules"]),
+        allow_missing_fields=bool(pick("allow_missing_fields", False)),
     )
 
 
@@ -192,7 +195,7 @@ def _record(settings: StreamSettings) -> None:
     params = dict(settings.params)
     if settings.record_url == LOOPBACK:
         with LoopbackServer(ServeOptions(token="loopback", rate=50.0, heartbeat=1.0, seed=0)) as source:
-            options = RecordOptions(params=params, token="loopback", base_url=source.base_url,
+            options = RecordOptions(params=params, token="loopback", base_url=source.base_url, read_rules=False,
                                     max_events=settings.max_events, duration=settings.duration)  # fmt: skip
             Recorder(endpoint, settings.cassette, options).run().raise_for_error()
         return
@@ -244,6 +247,13 @@ def stream_replay(stream_settings: StreamSettings, stream_cassette: Path) -> Ite
     """A replay server for this test's cassette: `.base_url`, `.url(endpoint)`, `.inject()`, `.log`, `.rules`."""
     with _server(stream_settings, stream_cassette, proxy=False) as server:
         yield server
+    _lacking(stream_settings, server)
+
+
+def _lacking(settings: StreamSettings, server: ReplayServer) -> None:
+    """Fail the test when the consumer asked for fields or expansions the cassette lacks (unless allowed)."""
+    if server.mismatches and not settings.allow_missing_fields:
+        _bad("\n".join([*server.mismatches, "(or allow it: @pytest.mark.stream_cassette(allow_missing_fields=True))"]))
 
 
 @pytest.fixture
@@ -257,6 +267,7 @@ def stream_replay_proxy(
         assert server.proxy_url and server.ca_bundle
         apply_env(monkeypatch, client_env(server.proxy_url, server.ca_bundle))
         yield server
+    _lacking(stream_settings, server)
 
 
 class RecorderFactory(Protocol):
