@@ -8,13 +8,19 @@ sleep, which on Linux wakes within tens of microseconds.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import math
+import os
 import socket
+import struct
+import termios
 import time
+import zlib
 from collections.abc import Callable, Iterator
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-from harness._wire import BATCH_BYTES, ChunkedWriter
+from harness._wire import BATCH_BYTES, ChunkedWriter, response_head
 from harness.cassette.synth import encode_line
 from harness.replay._clock import Pacing
 from harness.replay._recorded import Item
@@ -34,6 +40,14 @@ DISCONNECT_PAYLOAD = {
     ]
 }
 DISCONNECT_LINE = encode_line(DISCONNECT_PAYLOAD)
+#: What the garbage fault sends: neither JSON nor UTF-8, as a broken proxy or buffer might.
+GARBAGE_LINE = b'\x00\xff<garbage> not JSON {"data":\r\n'
+#: A chunk-size line that is not hex (badchunk).
+BAD_CHUNK_SIZE = b"zz\r\n"
+#: Deflate bytes no decoder takes: a block of the reserved type 3 (badgzip), at a block boundary
+#: since every write is sync-flushed.
+CORRUPT_DEFLATE = b"\x06\xff\xff\xff\xff\xff\xff\xff"
+RESET_DRAIN = 1.0  # seconds a reset waits for what was written to be taken (a reset drops the rest)
 
 
 class Finish(NamedTuple):
@@ -57,6 +71,7 @@ class Streamer:
         self.throttle_start = self.throttle_bytes = 0.0
         self.last_write = pacing.t0
         self.events = 0
+        self.zip: Any = None  # a gzip body (a badgzip fault was pending at the head)
 
     # -- faults --------------------------------------------------------------------------
     def _trigger_time(self, fault: Fault) -> float | None:
@@ -75,8 +90,16 @@ class Streamer:
         counts = [f.after_events - self.events for _, f in pending if f.after_events is not None]
         return min((c for c in counts if c > 0), default=1 << 62)
 
-    def apply_faults(self, pending: list[tuple[int, Fault]]) -> bool:
-        """Apply what has triggered; True when the stream must end now (a disconnect)."""
+    def claim(self, ident: int, fault: Fault) -> bool:
+        """Take a use of the fault for this connection and log it; False when another took the last one."""
+        self.done.add(ident)
+        if not self.book.claim(ident):
+            return False
+        self.log.faults.append(AppliedFault(fault, time.monotonic() - self.pacing.t0, self.events))
+        return True
+
+    def apply_faults(self, pending: list[tuple[int, Fault]]) -> End | None:
+        """Apply what has triggered; how the stream ends when it must end now."""
         now = time.monotonic()
         for ident, fault in pending:
             t = self._trigger_time(fault)
@@ -84,10 +107,11 @@ class Streamer:
                 continue
             if t is not None and now < t:
                 continue
-            self.done.add(ident)
-            if not self.book.claim(ident):
+            if fault.kind is FaultKind.SLOWHEAD or (fault.kind is FaultKind.BADGZIP and self.zip is None):
+                self.done.add(ident)  # the head has gone (or went out without gzip): not for this connection
+                continue
+            if not self.claim(ident, fault):
                 continue  # another connection took its last use
-            self.log.faults.append(AppliedFault(fault, time.monotonic() - self.pacing.t0, self.events))
             if fault.kind in ON_NEXT_EVENT:
                 self.armed.append(fault)
             elif fault.kind is FaultKind.THROTTLE:
@@ -101,11 +125,20 @@ class Streamer:
                     pass  # a wake does not end a stall
             elif fault.kind is FaultKind.DISCONNECT:
                 sent = time.monotonic() - self.pacing.t0
-                self._write(self.writer.frame(DISCONNECT_LINE))
+                self._write(self.frame(DISCONNECT_LINE))
                 self.log.note(LineKind.FAULT, math.nan, sent, sent, len(DISCONNECT_LINE))
                 self.finish()
-                return True
-        return False
+                return End.COMPLETED
+            elif fault.kind is FaultKind.GARBAGE:
+                sent = time.monotonic() - self.pacing.t0
+                self._write(self.frame(GARBAGE_LINE))
+                self.log.note(LineKind.FAULT, math.nan, sent, sent, len(GARBAGE_LINE))
+            elif fault.kind is FaultKind.RESET:
+                self.reset()
+                return End.DROPPED
+            elif fault.kind is FaultKind.UNFINISHED:
+                return End.DROPPED  # closed by the server with no last chunk
+        return None
 
     def take_armed(self, kind: FaultKind) -> bool:
         for fault in self.armed:
@@ -121,13 +154,47 @@ class Streamer:
         return self.pacing.at(item.offset)
 
     def head(self, status: int, reason: str, headers: tuple[tuple[str, str], ...]) -> None:
-        self.writer.start(status, reason, headers)
+        """The response head: gzip-encoded when a badgzip fault is pending and the client takes gzip,
+        trickled out by a slowhead fault."""
+        pending = self.book.pending(self.done)
+        if any(f.kind is FaultKind.BADGZIP for _, f in pending):
+            if self.log.gzip:
+                self.zip = zlib.compressobj(6, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+                headers = (*headers, ("Content-Encoding", "gzip"))
+            else:  # nothing to corrupt: the fault waits for a connection that asks for gzip
+                self.done.update(i for i, f in pending if f.kind is FaultKind.BADGZIP)
+        slow = [(i, f) for i, f in pending if f.kind is FaultKind.SLOWHEAD]
+        fault = next((f for i, f in slow if self.claim(i, f)), None)
+        self.done.update(i for i, _ in slow)
+        if fault is None:
+            self.writer.start(status, reason, headers)
+        else:
+            assert fault.seconds is not None
+            kept = headers if self.writer.chunked else tuple(h for h in headers if h[0].lower() != "transfer-encoding")
+            self.slow_head(response_head(status, reason, kept), fault.seconds / self.pacing.scale)
         self.waiter.answered = True
+
+    def slow_head(self, head: bytes, seconds: float) -> None:
+        """The head a line at a time, the first at once, the last `seconds` later."""
+        pieces = head.splitlines(keepends=True)
+        gap, start = seconds / max(1, len(pieces) - 1), time.monotonic()
+        for n, piece in enumerate(pieces):
+            while not self.waiter.until(start + n * gap):
+                pass  # a wake does not hurry it
+            self._send(piece)
+
+    def encode(self, raw: bytes) -> bytes:
+        return raw if self.zip is None else self.zip.compress(raw) + self.zip.flush(zlib.Z_SYNC_FLUSH)
+
+    def frame(self, raw: bytes) -> bytes:
+        return self.writer.frame(self.encode(raw))
 
     def send_items(self, items: list[Item]) -> None:
         """Recorded lines, one chunk each, in one write (`items` is emptied)."""
         parts: list[bytes] = []
-        if self.writer.chunked:
+        if self.zip is not None:
+            parts = [self.frame(item.raw) for item in items]
+        elif self.writer.chunked:
             for item in items:
                 parts += (b"%x\r\n" % len(item.raw), item.raw, b"\r\n")
         else:
@@ -144,7 +211,7 @@ class Streamer:
 
     def keepalive(self, item: Item) -> None:
         due, now = self.due(item) - self.pacing.t0, time.monotonic()
-        self._write(self.writer.frame(item.raw))
+        self._write(self.frame(item.raw))
         self.log.note(LineKind.KEEPALIVE, math.nan, due, now - self.pacing.t0, len(item.raw))
         self.last_write = time.monotonic()
 
@@ -153,18 +220,47 @@ class Streamer:
         raw = item.raw
         cut = len(raw) - 1 if raw.endswith(b"\r\n") else len(raw) // 2
         now = time.monotonic()
-        self._write(self.writer.frame(raw[:cut]))
-        self._write(self.writer.frame(raw[cut:]))
+        self._write(self.frame(raw[:cut]))
+        self._write(self.frame(raw[cut:]))
         self.events += self.log.note_items([item], self.pacing.speed, now - self.pacing.t0)
         self.last_write = time.monotonic()
 
     def cut(self, item: Item) -> None:
         """Half of the line's chunk, then the connection is closed under it."""
-        raw = item.raw
+        raw = self.encode(item.raw)
         head = b"%x\r\n" % len(raw) if self.writer.chunked else b""
         self._write(head + raw[: max(1, len(raw) // 2)])
 
+    def break_line(self, item: Item) -> End | None:
+        """The next event line as an armed drop, badchunk or badgzip breaks it (the stream ends)."""
+        if self.take_armed(FaultKind.DROP):
+            self.cut(item)
+        elif self.take_armed(FaultKind.BADCHUNK):
+            if self.writer.chunked:
+                self._write(BAD_CHUNK_SIZE + self.encode(item.raw) + b"\r\n")
+            else:
+                self.cut(item)  # no chunks to break: the line is cut
+        elif self.take_armed(FaultKind.BADGZIP):
+            self._write(self.writer.frame(CORRUPT_DEFLATE))
+        else:
+            return None
+        return End.DROPPED
+
+    def reset(self) -> None:
+        """The connection reset: what was written is given a moment to be taken (a reset drops
+        what the peer has not acknowledged), then the socket closed with a zero linger: an RST."""
+        deadline = time.monotonic() + RESET_DRAIN
+        with contextlib.suppress(OSError):
+            while _unacknowledged(self.sock) and time.monotonic() < deadline:
+                time.sleep(0.001)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        # closed now, whoever else holds the socket object (a buffered reader keeps it open otherwise)
+        os.close(self.sock.detach())
+
     def finish(self) -> None:
+        tail = self.zip.flush(zlib.Z_FINISH) if self.zip is not None else b""
+        if tail:
+            self._write(self.writer.frame(tail))
         if self.writer.chunked:
             self._write(b"0\r\n\r\n")
 
@@ -219,8 +315,8 @@ def _run(streamer: Streamer, items: Iterator[Item | Finish], on_item: Callable[[
     while True:
         waiter.pass_turn()
         pending = book.pending(s.done)
-        if pending and s.apply_faults(pending):
-            return End.COMPLETED
+        if pending and (end := s.apply_faults(pending)) is not None:
+            return end
         if nxt is None:
             return End.COMPLETED
         if not ahead and isinstance(nxt, Item):
@@ -241,9 +337,8 @@ def _run(streamer: Streamer, items: Iterator[Item | Finish], on_item: Callable[[
             s.keepalive(nxt)
             continue
         if nxt.event and s.armed:
-            if s.take_armed(FaultKind.DROP):
-                s.cut(nxt)
-                return End.DROPPED
+            if (end := s.break_line(nxt)) is not None:
+                return end
             if s.take_armed(FaultKind.SPLIT):
                 s.split(nxt)
                 nxt = take()
@@ -264,3 +359,9 @@ def _run(streamer: Streamer, items: Iterator[Item | Finish], on_item: Callable[[
             nxt = take()
         s.send_items(batch)
         on_item(nxt)
+
+
+def _unacknowledged(sock: socket.socket) -> int:
+    """Bytes written to `sock` the peer has not acknowledged yet (Linux's SIOCOUTQ)."""
+    out = fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ, b"\0\0\0\0")
+    return int(struct.unpack("i", out)[0])

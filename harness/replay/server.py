@@ -38,7 +38,7 @@ from harness.replay._proxy import Interceptor
 from harness.replay._recorded import Item, Recorded, scan
 from harness.replay._stream import Finish, Streamer, run
 from harness.replay._wait import Gate, Stopped, Vanished, Waiter
-from harness.replay.faults import Fault, FaultBook, FaultKind, phrase, status_answer
+from harness.replay.faults import Fault, FaultBook, FaultKind, fault_answer, phrase, status_answer
 from harness.replay.log import KEEP_LINES, AppliedFault, ConnectionLog, End, LineKind, SentLine
 from harness.replay.loopback import JSON_HEADERS, endpoint_at, generic_problem
 
@@ -236,6 +236,7 @@ class ReplayServer:
             self._say(log, log.error)
             return None
         log.method, log.target = request.method, request.target
+        log.gzip = request.accepts_gzip()
         now = time.monotonic()
         log.started = now if arrived is None else min(arrived, now)
         return request
@@ -298,9 +299,8 @@ class ReplayServer:
             return
         fault = self.faults.take_status()
         if fault is not None:
-            assert fault.status is not None
             log.faults.append(AppliedFault(fault, time.monotonic() - log.started, 0))
-            self._refuse(sock, log, fault.status, *self._status_body(fault.status))
+            self._refuse(sock, log, *fault_answer(fault, self.speed))
             return
         with self._lock:
             busy = self._open.get(endpoint.name, 0)
