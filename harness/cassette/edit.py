@@ -10,7 +10,8 @@ kept (that record is as far from the response head as from the record before it;
 slice, A is where the head was), and later connections start as long after as they did. A
 connection the slice ends in is closed `client-stopped` where it ends, as a recording stopped
 there would be. `cat` puts the connections of several cassettes of one endpoint one after
-the other, each cassette starting when the one before it ended.
+the other, each cassette starting when the one before it ended; the output's header is the
+first cassette's (its query and rules are what a replay serves), labelled with the names joined.
 
 Both read their inputs as streams (a slice by events reads its input twice) and write
 through `CassetteWriter`, so offsets stay non-decreasing and records in order; the output

@@ -250,7 +250,7 @@ class Streamer:
         """The connection reset: what was written is given a moment to be taken (a reset drops
         what the peer has not acknowledged), then the socket closed with a zero linger: an RST."""
         deadline = time.monotonic() + RESET_DRAIN
-        with contextlib.suppress(OSError):
+        with contextlib.suppress(OSError), self.waiter.aside():  # no max-speed turn held meanwhile
             while _unacknowledged(self.sock) and time.monotonic() < deadline:
                 time.sleep(0.001)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
