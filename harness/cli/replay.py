@@ -113,6 +113,13 @@ def replay(cassettes: tuple[Path, ...], host: str, port: int, speed: float | Non
       status=429x2      the next 2 connections get 429 (or 503, any 4xx/5xx)
       throttle=2000     2000 bytes/s
       disconnect@1.5s   1.5 s after the request instead of after N events
+      reset@4           a TCP reset (RST) after 4 events
+      unfinished@4      closed after 4 events without the last chunk
+      badchunk@2        a chunk size line that is not hex, then close
+      badgzip@3         a corrupt gzip stream (to a client that asks for gzip)
+      garbage@1         a line that is not JSON, and the stream goes on
+      unavailable=30x2  the next 2 connections get 503 with Retry-After: 30
+      slowhead=10       the response head a line at a time over 10 s
     Times and rates are on the recording's clock (scaled by --speed).
     """
     from harness.replay.faults import Fault

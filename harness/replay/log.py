@@ -72,6 +72,7 @@ class ConnectionLog:
     method: str = ""
     target: str = ""
     tunnel: str | None = None  # host of the CONNECT this request came through (proxy mode)
+    gzip: bool = False  # the request accepts a gzip body (Accept-Encoding)
     endpoint: str | None = None
     status: int | None = None
     recorded: int | None = None  # the recorded connection served first (its place in the endpoint's recording)

@@ -33,8 +33,8 @@ from harness.model.params import check_query, invalid_request_body, parse_query
 from harness.replay._api import api_path, serve_api
 from harness.replay._connections import ConnectionTable
 from harness.replay._http_server import HEAD_TIMEOUT, MAX_CLIENTS, Client, LoopbackHTTPServer, printable, problem
+from harness.replay._payloads import FORCE_DISCONNECT_LINE
 from harness.replay._rules import RuleBook
-from harness.replay._stream import FORCE_DISCONNECT_LINE
 from harness.replay.log import ConnectionLog, End
 
 HEARTBEAT = b"\r\n"

@@ -43,7 +43,7 @@ from harness.replay._recorded import Item, Recorded
 from harness.replay._rules import RuleBook, RuleSpec
 from harness.replay._stream import Finish, Streamer, run
 from harness.replay._wait import Gate, Stopped, Vanished, Waiter
-from harness.replay.faults import Fault, FaultBook, FaultKind, phrase, status_answer
+from harness.replay.faults import Fault, FaultBook, FaultKind, fault_answer, phrase, status_answer
 from harness.replay.log import KEEP_LINES, AppliedFault, ConnectionLog, End, LineKind, SentLine
 from harness.replay.loopback import JSON_HEADERS, generic_problem
 
@@ -245,6 +245,7 @@ class ReplayServer:
             self._say(log, log.error)
             return None
         log.method, log.target = request.method, request.target
+        log.gzip = request.accepts_gzip()
         now = time.monotonic()
         log.started = now if arrived is None else min(arrived, now)
         return request
@@ -294,9 +295,8 @@ class ReplayServer:
             self._say(log, note)
         fault = self.faults.take_status()
         if fault is not None:
-            assert fault.status is not None
             log.faults.append(AppliedFault(fault, time.monotonic() - log.started, 0))
-            self._refuse(sock, log, fault.status, *status_answer(fault.status, self.speed))
+            self._refuse(sock, log, *fault_answer(fault, self.speed))
             return
         with self._lock:
             busy = self._open.get(endpoint.name, 0)
