@@ -13,6 +13,7 @@ import click
 
 from harness._version import __version__
 from harness.cassette import CassetteWarning
+from harness.cli._dialect import dialect_option
 from harness.contract import schemagen
 from harness.contract._parallel import ParallelValidation
 from harness.contract.checker import ENGINES
@@ -176,13 +177,27 @@ def schemas_check(root: Path) -> None:
 @click.option("--rate", default=2.0, show_default=True, type=click.FloatRange(min=0.001), help="Mean events/s.")
 @click.option("--heartbeat", default=20.0, show_default=True, type=click.FloatRange(min=0.01), help="Seconds.")
 @click.option("--connections", default=1, show_default=True, type=click.IntRange(min=1), help="Reconnects + 1.")
-def synth(endpoint: str, output: Path, events: int, seed: int, rate: float, heartbeat: float, connections: int) -> None:
+@click.option(
+    "--param", "params", multiple=True, help="Request parameter NAME=VALUE (repeatable; default: a rich one)."
+)
+@dialect_option
+def synth(endpoint: str, output: Path, events: int, seed: int, rate: float, heartbeat: float, connections: int,
+          params: tuple[str, ...], dialect: str) -> None:  # fmt: skip
     """Write a synthetic cassette of valid ENDPOINT events drawn from the object model.
 
-    Connections after the first follow an operational-disconnect payload, as on the wire.
+    Events answer the request (`--param tweet.fields=lang`...) as live; without one, every
+    field a stream sends and every expansion. Connections after the first follow an
+    operational-disconnect payload, as on the wire.
     """
     from harness.cassette import write_cassette
     from harness.cassette.synth import synthetic_session
+    from harness.model import resolve_endpoint
+    from harness.model.params import check_query, parse_pairs
+
+    query = None
+    if params:
+        query = parse_pairs(params)
+        check_query(resolve_endpoint(endpoint), query)
 
     header, records = synthetic_session(
         endpoint,
@@ -192,6 +207,8 @@ def synth(endpoint: str, output: Path, events: int, seed: int, rate: float, hear
         heartbeat=heartbeat,
         connections=connections,
         errors=["operational-disconnect"] * (connections - 1),
+        query=query,
+        dialect=dialect,
     )
     write_cassette(output, header, records)
     click.echo(f"wrote {output}: {events} event(s) over {connections} connection(s), seed {seed}")

@@ -25,6 +25,7 @@ from harness._wire import BATCH_BYTES, STREAM_HEADERS, BadRequest, ChunkedWriter
 from harness.cassette.synth import Synth, encode_line, problem_kinds
 from harness.errors import ParameterError, UnknownEndpointError, UsageError
 from harness.model import ENDPOINTS, Endpoint, resolve_endpoint
+from harness.model.dialect import Dialect
 from harness.model.params import check_query, invalid_request_body, parse_query
 from harness.replay._http_server import HEAD_TIMEOUT, MAX_CLIENTS, Client, LoopbackHTTPServer, printable, problem
 
@@ -45,7 +46,8 @@ class ServeOptions:
     per connection (0: heartbeats only, `math.inf`: as fast as the socket takes them).
     `max_events`: per connection, then the stream ends cleanly. `error_every`: an in-stream
     error payload of `error_kind` after every N events. `gzip`: compress (with a sync flush
-    per line) for clients that accept gzip.
+    per line) for clients that accept gzip. `dialect`: the member names of the events
+    (classic, or 2.167 as xdk 0.10.6 expects).
     """
 
     token: str | None = None
@@ -56,8 +58,10 @@ class ServeOptions:
     error_every: int | None = None
     error_kind: str = "operational-disconnect"
     gzip: bool = False
+    dialect: Dialect = Dialect.CLASSIC
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "dialect", Dialect.parse(self.dialect))
         if math.isnan(self.rate) or self.rate < 0:
             raise UsageError(f"rate: expected events per second >= 0 (or inf), found {self.rate}")
         if not self.heartbeat > 0:
@@ -72,15 +76,22 @@ class ServeOptions:
             raise UsageError(f"error kind: expected one of {', '.join(problem_kinds())}, found {self.error_kind!r}")
 
 
-def synth_source(seed: int | None) -> EventSource:
-    """Valid events of the endpoint from the object model; each connection starts from `seed`."""
+def synth_source(seed: int | None, dialect: Dialect | str = Dialect.CLASSIC) -> EventSource:
+    """Valid events of the endpoint from the object model, as a bare request gets them;
+    each connection starts from `seed`. (The server's own source answers each request's
+    `*.fields` and `expansions`: see `request_lines`.)"""
 
     def lines(endpoint: str, index: int) -> Iterator[bytes]:
-        synth = Synth(seed)
-        while True:
-            yield encode_line(synth.event(endpoint))
+        return request_lines(seed, dialect, endpoint, {})
 
     return lines
+
+
+def request_lines(seed: int | None, dialect: Dialect | str, endpoint: str, query: Mapping[str, str]) -> Iterator[bytes]:
+    """Events of `endpoint` as live answers a request with `query`, named in `dialect`."""
+    synth = Synth(seed)
+    while True:
+        yield encode_line(synth.event(endpoint, query, dialect))
 
 
 def generic_problem(status: int, title: str, detail: str) -> bytes:
@@ -100,7 +111,8 @@ class LoopbackServer:
                  log: Callable[[str], None] | None = None, request_timeout: float = HEAD_TIMEOUT,
                  max_clients: int = MAX_CLIENTS) -> None:  # fmt: skip
         self.options = options or ServeOptions()
-        self.source = source or synth_source(self.options.seed)
+        self._own_source = source is None  # then each request's query shapes its events
+        self.source = source or synth_source(self.options.seed, self.options.dialect)
         self.on_send = on_send
         self.log = log
         self.events_sent = 0
@@ -195,12 +207,13 @@ class LoopbackServer:
         )
         headers = (*STREAM_HEADERS, ("Cache-Control", "no-cache, no-store"), ("X-Harness-Source", "loopback"))
         writer.start(200, "OK", headers)
-        sent, finished = self._stream(writer, endpoint, client.index)
+        sent, finished = self._stream(writer, endpoint, client.index, params)
         if finished:
             writer.finish()
         self._note(client, f"-> 200, {sent} event(s), {'ended' if finished else 'cut'}")
 
-    def _stream(self, writer: ChunkedWriter, endpoint: Endpoint, index: int) -> tuple[int, bool]:
+    def _stream(self, writer: ChunkedWriter, endpoint: Endpoint, index: int,
+                query: Mapping[str, str]) -> tuple[int, bool]:  # fmt: skip
         """Send lines until max_events, the source ends (True) or the server stops (False).
 
         Events that are due together (a high rate, or `inf`) leave in one `sendall` of up
@@ -208,7 +221,10 @@ class LoopbackServer:
         """
         o = self.options
         stopping = self._http.stopping
-        events = self.source(endpoint.name, index)
+        if self._own_source:
+            events = request_lines(o.seed, o.dialect, endpoint.name, query)
+        else:
+            events = self.source(endpoint.name, index)
         problems = Synth(o.seed)
         interval = None if o.rate == 0 else 1.0 / o.rate
         limit = o.max_events if o.max_events is not None else -1
