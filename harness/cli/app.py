@@ -17,6 +17,8 @@ from harness.cli._dialect import dialect_option
 from harness.contract import schemagen
 from harness.contract._parallel import ParallelValidation
 from harness.contract.checker import ENGINES
+from harness.contract.dialects import hint as dialect_hint
+from harness.contract.dialects import matching_dialects
 from harness.contract.report import Baseline
 from harness.contract.schemagen import Profile
 from harness.errors import HarnessError
@@ -74,6 +76,7 @@ def main() -> None:
     show_default=True,
     help="Processes to validate with (0: one per core); same findings, in the same order.",
 )
+@dialect_option
 def validate(
     paths: tuple[Path, ...],
     endpoint: str | None,
@@ -83,6 +86,7 @@ def validate(
     baseline: Path | None,
     engine: str,
     jobs: int,
+    dialect: str,
 ) -> None:
     """Validate cassettes, directories of them, or raw NDJSON dumps of stream lines.
 
@@ -91,7 +95,8 @@ def validate(
     """
     profile = Profile.STRICT if strict else Profile.DEFAULT
     jobs = jobs or os.cpu_count() or 1
-    run = ParallelValidation(profile, engine=engine, jobs=jobs, endpoint=endpoint)
+    run = ParallelValidation(profile, engine=engine, jobs=jobs, endpoint=endpoint, dialect=dialect)
+    broken: list[str] = []  # files with new violations: do they match the other dialect?
     known = Baseline.load(baseline) if baseline else Baseline([])
     progress = _Progress(run) if fmt == "text" and sys.stderr.isatty() else None
     failing = known_count = 0
@@ -103,13 +108,18 @@ def validate(
             k = known.match(finding)
             entry["known"] = k.reason if k else None
             failing, known_count = failing + (k is None), known_count + (k is not None)
+            broken += [finding.file] if k is None else []
             click.echo(("," if i else "") + "\n  " + json.dumps(entry, ensure_ascii=False), nl=False)
         summary = run.tally.as_dict() | {"known": known_count, "stale_baseline": [vars(s) for s in known.stale()]}
+        summary["dialect"] = dialect
+        matched = matching_dialects(broken, dialect, profile=profile, engine=engine, endpoint=endpoint)
+        summary["matches_other_dialect"] = {file: d.value for file, d in matched.items()}
         click.echo('\n], "summary": ' + json.dumps(summary, ensure_ascii=False) + "}")
     else:
         for finding in run.run(paths):
             k = known.match(finding)
             failing, known_count = failing + (k is None), known_count + (k is not None)
+            broken += [finding.file] if k is None else []
             if progress:
                 progress.clear()
             if not quiet:
@@ -123,6 +133,8 @@ def validate(
             click.echo(f"  baseline: {known_count} known violation(s), {failing} new")
         for s in known.stale():
             click.echo(f"  stale baseline entry (no longer found): {s.file} {s.pointer} {s.keyword}")
+        for file, d in matching_dialects(broken, dialect, profile=profile, engine=engine, endpoint=endpoint).items():
+            click.echo(f"  {dialect_hint(file, d)}")
     sys.exit(1 if failing or known.stale() else 0)
 
 
