@@ -58,7 +58,7 @@ class ServeOptions:
     error_every: int | None = None
     error_kind: str = "operational-disconnect"
     gzip: bool = False
-    dialect: Dialect = Dialect.CLASSIC
+    dialect: Dialect | str = Dialect.CLASSIC
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "dialect", Dialect.parse(self.dialect))

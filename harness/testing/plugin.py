@@ -62,6 +62,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         help="Environment variable holding the bearer token used to record (default X_BEARER_TOKEN).",
     )
+    group.addoption(
+        "--stream-dialect",
+        choices=["classic", "2.167"],
+        default=None,
+        help="Member names (default classic) the contract fixture checks and loopback recordings use; 2.167: xdk's.",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -72,9 +78,10 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         "stream_cassette(name=None, *, speed=None, faults=(), on_end=None, endpoint=None, params=None, "
-        "max_events=None, duration=None): the cassette the stream fixtures replay (default: the test's name), "
-        "a file name with or without its extension or a path relative to the cassette dir; faults are "
-        "replayer fault specs such as 'disconnect@5'; endpoint/params/max_events/duration say what to record.",
+        "max_events=None, duration=None, dialect=None): the cassette the stream fixtures replay (default: the "
+        "test's name), a file name with or without its extension or a path relative to the cassette dir; faults "
+        "are replayer fault specs such as 'disconnect@5'; endpoint/params/max_events/duration/dialect say what "
+        "to record.",
     )
 
 
@@ -93,6 +100,7 @@ class StreamSettings:
     token_env: str = "X_BEARER_TOKEN"
     max_events: int | None = 20
     duration: float | None = 30.0
+    dialect: str = "classic"  # a harness.model.dialect.Dialect value
 
 
 def _bad(message: str) -> NoReturn:
@@ -137,6 +145,7 @@ def resolve_settings(request: pytest.FixtureRequest, config_fixture: Mapping[str
         "speed": opt("--replay-speed"),
         "record_url": opt("--stream-record-url"),
         "token_env": opt("--stream-token-env"),
+        "dialect": opt("--stream-dialect"),
     }
 
     def pick(key: str, default: Any) -> Any:
@@ -145,7 +154,8 @@ def resolve_settings(request: pytest.FixtureRequest, config_fixture: Mapping[str
                 return layer[key]
         return default
 
-    known = {"name", "speed", "faults", "on_end", "endpoint", "params", "max_events", "duration", "record_mode"}
+    known = {"name", "speed", "faults", "on_end", "endpoint", "params", "max_events", "duration", "record_mode",
+             "dialect"}  # fmt: skip
     unknown = sorted(set(mark_kw) - known)
     if unknown:
         _bad(f"stream_cassette: unknown argument(s) {unknown}: expected some of {sorted(known)}")
@@ -171,6 +181,7 @@ def resolve_settings(request: pytest.FixtureRequest, config_fixture: Mapping[str
         token_env=str(pick("token_env", "X_BEARER_TOKEN")),
         max_events=pick("max_events", 20),
         duration=pick("duration", 30.0),
+        dialect=str(pick("dialect", "classic")),
     )
 
 
@@ -187,7 +198,8 @@ def _record(settings: StreamSettings) -> None:
         )
     params = dict(settings.params)
     if settings.record_url == LOOPBACK:
-        with LoopbackServer(ServeOptions(token="loopback", rate=50.0, heartbeat=1.0, seed=0)) as source:
+        serve = ServeOptions(token="loopback", rate=50.0, heartbeat=1.0, seed=0, dialect=settings.dialect)
+        with LoopbackServer(serve) as source:
             options = RecordOptions(params=params, token="loopback", base_url=source.base_url,
                                     max_events=settings.max_events, duration=settings.duration)  # fmt: skip
             Recorder(endpoint, settings.cassette, options).run().raise_for_error()
@@ -277,11 +289,11 @@ def stream_recorder(stream_settings: StreamSettings) -> Iterator[RecorderFactory
 
 
 @pytest.fixture
-def contract() -> ContractChecker:
+def contract(request: pytest.FixtureRequest) -> ContractChecker:
     """Contract assertions: `contract.assert_valid(payload, endpoint=...)`, `assert_cassette_valid(path)`."""
     from harness.testing.assertions import ContractChecker
 
-    return ContractChecker()
+    return ContractChecker(dialect=request.config.getoption("--stream-dialect", None) or "classic")
 
 
 def apply_env(monkeypatch: pytest.MonkeyPatch, env: dict[str, str | None]) -> None:
