@@ -14,6 +14,8 @@ from click.testing import CliRunner
 from harness.cassette import Cassette, Header, Line
 from harness.cli.app import main
 from harness.contract import schemagen
+from harness.model import ENDPOINTS
+from harness.model.practice import DEFAULT_TRAFFIC, TRAFFIC, live_rate
 from harness.model.snowflake import snowflake_ms
 from harness.replay.loopback import LoopbackServer, ServeOptions
 
@@ -122,3 +124,18 @@ def test_the_plugin_checks_the_dialect_asked(pytester: pytest.Pytester) -> None:
     )
     pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(failed=1)
     pytester.runpytest("-p", "no:cacheprovider", "--stream-dialect=2.167").assert_outcomes(passed=1)
+
+
+def test_live_rates_split_each_stream_over_its_partitions(tmp_path: Path) -> None:
+    for e in ENDPOINTS.values():
+        partition = next((p for p in e.params if p.name == "partition"), None)
+        parts = 1 if partition is None else getattr(partition.type, "maximum", 1)
+        assert live_rate(e) * parts == pytest.approx(TRAFFIC.get(e.path, DEFAULT_TRAFFIC).per_second)
+    out = tmp_path / "ja.jsonl"
+    argv = ["synth", "firehose-ja", "-o", str(out), "--events", "400", "--rate", "live", "--param", "partition=1"]
+    assert CliRunner().invoke(main, argv).exit_code == 0
+    offsets = [r.offset for _, r in Cassette(out).entries() if isinstance(r, Line)]
+    mean_gap = (offsets[-1] - offsets[0]) / (len(offsets) - 1)
+    assert mean_gap == pytest.approx(1 / live_rate(ENDPOINTS["firehose-ja"]), rel=0.2)
+    bad = CliRunner().invoke(main, ["synth", "firehose-ja", "-o", str(out), "--rate", "fast"])
+    assert bad.exit_code == 2 and "expected events per second or 'live'" in bad.output

@@ -14,6 +14,7 @@ import click
 from harness._version import __version__
 from harness.cassette import CassetteWarning
 from harness.cli._dialect import dialect_option
+from harness.cli._rate import LIVE, Rate
 from harness.contract import schemagen
 from harness.contract._parallel import ParallelValidation
 from harness.contract.checker import ENGINES
@@ -186,14 +187,14 @@ def schemas_check(root: Path) -> None:
 )
 @click.option("--events", default=20, show_default=True, type=click.IntRange(min=0), help="Events in all.")
 @click.option("--seed", default=0, show_default=True, type=int, help="Same seed, same cassette.")
-@click.option("--rate", default=2.0, show_default=True, type=click.FloatRange(min=0.001), help="Mean events/s.")
+@click.option("--rate", default=2.0, show_default=True, type=Rate(0.001), help="Mean events/s, or live: the stream's.")
 @click.option("--heartbeat", default=20.0, show_default=True, type=click.FloatRange(min=0.01), help="Seconds.")
 @click.option("--connections", default=1, show_default=True, type=click.IntRange(min=1), help="Reconnects + 1.")
 @click.option(
     "--param", "params", multiple=True, help="Request parameter NAME=VALUE (repeatable; default: a rich one)."
 )
 @dialect_option
-def synth(endpoint: str, output: Path, events: int, seed: int, rate: float, heartbeat: float, connections: int,
+def synth(endpoint: str, output: Path, events: int, seed: int, rate: float | str, heartbeat: float, connections: int,
           params: tuple[str, ...], dialect: str) -> None:  # fmt: skip
     """Write a synthetic cassette of valid ENDPOINT events drawn from the object model.
 
@@ -205,8 +206,10 @@ def synth(endpoint: str, output: Path, events: int, seed: int, rate: float, hear
     from harness.cassette.synth import synthetic_session
     from harness.model import resolve_endpoint
     from harness.model.params import check_query, parse_pairs
+    from harness.model.practice import live_rate
 
     query = None
+    rate = live_rate(resolve_endpoint(endpoint)) if rate == LIVE else rate
     if params:
         query = parse_pairs(params)
         check_query(resolve_endpoint(endpoint), query)
@@ -215,7 +218,7 @@ def synth(endpoint: str, output: Path, events: int, seed: int, rate: float, hear
         endpoint,
         events=events,
         seed=seed,
-        rate=rate,
+        rate=float(rate),
         heartbeat=heartbeat,
         connections=connections,
         errors=["operational-disconnect"] * (connections - 1),

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from harness.model._dsl import Endpoint, Int
+
 __all__ = [
     "ALWAYS",
     "COMMON",
@@ -22,9 +24,12 @@ __all__ = [
     "NON_EMPTY",
     "RARE",
     "SNOWFLAKES",
+    "TRAFFIC",
     "USER_CONTEXT",
     "Expansion",
     "FieldParam",
+    "Traffic",
+    "live_rate",
 ]
 
 #: Id aliases whose values are snowflakes (time-ordered 64-bit numbers): see `snowflake`.
@@ -209,3 +214,36 @@ EXPANSIONS: dict[str, Expansion] = {
     "liked_tweet_id": Expansion("LikeWithTweetAuthor", "liked_tweet_id", "tweets", "Tweet"),
     "liked_tweet_author_id": Expansion("LikeWithTweetAuthor", "tweet_author_id", "users", "User"),
 }
+
+
+@dataclass(frozen=True)
+class Traffic:
+    """How busy a stream is live: events per second over all its partitions.
+
+    Orders of magnitude from public volume estimates (about 500 million posts a day, a
+    sixth of them Japanese; likes several times as many), not measurements: they make a
+    synthetic stream look like the real one (`--rate live`), and any rate can be given instead.
+    """
+
+    per_second: float
+    doc: str = ""
+
+
+TRAFFIC: dict[str, Traffic] = {
+    "/2/tweets/search/stream": Traffic(5.0, "As many as the app's rules match: a few per second is typical."),
+    "/2/tweets/firehose/stream/lang/ja": Traffic(1_000.0, "About a sixth of all posts."),
+    "/2/likes/sample10/stream": Traffic(2_000.0, "A tenth of all likes."),
+}
+#: For a stream without a declared figure.
+DEFAULT_TRAFFIC = Traffic(10.0, "No figure declared for this stream.")
+
+
+def live_rate(endpoint: Endpoint) -> float:
+    """Events per second on one connection of `endpoint`, as live: its traffic split over its
+    partitions (the `partition` parameter's range)."""
+    traffic = TRAFFIC.get(endpoint.path, DEFAULT_TRAFFIC)
+    partitions = 1
+    for p in endpoint.params:
+        if p.name == "partition" and isinstance(p.type, Int) and p.type.maximum is not None:
+            partitions = p.type.maximum - (p.type.minimum or 1) + 1
+    return traffic.per_second / partitions

@@ -27,6 +27,7 @@ from harness.errors import ParameterError, UnknownEndpointError, UsageError
 from harness.model import ENDPOINTS, Endpoint, resolve_endpoint
 from harness.model.dialect import Dialect
 from harness.model.params import check_query, invalid_request_body, parse_query
+from harness.model.practice import live_rate
 from harness.replay._http_server import HEAD_TIMEOUT, MAX_CLIENTS, Client, LoopbackHTTPServer, printable, problem
 
 HEARTBEAT = b"\r\n"
@@ -47,7 +48,8 @@ class ServeOptions:
     `max_events`: per connection, then the stream ends cleanly. `error_every`: an in-stream
     error payload of `error_kind` after every N events. `gzip`: compress (with a sync flush
     per line) for clients that accept gzip. `dialect`: the member names of the events
-    (classic, or 2.167 as xdk 0.10.6 expects).
+    (classic, or 2.167 as xdk 0.10.6 expects). `live`: each stream at its own live rate
+    (`harness.model.practice.live_rate`) instead of `rate`.
     """
 
     token: str | None = None
@@ -59,6 +61,7 @@ class ServeOptions:
     error_kind: str = "operational-disconnect"
     gzip: bool = False
     dialect: Dialect | str = Dialect.CLASSIC
+    live: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "dialect", Dialect.parse(self.dialect))
@@ -226,7 +229,8 @@ class LoopbackServer:
         else:
             events = self.source(endpoint.name, index)
         problems = Synth(o.seed)
-        interval = None if o.rate == 0 else 1.0 / o.rate
+        rate = live_rate(endpoint) if o.live else o.rate
+        interval = None if rate == 0 else 1.0 / rate
         limit = o.max_events if o.max_events is not None else -1
         sent = 0
         now = last = next_event = time.monotonic()
