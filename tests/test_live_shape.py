@@ -150,3 +150,16 @@ def test_the_edge_mode_still_draws_the_schema_minimum() -> None:
     assert Contract().check_event(found, "search-stream") == []
     with pytest.raises(NoSuchExample):
         find(xs.events("search-stream", query=RICH), keyless, settings=settings(max_examples=200))
+
+
+@SETTINGS
+@given(st.sampled_from(TWEET_STREAMS).flatmap(lambda e: xs.events(e, query={"tweet.fields": "entities"})))
+def test_entities_sit_in_the_text_where_their_indices_say(event: dict[str, Any]) -> None:
+    text, entities = event["data"]["text"], event["data"].get("entities", {})
+    for kind, mark, member in (("mentions", "@", "username"), ("hashtags", "#", "tag"), ("cashtags", "$", "tag")):
+        for e in entities.get(kind, []):
+            assert text[e["start"] : e["end"]] == mark + e[member]
+    for e in entities.get("urls", []):
+        assert text[e["start"] : e["end"]] == e["url"]
+    for e in entities.get("annotations", []):  # inclusive end
+        assert text[e["start"] : e["end"] + 1] == e["normalized_text"]

@@ -210,6 +210,31 @@ def _tweet(live: LiveEvents, t: dict[str, Any], at: int, fixed: Mapping[str, Any
             mention["id"] = _fresh(live, _earlier(live, at, 3_000 * _DAY_MS))
     if "lang" in t:
         t["lang"] = s.lang
+    _spell(live, t)
+
+
+def _spell(live: LiveEvents, t: dict[str, Any]) -> None:
+    """The text holds its entities where their indices say (code points, as X counts)."""
+    s = live.synth
+    text = t["text"]
+    entities = t.get("entities") or {}
+    sep = "" if s.lang == "ja" else " "
+    for kind, mark in (("mentions", "@"), ("hashtags", "#"), ("cashtags", "$"), ("urls", "")):
+        for entity in entities.get(kind, ()):
+            if kind == "hashtags":
+                entity["tag"] = s.words(1)
+            elif kind == "cashtags":
+                entity["tag"] = s.regex("^[A-Z]{2,5}$")
+            token = mark + (entity["url"] if kind == "urls" else entity.get("username") or entity["tag"])
+            text += " "
+            entity["start"], entity["end"] = len(text), len(text) + len(token)
+            text += token
+    for annotation in entities.get("annotations", ()):
+        word = text.split(sep)[0] if sep else text[:2]
+        annotation.update(start=0, end=len(word) - 1, normalized_text=word)  # an annotation's end is inclusive
+    t["text"] = text
+    if "display_text_range" in t:
+        t["display_text_range"] = [0, len(text)]
 
 
 def _user(live: LiveEvents, u: dict[str, Any], at: int, fixed: Mapping[str, Any]) -> None:
