@@ -62,7 +62,7 @@ class Source(Protocol):
 class RandomSource:
     """Choices from a seeded `random.Random`."""
 
-    def __init__(self, seed: int | None = None) -> None:
+    def __init__(self, seed: int | str | None = None) -> None:
         self.random = random.Random(seed)
 
     def integer(self, lo: int, hi: int) -> int:
@@ -333,7 +333,8 @@ def synthetic_session(endpoint: str, *, events: int = 20, seed: int = 0, rate: f
     e = resolve_endpoint(endpoint)
     query = dict(typical_query(e) if query is None else query)
     rng = source if source is not None else RandomSource(seed)
-    synth = Synth(source=rng, practice=practice)
+    # the content's own choices: what an event holds does not move when the others arrive
+    synth = Synth(source=rng if source is not None else RandomSource(f"events-{seed}"), practice=practice)
     start_ms = synth.now_ms
     records: list[Record] = []
     per_connection = [events // connections + (i < events % connections) for i in range(connections)]
