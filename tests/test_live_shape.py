@@ -14,8 +14,11 @@ from hypothesis.errors import NoSuchExample
 
 from harness.cassette import Line
 from harness.cassette.synth import Synth
+from harness.contract import schemagen
+from harness.contract._fast import FastEngine
 from harness.contract.checker import Contract
 from harness.contract.schemagen import Profile
+from harness.contract.validator import ReferenceEngine
 from harness.model import ENDPOINTS
 from harness.model.snowflake import TWEPOCH_MS, snowflake, snowflake_ms
 from harness.testing import strategies as xs
@@ -163,3 +166,28 @@ def test_entities_sit_in_the_text_where_their_indices_say(event: dict[str, Any])
         assert text[e["start"] : e["end"]] == e["url"]
     for e in entities.get("annotations", []):  # inclusive end
         assert text[e["start"] : e["end"] + 1] == e["normalized_text"]
+
+
+ENGINES = {
+    p: (FastEngine(p, dialect="2.167"), ReferenceEngine(p, "2.167"), Contract(p, dialect="2.167")) for p in Profile
+}
+
+
+@SETTINGS
+@given(
+    st.sampled_from(list(ENDPOINTS)),
+    st.sampled_from(["classic", "2.167"]),
+    st.booleans(),
+    st.sampled_from(list(Profile)),
+    st.data(),
+)
+def test_the_2167_engines_give_the_reference_verdicts(
+    endpoint: str, dialect: str, edge: bool, profile: Profile, data: st.DataObject
+) -> None:
+    event = data.draw(xs.events(endpoint, dialect=dialect, edge=edge))
+    fast, reference, contract = ENGINES[profile]
+    schema = schemagen.event_file(endpoint)
+    expected = reference.violations(schema, event)
+    assert fast.violations(schema, event) == expected
+    raw = json.dumps(event, ensure_ascii=False).encode()
+    assert contract.inspect_line(raw, endpoint)[1] == expected
