@@ -139,3 +139,26 @@ def test_live_rates_split_each_stream_over_its_partitions(tmp_path: Path) -> Non
     assert mean_gap == pytest.approx(1 / live_rate(ENDPOINTS["firehose-ja"]), rel=0.2)
     bad = CliRunner().invoke(main, ["synth", "firehose-ja", "-o", str(out), "--rate", "fast"])
     assert bad.exit_code == 2 and "expected events per second or 'live'" in bad.output
+
+
+def test_the_plugin_records_loopback_sessions_in_the_dialect_asked(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_demo="""
+        import json, pytest, requests
+
+        @pytest.mark.stream_cassette("demo", endpoint="search-stream", max_events=5, speed="max", on_end="close",
+                                     params={"tweet.fields": "public_metrics"})
+        def test_consumer(stream_replay, contract):
+            url = stream_replay.url("search-stream")  # with the query it was recorded with
+            with requests.get(url, headers={"Authorization": "Bearer t"}, stream=True, timeout=10) as r:
+                events = [json.loads(line) for line in r.iter_lines() if line]
+            assert len(events) == 5
+            for event in events:
+                assert "repost_count" in event["data"]["public_metrics"]
+                contract.assert_valid(event, endpoint="search-stream")
+        """
+    )
+    args = ["-p", "no:cacheprovider", "--stream-record-mode=once", "--stream-record-url=loopback"]
+    pytester.runpytest(*args, "--stream-dialect=2.167").assert_outcomes(passed=1)
+    events = _events(pytester.path / "cassettes" / "demo.jsonl")
+    assert len(events) == 5 and all("edit_history_post_ids" in e["data"] for e in events)  # type: ignore[operator]
