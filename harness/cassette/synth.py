@@ -2,7 +2,9 @@
 
 One generator walks the model's declarations; where its choices come from is a `Source`:
 `random.Random` for the loopback server and the sample cassettes (reproducible by seed),
-hypothesis draws for `harness.testing.strategies` (so failures shrink).
+hypothesis draws for `harness.testing.strategies` (so failures shrink). By default events
+are what the live API sends for a request (`harness.cassette._live`, from the declarations
+of `harness.model.practice`); `practice=False` draws from the schema alone.
 """
 
 from __future__ import annotations
