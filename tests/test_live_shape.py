@@ -13,13 +13,15 @@ from hypothesis import strategies as st
 from hypothesis.errors import NoSuchExample
 
 from harness.cassette import Line
+from harness.cassette._live import LiveEvents
 from harness.cassette.synth import Synth
 from harness.contract import schemagen
 from harness.contract._fast import FastEngine
 from harness.contract.checker import Contract
 from harness.contract.schemagen import Profile
 from harness.contract.validator import ReferenceEngine
-from harness.model import ENDPOINTS
+from harness.model import ENDPOINTS, Endpoint
+from harness.model.dialect import Dialect
 from harness.model.snowflake import TWEPOCH_MS, snowflake, snowflake_ms
 from harness.testing import strategies as xs
 
@@ -191,3 +193,14 @@ def test_the_2167_engines_give_the_reference_verdicts(
     assert fast.violations(schema, event) == expected
     raw = json.dumps(event, ensure_ascii=False).encode()
     assert contract.inspect_line(raw, endpoint)[1] == expected
+
+
+def test_an_object_no_parameter_selects_is_drawn_whole() -> None:
+    # an endpoint whose objects no `*.fields` parameter governs (as compliance or label
+    # events): their optional members are drawn as the schema allows, not left out
+    bare = Endpoint("bare", "/2/bare/stream", (), "FirehoseJaEvent")
+    live = LiveEvents(Synth(1), bare, {}, Dialect.CLASSIC)
+    events = [live.event() for _ in range(30)]
+    assert any(set(e["data"]) - {"id", "text", "edit_history_tweet_ids"} for e in events)
+    contract = Contract()
+    assert all(contract.check_event(e, "firehose-ja") == [] for e in events)

@@ -64,6 +64,9 @@ class LiveEvents:
         data = envelope.field("data").type if "data" in {f.name for f in envelope.fields} else None
         self.data = data.name if isinstance(data, Ref) else None
         accepted = {p.name for p in endpoint.params}
+        #: objects whose members a `*.fields` parameter of this endpoint selects; the others'
+        #: optional members are drawn as the schema allows
+        self.governed = {fp.definition for name, fp in FIELD_PARAMS.items() if name in accepted}
         #: object -> members requested by its `*.fields` parameter
         self.requested: dict[str, set[str]] = {}
         for name, value in query.items():
@@ -118,6 +121,9 @@ class LiveEvents:
 
     def _members(self, obj: Obj, requested_as: str, extra: set[str] | frozenset[str]) -> dict[str, Any]:
         s = self.synth
+        if requested_as not in self.governed:
+            drawn: dict[str, Any] = s.obj(obj, (obj.name, 1))
+            return drawn
         wanted = self.requested.get(requested_as, set()) | extra
         out: dict[str, Any] = {}
         for f in obj.fields:
