@@ -9,6 +9,7 @@ methods name their paths), not listed here, so new endpoints are covered as they
 from __future__ import annotations
 
 import inspect
+import json
 import logging
 import re
 import threading
@@ -19,6 +20,8 @@ from typing import Any
 import pytest
 import requests
 import tweepy
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from xdk import Client
 from xdk.streaming import StreamConfig
 
@@ -26,8 +29,9 @@ from harness.cassette._live import typical_query
 from harness.model import ENDPOINTS, Endpoint, Obj, Ref
 from harness.model.dialect import definitions
 from harness.replay.loopback import LoopbackServer, ServeOptions
+from harness.testing import strategies as xs
 
-pytestmark = pytest.mark.integration  # real sockets
+pytestmark = pytest.mark.integration  # real sockets (and, for any request, the clients without one)
 
 EVENTS = 25
 SEEDS = (0, 1, 2)
@@ -166,3 +170,26 @@ def test_xdk_drops_every_classic_event_with_the_counts_it_requested(
     assert items == []
     assert len(dropped) == EVENTS
     assert all(r.levelno == logging.DEBUG and "repost_count" in r.getMessage() for r in dropped)
+
+
+def _xdk_model(endpoint: str) -> Any:
+    """The response model xdk's stream method for `endpoint` validates each line with."""
+    method = getattr(Client(bearer_token="x").stream, XDK[ENDPOINTS[endpoint].path])
+    found = re.search(r"response_model=(\w+)", inspect.getsource(method))
+    assert found, method
+    return inspect.getmodule(method).__dict__[found.group(1)]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_the_clients_read_events_for_any_request(data: st.DataObject) -> None:
+    """Beyond the bare and the rich request: whatever fields and expansions are asked for."""
+    endpoint = data.draw(st.sampled_from(XDK_STREAMS))
+    query = data.draw(xs.queries(endpoint))
+    _xdk_model(endpoint).model_validate(data.draw(xs.events(endpoint, query=query, dialect="2.167")))
+    if endpoint in TWEET_STREAMS:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            client = _Collecting()
+            client.on_data(json.dumps(data.draw(xs.events(endpoint, query=query))))
+            assert len(client.responses) == 1
