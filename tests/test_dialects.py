@@ -162,3 +162,15 @@ def test_the_plugin_records_loopback_sessions_in_the_dialect_asked(pytester: pyt
     pytester.runpytest(*args, "--stream-dialect=2.167").assert_outcomes(passed=1)
     events = _events(pytester.path / "cassettes" / "demo.jsonl")
     assert len(events) == 5 and all("edit_history_post_ids" in e["data"] for e in events)  # type: ignore[operator]
+
+
+def test_each_partition_carries_its_own_events() -> None:
+    auth = {"Authorization": "Bearer x"}
+    ids: dict[str, list[str]] = {}
+    with LoopbackServer(ServeOptions(rate=float("inf"), max_events=30, seed=1)) as server:
+        for partition in ("1", "2", "1"):
+            url = server.url("firehose-ja", {"partition": partition})
+            with requests.get(url, headers=auth, stream=True, timeout=10) as r:
+                got = [json.loads(line)["data"]["id"] for line in r.iter_lines() if line]
+            assert ids.setdefault(partition, got) == got  # reproducible per partition
+    assert len(ids["1"]) == 30 and not set(ids["1"]) & set(ids["2"])

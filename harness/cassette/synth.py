@@ -92,7 +92,7 @@ class Synth(Visitor[_At, Any]):
     request); without it, the schema's minimum and corners.
     """
 
-    def __init__(self, seed: int | None = None, *, source: Source | None = None, optional: float = 0.5,
+    def __init__(self, seed: int | str | None = None, *, source: Source | None = None, optional: float = 0.5,
                  max_items: int = 3, depth: int = 4, practice: bool = True) -> None:  # fmt: skip
         self.source: Source = source if source is not None else RandomSource(seed)
         self.optional = optional

@@ -91,8 +91,12 @@ def synth_source(seed: int | None, dialect: Dialect | str = Dialect.CLASSIC) -> 
 
 
 def request_lines(seed: int | None, dialect: Dialect | str, endpoint: str, query: Mapping[str, str]) -> Iterator[bytes]:
-    """Events of `endpoint` as live answers a request with `query`, named in `dialect`."""
-    synth = Synth(seed)
+    """Events of `endpoint` as live answers a request with `query`, named in `dialect`.
+
+    Each partition of a stream carries its own events, as live: partition 1 those of `seed`.
+    """
+    partition = query.get("partition", "1")
+    synth = Synth(seed if seed is None or partition == "1" else f"{seed}/partition-{partition}")
     while True:
         yield encode_line(synth.event(endpoint, query, dialect))
 
