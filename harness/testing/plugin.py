@@ -62,6 +62,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         help="Environment variable holding the bearer token used to record (default X_BEARER_TOKEN).",
     )
+    group.addoption(
+        "--stream-dialect",
+        choices=["classic", "2.167"],
+        default=None,
+        help="Member names (default classic) the contract fixture checks and loopback recordings use; 2.167: xdk's.",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -72,11 +78,13 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         "stream_cassette(name=None, *, speed=None, faults=(), on_end=None, endpoint=None, params=None, "
-        "max_events=None, duration=None, rules=None, allow_missing_fields=False): the cassette the stream fixtures "
+        "max_events=None, duration=None, rules=None, allow_missing_fields=False, dialect=None): the cassette the "
+        "stream fixtures "
         "replay (default: the test's name), a file name with or without its extension or a path relative to the "
         "cassette dir; faults are replayer fault specs such as 'disconnect@5'; endpoint/params/max_events/duration "
         "say what to record; rules, the filtered stream's first rules ([{'value', 'tag'}], default: the cassette's); "
-        "allow_missing_fields: pass a test whose consumer asks for fields the cassette lacks.",
+        "allow_missing_fields: pass a test whose consumer asks for fields the cassette lacks; dialect: the "
+        "member names to record and check (classic or 2.167).",
     )
 
 
@@ -97,6 +105,7 @@ class StreamSettings:
     duration: float | None = 30.0
     rules: tuple[Mapping[str, str], ...] | None = None  # the filtered stream's first rules (None: the cassette's)
     allow_missing_fields: bool = False  # else a request for fields the cassette lacks fails the test
+    dialect: str = "classic"  # a harness.model.dialect.Dialect value
 
 
 def _bad(message: str) -> NoReturn:
@@ -141,6 +150,7 @@ def resolve_settings(request: pytest.FixtureRequest, config_fixture: Mapping[str
         "speed": opt("--replay-speed"),
         "record_url": opt("--stream-record-url"),
         "token_env": opt("--stream-token-env"),
+        "dialect": opt("--stream-dialect"),
     }
 
     def pick(key: str, default: Any) -> Any:
@@ -150,7 +160,7 @@ def resolve_settings(request: pytest.FixtureRequest, config_fixture: Mapping[str
         return default
 
     known = {"name", "speed", "faults", "on_end", "endpoint", "params", "max_events", "duration", "record_mode",
-             "rules", "allow_missing_fields"}  # fmt: skip
+             "rules", "allow_missing_fields", "dialect"}  # fmt: skip
     unknown = sorted(set(mark_kw) - known)
     if unknown:
         _bad(f"stream_cassette: unknown argument(s) {unknown}: expected some of {sorted(known)}")
@@ -178,6 +188,7 @@ def resolve_settings(request: pytest.FixtureRequest, config_fixture: Mapping[str
         duration=pick("duration", 30.0),
         rules=None if mark_kw.get("rules") is None else tuple(mark_kw["rules"]),
         allow_missing_fields=bool(pick("allow_missing_fields", False)),
+        dialect=str(pick("dialect", "classic")),
     )
 
 
@@ -194,7 +205,8 @@ def _record(settings: StreamSettings) -> None:
         )
     params = dict(settings.params)
     if settings.record_url == LOOPBACK:
-        with LoopbackServer(ServeOptions(token="loopback", rate=50.0, heartbeat=1.0, seed=0)) as source:
+        serve = ServeOptions(token="loopback", rate=50.0, heartbeat=1.0, seed=0, dialect=settings.dialect)
+        with LoopbackServer(serve) as source:
             options = RecordOptions(params=params, token="loopback", base_url=source.base_url, read_rules=False,
                                     max_events=settings.max_events, duration=settings.duration)  # fmt: skip
             Recorder(endpoint, settings.cassette, options).run().raise_for_error()
@@ -293,11 +305,11 @@ def stream_recorder(stream_settings: StreamSettings) -> Iterator[RecorderFactory
 
 
 @pytest.fixture
-def contract() -> ContractChecker:
+def contract(request: pytest.FixtureRequest) -> ContractChecker:
     """Contract assertions: `contract.assert_valid(payload, endpoint=...)`, `assert_cassette_valid(path)`."""
     from harness.testing.assertions import ContractChecker
 
-    return ContractChecker()
+    return ContractChecker(dialect=request.config.getoption("--stream-dialect", None) or "classic")
 
 
 def apply_env(monkeypatch: pytest.MonkeyPatch, env: dict[str, str | None]) -> None:
