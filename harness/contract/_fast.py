@@ -22,6 +22,7 @@ from typing import Any
 import orjson
 
 from harness.contract import schemagen
+from harness.contract._located import Locator, Unsettled
 from harness.contract._native import NativeModel, available
 from harness.contract.schemagen import Profile
 from harness.contract.validator import FORMATS, Engine, ReferenceEngine, Violation, loads, payload_kind
@@ -87,9 +88,12 @@ class FastEngine:
         if reference is None:
             reference = ReferenceEngine(self.profile)
         self.reference: Engine = reference
+        #: the reference's violations located by jsonschema-rs (None: a reference of another kind)
+        self.locator = Locator(reference) if isinstance(reference, ReferenceEngine) else None
         self._rust: dict[str, Any] = {}
         self._registry: Any = None
         self._exact_numbers = _small_bounds(schemagen.generate(self.profile))
+        self._stash: dict[int, tuple[bytes | str, str, list[Violation]]] = {}
 
     def fallback(self, schema: str) -> Any:
         """jsonschema-rs' validator of one generated schema file, with the reference's formats."""
@@ -117,8 +121,17 @@ class FastEngine:
             return False
 
     def violations(self, schema: str, payload: Any) -> list[Violation]:
-        if self.accepts(schema, payload):
+        if self.native is not None and schema in self.native.roots and self.native.accepts(schema, payload):
             return []
+        try:
+            if plain_json(payload):
+                errors = list(self.fallback(schema).iter_errors(payload))
+                if not errors:
+                    return []
+                if self.locator is not None:
+                    return self.locator.violations(schema, payload, errors)
+        except (Unsettled, Exception):  # Cyclic, not UTF-8, an integer beyond its range...: the reference
+            pass
         return self.reference.violations(schema, payload)
 
     def line_kinds(self, schema: str, raws: Sequence[bytes | str]) -> list[str | None]:
@@ -139,16 +152,37 @@ class FastEngine:
             kinds = [None] * len(raws)
 
         decode = orjson.loads if self._exact_numbers else loads
-        is_valid = self.fallback(schema).is_valid
+        rust = self.fallback(schema)
+        # Where the native checker rejected a line, it is nearly always invalid: jsonschema-rs
+        # collects its errors at once, kept for `line_violations` (this batch's only).
+        collect = self.native is not None and self.locator is not None and self._exact_numbers
+        self._stash = {}
         for i, kind in enumerate(kinds):
             if kind is None:
                 try:
                     value = decode(raws[i])
-                    if is_valid(value):
+                    if not collect:
+                        if rust.is_valid(value):
+                            kinds[i] = payload_kind(value)
+                        continue
+                    errors = list(rust.iter_errors(value))
+                    if not errors:
                         kinds[i] = payload_kind(value)
-                except Exception:  # not JSON to orjson, not UTF-8...: the reference decides
+                    elif self.locator is not None:  # the violations only are kept: memory stays small
+                        found = self.locator.violations(schema, value, errors, decoded=False)
+                        self._stash[id(raws[i])] = (raws[i], payload_kind(value), found)
+                except Exception:  # not JSON to orjson, not UTF-8, Unsettled...: the reference decides
                     pass
         return kinds
+
+    def line_violations(self, schema: str, raw: bytes | str) -> tuple[str, list[Violation]]:
+        """(kind, violations) of a raw line of the last `line_kinds` batch that was not proven
+        valid; ValueError where it is not JSON (as `validator.loads` says)."""
+        kept = self._stash.pop(id(raw), None)
+        if kept is not None and kept[0] is raw:
+            return kept[1], kept[2]
+        payload = loads(raw)
+        return payload_kind(payload), self.violations(schema, payload)
 
     def line_kind(self, schema: str, raw: bytes | str) -> str | None:
         """`line_kinds` of one line."""

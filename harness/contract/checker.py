@@ -93,13 +93,17 @@ class Contract:
                 out.append((kind, []))
                 continue
             try:
-                payload = loads(raw)
+                out.append(self._line(schema, raw))
             except ValueError as exc:
                 text = raw if isinstance(raw, str) else raw.decode("utf-8", "replace")
                 out.append(("event", [not_json(text, str(exc))]))
-                continue
-            out.append((payload_kind(payload), self.engine.violations(schema, payload)))
         return out
+
+    def _line(self, schema: str, raw: bytes | str) -> tuple[str, list[Violation]]:
+        if isinstance(self.engine, FastEngine):
+            return self.engine.line_violations(schema, raw)
+        payload = loads(raw)
+        return payload_kind(payload), self.engine.violations(schema, payload)
 
     def is_valid(self, payload: Any, endpoint: str) -> bool:
         return not self.check_event(payload, endpoint)

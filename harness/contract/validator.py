@@ -15,7 +15,7 @@ import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any, Protocol
 
 import jsonschema
@@ -142,16 +142,19 @@ _USUAL_URI = re.compile(URI_FAST).fullmatch if URI_EXACT is not None else lambda
 
 def date_time(value: str) -> bool:
     """The reference's `date-time` on a string: jsonschema's check, without its `$` slip."""
-    if _USUAL_DATE_TIME(value):
-        return True
-    return not value.endswith("\n") and Draft202012Validator.FORMAT_CHECKER.conforms(value, "date-time")
+    return bool(_USUAL_DATE_TIME(value)) or _unusual(value, "date-time")
 
 
 def uri(value: str) -> bool:
     """The reference's `uri` on a string: jsonschema's check, without its `$` slip."""
-    if _USUAL_URI(value):
-        return True
-    return not value.endswith("\n") and Draft202012Validator.FORMAT_CHECKER.conforms(value, "uri")
+    return bool(_USUAL_URI(value)) or _unusual(value, "uri")
+
+
+@lru_cache(maxsize=1024)
+def _unusual(value: str, name: str) -> bool:
+    # A value that fails the contract is checked more than once (the fast engine's finding, then
+    # the reference's message): jsonschema's slow check once.
+    return not value.endswith("\n") and Draft202012Validator.FORMAT_CHECKER.conforms(value, name)
 
 
 FORMATS = {"date-time": date_time, "uri": uri}
@@ -168,7 +171,7 @@ SpecValidator = jsonschema.validators.extend(  # type: ignore[no-untyped-call]
 )
 
 
-def _shorten(text: str, limit: int = 240) -> str:
+def shorten(text: str, limit: int = 240) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -198,7 +201,9 @@ class ReferenceEngine:
         return v
 
     def violations(self, schema: str, payload: Any) -> list[Violation]:
-        return [self._convert(schema, e) for e in self.validator(schema).iter_errors(payload)]
+        found = [self._convert(schema, e) for e in self.validator(schema).iter_errors(payload)]
+        found.sort(key=lambda v: (v.pointer, v.schema_location, v.keyword, v.message))  # as every engine orders them
+        return found
 
     def line_kinds(self, schema: str, raws: Sequence[bytes | str]) -> list[str | None]:
         return [None] * len(raws)  # proves nothing from raw bytes: every line is decoded and checked
@@ -211,7 +216,7 @@ class ReferenceEngine:
             pointer=json_pointer(error.absolute_path),
             keyword=str(error.validator),
             schema_location=self.locate(root, list(error.absolute_schema_path)),
-            message=_shorten(message),
+            message=shorten(message),
         )
 
     def locate(self, root: str, path: list[Any]) -> str:
@@ -244,7 +249,7 @@ def loads(raw: bytes | str) -> Any:
     except orjson.JSONDecodeError:
         return _json_loads(raw)
     try:
-        huge = _huge_float(value)
+        huge = huge_float(value)
     except RecursionError:  # nested about as deep as orjson reads: json.loads says what it makes of it
         huge = True
     return _json_loads(raw) if huge else value
@@ -260,14 +265,14 @@ def _json_loads(raw: bytes | str) -> Any:
 _HUGE = float(2**63)  # an orjson float this large may have been an integer literal
 
 
-def _huge_float(value: Any) -> bool:
+def huge_float(value: Any) -> bool:
     t = type(value)
     if t is float:
         return bool(value >= _HUGE or value <= -_HUGE)
     if t is dict:
-        return any(_huge_float(v) for v in value.values())
+        return any(huge_float(v) for v in value.values())
     if t is list:
-        return any(_huge_float(v) for v in value)
+        return any(huge_float(v) for v in value)
     return False
 
 
@@ -277,4 +282,4 @@ def payload_kind(payload: Any) -> str:
 
 
 def not_json(text: str, reason: str) -> Violation:
-    return Violation("", "json", "", _shorten(f"not JSON ({reason}): {text.strip()!r}"))
+    return Violation("", "json", "", shorten(f"not JSON ({reason}): {text.strip()!r}"))
