@@ -13,10 +13,9 @@ import click
 
 from harness._version import __version__
 from harness.cassette import CassetteWarning
+from harness.cli._lazy import LazyGroup
 from harness.contract import schemagen
-from harness.contract._parallel import ParallelValidation
-from harness.contract.checker import ENGINES
-from harness.contract.report import Baseline
+from harness.contract._names import ENGINES
 from harness.contract.schemagen import Profile
 from harness.errors import HarnessError
 from harness.model import ENDPOINTS
@@ -24,7 +23,7 @@ from harness.model import ENDPOINTS
 ENDPOINT_HELP = "Endpoint short name or path: " + ", ".join(ENDPOINTS)
 
 
-class HarnessGroup(click.Group):
+class HarnessGroup(LazyGroup):
     """Turns the harness's own errors into one line on stderr and exit code 2."""
 
     def invoke(self, ctx: click.Context) -> Any:
@@ -88,6 +87,9 @@ def validate(
     Exit status: 0 all valid (or only known violations), 1 violations found (or a stale
     baseline entry), 2 usage error or unreadable input.
     """
+    from harness.contract._parallel import ParallelValidation  # here: `harness --help` does without them
+    from harness.contract.report import Baseline
+
     profile = Profile.STRICT if strict else Profile.DEFAULT
     jobs = jobs or os.cpu_count() or 1
     run = ParallelValidation(profile, engine=engine, jobs=jobs, endpoint=endpoint)
@@ -128,7 +130,7 @@ def validate(
 class _Progress:
     """A status line on stderr, for a TTY only."""
 
-    def __init__(self, run: ParallelValidation) -> None:
+    def __init__(self, run: Any) -> None:
         self.run = run
 
     def show(self) -> None:
@@ -233,15 +235,3 @@ def import_(vcr_cassette: Path, out: Path, endpoint: str | None) -> None:
 
     n = import_vcr(vcr_cassette, out, endpoint=endpoint)
     click.echo(f"wrote {out}: {n} connection(s) imported")
-
-
-def _register() -> None:
-    # Commands living in their own modules, so that each stays small.
-    from harness.cli.replay import COMMANDS as replay_commands
-    from harness.cli.stream import COMMANDS as stream_commands
-
-    for command in (*stream_commands, *replay_commands):
-        main.add_command(command)
-
-
-_register()

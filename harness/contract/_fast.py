@@ -85,15 +85,29 @@ class FastEngine:
         self.profile = Profile.parse(profile)
         #: the native checker of raw lines (None: not built, or not wanted)
         self.native = NativeModel(self.profile) if native and available() else None
-        if reference is None:
-            reference = ReferenceEngine(self.profile)
-        self.reference: Engine = reference
-        #: the reference's violations located by jsonschema-rs (None: a reference of another kind)
-        self.locator = Locator(reference) if isinstance(reference, ReferenceEngine) else None
+        self._reference = reference  # None: jsonschema's, made when first asked (a valid run never does)
+        self._locates = reference is None or isinstance(reference, ReferenceEngine)
+        self._locator: Locator | None = None
         self._rust: dict[str, Any] = {}
         self._registry: Any = None
         self._exact_numbers = _small_bounds(schemagen.generate(self.profile))
         self._stash: dict[int, tuple[bytes | str, str, list[Violation]]] = {}
+
+    @property
+    def reference(self) -> Engine:
+        """The engine that gives the verdict and violations of what the fast path does not accept."""
+        if self._reference is None:
+            self._reference = ReferenceEngine(self.profile)
+        return self._reference
+
+    @property
+    def locator(self) -> Locator | None:
+        """The reference's violations located by jsonschema-rs (None: a reference of another kind)."""
+        if self._locator is None and self._locates:
+            reference = self.reference
+            assert isinstance(reference, ReferenceEngine)
+            self._locator = Locator(reference)
+        return self._locator
 
     def fallback(self, schema: str) -> Any:
         """jsonschema-rs' validator of one generated schema file, with the reference's formats."""
@@ -153,9 +167,10 @@ class FastEngine:
 
         decode = orjson.loads if self._exact_numbers else loads
         rust = self.fallback(schema)
-        # Where the native checker rejected a line, it is nearly always invalid: jsonschema-rs
-        # collects its errors at once, kept for `line_violations` (this batch's only).
-        collect = self.native is not None and self.locator is not None and self._exact_numbers
+        # A line the native checker did not prove valid is nearly always invalid: jsonschema-rs
+        # collects its errors at once, and its findings are kept for `line_violations` (this
+        # batch's only: the payload itself is not kept).
+        collect = self._locates and self._exact_numbers
         self._stash = {}
         for i, kind in enumerate(kinds):
             if kind is None:

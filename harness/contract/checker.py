@@ -8,14 +8,13 @@ from typing import Any
 
 from harness.contract import schemagen
 from harness.contract._fast import Cyclic, FastEngine, plain_json
+from harness.contract._names import ENGINES
 from harness.contract.schemagen import Profile
 from harness.contract.validator import PROBLEM_SCHEMA, Engine, ReferenceEngine, Violation, loads, not_json, payload_kind
 from harness.errors import UsageError
 from harness.model import resolve_endpoint
 
 __all__ = ["ENGINES", "Contract"]
-
-ENGINES = ("fast", "reference")
 
 
 class Contract:
