@@ -50,12 +50,27 @@ def main() -> None:
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--endpoint", "-e", help=f"Validate raw NDJSON files as lines of this endpoint. {ENDPOINT_HELP}.")
 @click.option("--strict", is_flag=True, help="Unknown object members are violations (catches drift).")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "junit"]), default="text", show_default=True)
 @click.option("--quiet", "-q", is_flag=True, help="Text format: print the summary only.")
+@click.option(
+    "--all/--grouped",
+    "every",
+    default=None,
+    help="Text format: every finding (the default unless stdout is a TTY), or findings grouped "
+    "by schema location, keyword and pointer (the default on a TTY).",
+)
+@click.option(
+    "--max-examples",
+    type=click.IntRange(min=0),
+    default=1,
+    show_default=True,
+    help="Example messages kept per group.",
+)
 @click.option(
     "--baseline",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="JSON list of known violations ({file, pointer, keyword, reason}): reported, not failing.",
+    help="JSON list of known violations ({file, pointer, keyword, reason}; a pointer with * names a group): "
+    "reported, not failing.",
 )
 @click.option(
     "--engine",
@@ -78,6 +93,8 @@ def validate(
     strict: bool,
     fmt: str,
     quiet: bool,
+    every: bool | None,
+    max_examples: int,
     baseline: Path | None,
     engine: str,
     jobs: int,
@@ -87,58 +104,14 @@ def validate(
     Exit status: 0 all valid (or only known violations), 1 violations found (or a stale
     baseline entry), 2 usage error or unreadable input.
     """
-    from harness.contract._parallel import ParallelValidation  # here: `harness --help` does without them
-    from harness.contract.report import Baseline
+    from harness.cli._validate import report  # here: `harness --help` does without it
+    from harness.contract._parallel import ParallelValidation
 
     profile = Profile.STRICT if strict else Profile.DEFAULT
     jobs = jobs or os.cpu_count() or 1
     run = ParallelValidation(profile, engine=engine, jobs=jobs, endpoint=endpoint)
-    known = Baseline.load(baseline) if baseline else Baseline([])
-    progress = _Progress(run) if fmt == "text" and sys.stderr.isatty() else None
-    failing = known_count = 0
-    if fmt == "json":
-        # Streamed so that a long run's findings are never all held in memory.
-        click.echo('{"violations": [', nl=False)
-        for i, finding in enumerate(run.run(paths)):
-            entry = finding.as_dict()
-            k = known.match(finding)
-            entry["known"] = k.reason if k else None
-            failing, known_count = failing + (k is None), known_count + (k is not None)
-            click.echo(("," if i else "") + "\n  " + json.dumps(entry, ensure_ascii=False), nl=False)
-        summary = run.tally.as_dict() | {"known": known_count, "stale_baseline": [vars(s) for s in known.stale()]}
-        click.echo('\n], "summary": ' + json.dumps(summary, ensure_ascii=False) + "}")
-    else:
-        for finding in run.run(paths):
-            k = known.match(finding)
-            failing, known_count = failing + (k is None), known_count + (k is not None)
-            if progress:
-                progress.clear()
-            if not quiet:
-                click.echo(f"known ({k.reason}): {finding}" if k else str(finding))
-            if progress:
-                progress.show()
-        if progress:
-            progress.clear()
-        click.echo(run.tally.summary())
-        if baseline:
-            click.echo(f"  baseline: {known_count} known violation(s), {failing} new")
-        for s in known.stale():
-            click.echo(f"  stale baseline entry (no longer found): {s.file} {s.pointer} {s.keyword}")
-    sys.exit(1 if failing or known.stale() else 0)
-
-
-class _Progress:
-    """A status line on stderr, for a TTY only."""
-
-    def __init__(self, run: Any) -> None:
-        self.run = run
-
-    def show(self) -> None:
-        t = self.run.tally
-        click.echo(f"\r{t.files} file(s), {t.events} event(s), {t.violation_count} violation(s)", err=True, nl=False)
-
-    def clear(self) -> None:
-        click.echo("\r\033[K", err=True, nl=False)
+    every = not sys.stdout.isatty() if every is None else every
+    sys.exit(report(run, paths, fmt=fmt, every=every, quiet=quiet, baseline=baseline, max_examples=max_examples))
 
 
 @main.group()
