@@ -18,7 +18,7 @@ pytest_plugins = ["pytester"]
 
 CHECKER = ContractChecker()
 USER = {"id": "5", "name": "Ann", "username": "ann"}
-EVENT = {
+EVENT: dict[str, Any] = {
     "data": {"id": "1", "text": "hi", "edit_history_tweet_ids": ["1"], "author_id": "5"},
     "includes": {"users": [USER]},
 }
