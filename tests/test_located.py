@@ -10,16 +10,17 @@ import copy
 import json
 from typing import Any
 
+import jsonschema
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_fast import REFERENCE, cases, sites
+from test_fast import DATE_TIMES, REFERENCE, URIS, cases, sites
 
 from harness.contract import schemagen
 from harness.contract._fast import FastEngine
 from harness.contract._located import Unsettled
 from harness.contract.checker import Contract
 from harness.contract.schemagen import Profile
-from harness.contract.validator import ReferenceEngine, Violation
+from harness.contract.validator import FORMATS, ReferenceEngine, Violation
 from harness.model import ENDPOINTS
 from harness.testing import strategies as xs
 
@@ -124,3 +125,18 @@ def test_a_huge_integer_keeps_the_references_reading() -> None:
     raw = b'{"data": {"id": "1", "text": 123456789012345678901234567890, "edit_history_tweet_ids": ["1"]}}'
     _, found = Contract(Profile.DEFAULT, FAST[Profile.DEFAULT]).inspect_line(raw, "search-stream")
     assert [v.message for v in found] == ["123456789012345678901234567890 is not of type 'string'"]
+
+
+STOCK = jsonschema.Draft202012Validator.FORMAT_CHECKER
+DATE_LIKE = st.from_regex(
+    r"\A[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})?\n?\Z"
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=st.one_of(st.text(max_size=40), DATE_LIKE, st.sampled_from([*DATE_TIMES, *URIS, *LEGACY])))
+def test_the_format_rules_are_jsonschemas_without_importing_it(value: str) -> None:
+    """The formats' slow path runs rfc3339-validator and rfc3986-validator as jsonschema
+    sets them up, without jsonschema: the same verdicts as its checker."""
+    for name, rule in FORMATS.items():
+        assert rule(value) == (not value.endswith("\n") and STOCK.conforms(value, name)), (name, value)

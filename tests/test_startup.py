@@ -45,6 +45,13 @@ def test_validating_valid_input_loads_no_reference(tmp_path: Path) -> None:
     assert loaded("validate", "-e", "search-stream", str(path)) == set()
 
 
+def test_a_drifted_date_is_found_without_jsonschema(tmp_path: Path) -> None:
+    path = tmp_path / "drifted.ndjson"
+    event = {"data": {"id": "1", "text": "hi", "edit_history_tweet_ids": ["1"], "created_at": "Wed Oct 10 20:19:24"}}
+    path.write_text(json.dumps(event) + "\n")
+    assert loaded("validate", "-e", "search-stream", str(path)) == set()
+
+
 def test_an_invalid_event_still_gets_the_references_findings(tmp_path: Path) -> None:
     path = tmp_path / "tiny.ndjson"
     path.write_text(json.dumps({"data": {"id": "x", "text": "hi", "edit_history_tweet_ids": ["1"]}}) + "\n")

@@ -104,10 +104,13 @@ class FastEngine:
     def locator(self) -> Locator | None:
         """The reference's violations located by jsonschema-rs (None: a reference of another kind)."""
         if self._locator is None and self._locates:
-            reference = self.reference
-            assert isinstance(reference, ReferenceEngine)
-            self._locator = Locator(reference)
+            self._locator = Locator(self.profile, self._reference_engine)
         return self._locator
+
+    def _reference_engine(self) -> ReferenceEngine:
+        reference = self.reference
+        assert isinstance(reference, ReferenceEngine)
+        return reference
 
     def fallback(self, schema: str) -> Any:
         """jsonschema-rs' validator of one generated schema file, with the reference's formats."""

@@ -3,7 +3,9 @@ checks without their `$` slip); jsonschema itself is imported only for an unusua
 
 from __future__ import annotations
 
+import importlib.util
 import re
+from collections.abc import Callable
 from functools import lru_cache
 
 from harness.contract._patterns import DATE_TIME, URI_EXACT, URI_FAST
@@ -33,9 +35,37 @@ def _unusual(value: str, name: str) -> bool:
 
 
 def _stock_conforms(value: str, name: str) -> bool:
-    from jsonschema import Draft202012Validator  # here: a run of valid events never needs it
+    rule = _STOCK.get(name)
+    if rule is None:
+        from jsonschema import Draft202012Validator  # a format without a rule of its own here
 
-    return bool(Draft202012Validator.FORMAT_CHECKER.conforms(value, name))
+        return bool(Draft202012Validator.FORMAT_CHECKER.conforms(value, name))
+    return rule(value)
+
+
+def _stock_rules() -> dict[str, Callable[[str], bool]]:
+    """jsonschema's own `date-time` and `uri` checks on strings, as its format module sets them
+    up from what is installed, without importing jsonschema (a drifted run's findings need
+    only these); `tests/test_located.py` holds them to jsonschema's checker."""
+    rules: dict[str, Callable[[str], bool]] = {}
+    if importlib.util.find_spec("rfc3339_validator") is not None:
+        from rfc3339_validator import validate_rfc3339  # type: ignore[import-untyped]
+
+        rules["date-time"] = lambda v: bool(validate_rfc3339(v.upper()))
+    else:
+        rules["date-time"] = lambda v: True  # jsonschema checks no date-time then
+    if importlib.util.find_spec("rfc3987") is not None:
+        return rules  # jsonschema's uri is rfc3987's then: asked of jsonschema itself
+    if importlib.util.find_spec("rfc3986_validator") is not None:
+        from rfc3986_validator import validate_rfc3986  # type: ignore[import-untyped]
+
+        rules["uri"] = lambda v: bool(validate_rfc3986(v, rule="URI"))
+    else:
+        rules["uri"] = lambda v: True
+    return rules
+
+
+_STOCK = _stock_rules()
 
 
 FORMATS = {"date-time": date_time, "uri": uri}

@@ -12,9 +12,11 @@ generated and mutated events: pointers, keywords and schema locations all agree.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
+from harness.contract import schemagen
+from harness.contract.schemagen import Profile
 from harness.contract.validator import FORMATS, ReferenceEngine, Violation, huge_float, json_pointer, shorten
 
 __all__ = ["Locator", "Unsettled", "sort_key"]
@@ -42,9 +44,10 @@ def sort_key(v: Violation) -> tuple[str, str, str, str]:
 class Locator:
     """The reference's violations of a payload, located by jsonschema-rs."""
 
-    def __init__(self, reference: ReferenceEngine) -> None:
-        self.reference = reference
-        self._base = _base_url(reference.schemas)
+    def __init__(self, profile: Profile, reference: Callable[[], ReferenceEngine]) -> None:
+        self.schemas = schemagen.generate(profile)
+        self._reference = reference  # made when a keyword other than a format fails
+        self._base = _base_url(self.schemas)
         self._nodes: dict[str, tuple[str, str, Any, Any]] = {}  # location -> (file, keyword, node, validator)
 
     def violations(self, schema: str, payload: Any, errors: list[Any], *, decoded: bool = True) -> list[Violation]:
@@ -86,6 +89,8 @@ class Locator:
             if FORMATS[node[keyword]](instance):
                 raise Unsettled(location)
             return [Violation(pointer, keyword, where, shorten(f"{instance!r} is not a {node[keyword]!r}"))]
+        if validator is None:
+            raise Unsettled(location)
         out = []
         for error in validator.VALIDATORS[keyword](validator, node[keyword], instance, node):
             if error.path or error.schema_path:  # not this keyword's own: a subschema's
@@ -103,7 +108,7 @@ class Locator:
         parts = [p.replace("~1", "/").replace("~0", "~") for p in fragment.split("/")[1:]]
         if not parts:
             raise Unsettled(location)
-        node: Any = self.reference.schemas.get(file)
+        node: Any = self.schemas.get(file)
         if node is None:
             raise Unsettled(location)
         for part in parts[:-1]:
@@ -116,9 +121,11 @@ class Locator:
         keyword = parts[-1]
         if keyword not in _LEAF or not isinstance(node, Mapping) or keyword not in node:
             raise Unsettled(location)
+        if keyword == "format" and node[keyword] in FORMATS:
+            return file, keyword, node, None  # the reference's rule, asked directly
         # without `$schema`, which would swap the reference's keywords for jsonschema's stock ones
         bare = {k: v for k, v in node.items() if k != "$schema"}
-        validator = self.reference.validator(file).evolve(schema=bare)
+        validator = self._reference().validator(file).evolve(schema=bare)
         return file, keyword, node, validator
 
 
