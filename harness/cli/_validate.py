@@ -27,9 +27,9 @@ SHOWN_GROUPS = 12  # on one screen, with the summary; --all or --format json for
 class _Run:
     """One validation's findings, matched against the baseline and grouped on the way."""
 
-    def __init__(self, run: ParallelValidation, baseline: Baseline, max_examples: int) -> None:
+    def __init__(self, run: ParallelValidation, baseline: Baseline, max_examples: int, by_case: bool) -> None:
         self.run, self.baseline = run, baseline
-        self.grouper = Grouper(max_examples)
+        self.grouper = Grouper(max_examples, by_case=by_case)
         self.failing = self.known = 0
 
     def findings(self, paths: Iterable[str | Path]) -> Iterator[tuple[Finding, str | None]]:
@@ -58,7 +58,7 @@ def report(
     max_examples: int,
 ) -> int:
     """Validate `paths` and print; the exit status (0, 1; 2 where JSON or JUnit said an input failed)."""
-    state = _Run(run, Baseline.load(baseline) if baseline else Baseline([]), max_examples)
+    state = _Run(run, Baseline.load(baseline) if baseline else Baseline([]), max_examples, by_case=fmt == "junit")
     if fmt == "json":
         return _json(state, paths)
     if fmt == "junit":

@@ -63,7 +63,7 @@ class Group:
 
     key: GroupKey
     first: Occurrence
-    last: Occurrence
+    _last: Finding
     count: int = 0
     events: int = 0  # distinct payloads with a finding of this group
     known: int = 0  # of `count`, declared by the baseline
@@ -74,14 +74,18 @@ class Group:
     def add(self, finding: Finding, known: bool, max_examples: int) -> None:
         self.count += 1
         self.known += known
-        self.last = Occurrence(finding.file, finding.line, finding.offset)
-        self.endpoints.add(finding.endpoint)
+        self._last = finding
+        if finding.endpoint not in self.endpoints:
+            self.endpoints.add(finding.endpoint)
         payload = (finding.file, finding.line)
         if payload != self._payload:  # findings come in file order: a payload's are together
             self.events, self._payload = self.events + 1, payload
-        message = finding.violation.message
-        if len(self.examples) < max_examples and message not in self.examples:
-            self.examples.append(message)
+        if len(self.examples) < max_examples and finding.violation.message not in self.examples:
+            self.examples.append(finding.violation.message)
+
+    @property
+    def last(self) -> Occurrence:
+        return Occurrence(self._last.file, self._last.line, self._last.offset)
 
     def share(self, payloads: int) -> float:
         return self.events / payloads if payloads else 0.0
@@ -113,20 +117,24 @@ class Group:
 
 
 class Grouper:
-    """Groups findings, overall and per (file, endpoint)."""
+    """Groups findings, overall and (`by_case`) per (file, endpoint)."""
 
-    def __init__(self, max_examples: int = 1) -> None:
-        self.max_examples = max_examples
+    def __init__(self, max_examples: int = 1, *, by_case: bool = True) -> None:
+        self.max_examples, self.by_case = max_examples, by_case
         self.groups: dict[GroupKey, Group] = {}
         self.cases: dict[tuple[str, str], dict[GroupKey, Group]] = {}
 
     def add(self, finding: Finding, known: bool = False) -> None:
         key = GroupKey.of(finding)
-        for groups in (self.groups, self.cases.setdefault((finding.file, finding.endpoint), {})):
+        where = (
+            (self.groups, self.cases.setdefault((finding.file, finding.endpoint), {}))
+            if self.by_case
+            else (self.groups,)
+        )
+        for groups in where:
             group = groups.get(key)
             if group is None:
-                here = Occurrence(finding.file, finding.line, finding.offset)
-                group = groups[key] = Group(key, here, here)
+                group = groups[key] = Group(key, Occurrence(finding.file, finding.line, finding.offset), finding)
             group.add(finding, known, self.max_examples)
 
     def ranked(self) -> list[Group]:

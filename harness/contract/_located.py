@@ -49,6 +49,7 @@ class Locator:
         self._reference = reference  # made when a keyword other than a format fails
         self._base = _base_url(self.schemas)
         self._nodes: dict[str, tuple[str, str, Any, Any]] = {}  # location -> (file, keyword, node, validator)
+        self._pointers: dict[tuple[Any, ...], str] = {}
 
     def violations(self, schema: str, payload: Any, errors: list[Any], *, decoded: bool = True) -> list[Violation]:
         """The violations of `payload`, from jsonschema-rs' `errors` over it (not empty).
@@ -82,7 +83,11 @@ class Locator:
             instance = instance[part]
         if not decoded and huge_float(instance):
             raise Unsettled("a float that may have been an integer beyond 64 bits")
-        pointer = json_pointer(path)
+        pointer = self._pointers.get(path)
+        if pointer is None:
+            if len(self._pointers) >= 4096:  # bounded: paths with indices are many
+                self._pointers.clear()
+            pointer = self._pointers[path] = json_pointer(path)
         where = location[len(self._base) :]
         if keyword == "format" and node[keyword] in FORMATS and type(instance) is str:
             # the reference's own rule, and its wording, without a validator's round trip
