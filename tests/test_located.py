@@ -140,3 +140,19 @@ def test_the_format_rules_are_jsonschemas_without_importing_it(value: str) -> No
     sets them up, without jsonschema: the same verdicts as its checker."""
     for name, rule in FORMATS.items():
         assert rule(value) == (not value.endswith("\n") and STOCK.conforms(value, name)), (name, value)
+
+
+def test_an_unusual_valid_uri_is_no_finding_and_asks_no_reference() -> None:
+    """jsonschema-rs checks a uri against the pattern of usual URIs; one outside it that the
+    reference's rule accepts (`mailto:`) is no finding, and the line is valid."""
+    urls = [{"start": 0, "end": 1, "url": u} for u in ("mailto:a@b.c", "https://t.co/x", "http://[::1]:80/x")]
+    event = {"data": {"id": "1", "text": "hi", "edit_history_tweet_ids": ["1"], "entities": {"urls": urls}}}
+    contract = Contract(Profile.DEFAULT, FAST[Profile.DEFAULT])
+    before = WHOLE[Profile.DEFAULT].asked
+    assert contract.inspect_line(json.dumps(event), "search-stream") == ("event", [])
+    assert contract.check_event(event, "search-stream") == []
+    urls[0]["url"] = "mailto:a b"
+    expected = REFERENCE[Profile.DEFAULT].violations("search-stream.event.json", event)
+    assert [v.pointer for v in expected] == ["/data/entities/urls/0/url"]
+    assert contract.inspect_line(json.dumps(event), "search-stream") == ("event", expected)
+    assert WHOLE[Profile.DEFAULT].asked == before

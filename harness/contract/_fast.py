@@ -92,6 +92,8 @@ class FastEngine:
         self._registry: Any = None
         self._exact_numbers = _small_bounds(schemagen.generate(self.profile))
         self._stash: dict[int, tuple[bytes | str, str, list[Violation]]] = {}
+        self._collectors: dict[str, Any] = {}
+        self._collecting: Any = None
 
     @property
     def reference(self) -> Engine:
@@ -126,6 +128,22 @@ class FastEngine:
             )
         return found
 
+    def collector(self, schema: str) -> Any:
+        """jsonschema-rs' validator of one schema file for collecting errors: formats as the
+        pattern of their usual values (`Locator.collector`), so that it seldom calls back into Python."""
+        found = self._collectors.get(schema)
+        if found is None:
+            import jsonschema_rs
+
+            locator = self.locator
+            assert locator is not None
+            if self._collecting is None:
+                self._collecting = locator.collector()
+            found = self._collectors[schema] = jsonschema_rs.Draft202012Validator(
+                locator.collecting[schema], validate_formats=True, formats=dict(FORMATS), registry=self._collecting
+            )
+        return found
+
     def accepts(self, schema: str, payload: Any) -> bool:
         """True only if the reference accepts `payload` too (False: ask the reference)."""
         if self.native is not None and schema in self.native.roots and self.native.accepts(schema, payload):
@@ -142,11 +160,10 @@ class FastEngine:
             return []
         try:
             if plain_json(payload):
-                errors = list(self.fallback(schema).iter_errors(payload))
-                if not errors:
-                    return []
-                if self.locator is not None:
-                    return self.locator.violations(schema, payload, errors)
+                if self.locator is None:
+                    return [] if self.fallback(schema).is_valid(payload) else self.reference.violations(schema, payload)
+                errors = list(self.collector(schema).iter_errors(payload))
+                return self.locator.violations(schema, payload, errors) if errors else []
         except (Unsettled, Exception):  # Cyclic, not UTF-8, an integer beyond its range...: the reference
             pass
         return self.reference.violations(schema, payload)
@@ -169,11 +186,11 @@ class FastEngine:
             kinds = [None] * len(raws)
 
         decode = orjson.loads if self._exact_numbers else loads
-        rust = self.fallback(schema)
         # A line the native checker did not prove valid is nearly always invalid: jsonschema-rs
         # collects its errors at once, and its findings are kept for `line_violations` (this
         # batch's only: the payload itself is not kept).
         collect = self._locates and self._exact_numbers
+        rust = self.collector(schema) if collect else self.fallback(schema)
         self._stash = {}
         for i, kind in enumerate(kinds):
             if kind is None:
@@ -188,7 +205,10 @@ class FastEngine:
                         kinds[i] = payload_kind(value)
                     elif self.locator is not None:  # the violations only are kept: memory stays small
                         found = self.locator.violations(schema, value, errors, decoded=False)
-                        self._stash[id(raws[i])] = (raws[i], payload_kind(value), found)
+                        if found:
+                            self._stash[id(raws[i])] = (raws[i], payload_kind(value), found)
+                        else:  # only unusual format values, which the reference accepts
+                            kinds[i] = payload_kind(value)
                 except Exception:  # not JSON to orjson, not UTF-8, Unsettled...: the reference decides
                     pass
         return kinds

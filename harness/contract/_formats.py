@@ -10,11 +10,14 @@ from functools import lru_cache
 
 from harness.contract._patterns import DATE_TIME, URI_EXACT, URI_FAST
 
-__all__ = ["FORMATS", "date_time", "uri"]
+__all__ = ["FORMATS", "USUAL", "date_time", "uri"]
 
 # The native checker's rules, a part of the reference's: what they match is settled at once.
 _USUAL_DATE_TIME = re.compile(DATE_TIME).fullmatch
 _USUAL_URI = re.compile(URI_FAST).fullmatch if URI_EXACT is not None else lambda _: None
+#: per format, a regex (ASCII classes only: the same in every engine) whose whole-value
+#: matches the reference accepts; None where there is none
+USUAL = {"date-time": DATE_TIME, "uri": URI_FAST if URI_EXACT is not None else None}
 
 
 def date_time(value: str) -> bool:

@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from harness.contract import schemagen
+from harness.contract._formats import USUAL
 from harness.contract.schemagen import Profile
 from harness.contract.validator import FORMATS, ReferenceEngine, Violation, huge_float, json_pointer, shorten
 
@@ -48,8 +49,19 @@ class Locator:
         self.schemas = schemagen.generate(profile)
         self._reference = reference  # made when a keyword other than a format fails
         self._base = _base_url(self.schemas)
-        self._nodes: dict[str, tuple[str, str, Any, Any]] = {}  # location -> (file, keyword, node, validator)
+        # location -> (the reference's location, keyword, node, validator or None)
+        self._nodes: dict[str, tuple[str, str, Any, Any]] = {}
         self._pointers: dict[tuple[Any, ...], str] = {}
+        self.collecting, self._usual = _collecting(self.schemas)
+
+    def collector(self) -> Any:
+        """A jsonschema-rs registry of the schemas where a `date-time` or `uri` format is the
+        pattern of its usual values (which the reference accepts): jsonschema-rs checks them
+        without calling back into Python, and the locator asks the reference's rule only of a
+        value outside them (no finding if the rule accepts it)."""
+        import jsonschema_rs
+
+        return jsonschema_rs.Registry([(s["$id"], s) for s in self.collecting.values()])
 
     def violations(self, schema: str, payload: Any, errors: list[Any], *, decoded: bool = True) -> list[Violation]:
         """The violations of `payload`, from jsonschema-rs' `errors` over it (not empty).
@@ -59,25 +71,30 @@ class Locator:
         would show the float), the rest is what json.loads' reading gives."""
         out: list[Violation] = []
         seen: set[tuple[tuple[Any, ...], str]] = set()
+        dismissed = False
         for error in errors:
             path = tuple(error.instance_path)
             location = error.absolute_keyword_location
             if location is None or (path, location) in seen:
                 continue
             seen.add((path, location))
-            out += self._keyword(schema, payload, path, location, decoded)
-        if not out:
+            found = self._keyword(schema, payload, path, location, decoded)
+            dismissed = dismissed or found is None
+            out += found or ()
+        if not out and not dismissed:
             raise Unsettled("no violation found where jsonschema-rs reported one")
         out.sort(key=sort_key)
         return out
 
     def _keyword(
         self, schema: str, payload: Any, path: tuple[Any, ...], location: str, decoded: bool
-    ) -> list[Violation]:
+    ) -> list[Violation] | None:
+        """The reference's violations of one failing keyword; None: an unusual format value
+        that the reference's rule accepts."""
         found = self._nodes.get(location)
         if found is None:
             found = self._nodes[location] = self._node(schema, location)
-        _, keyword, node, validator = found
+        where, keyword, node, validator = found
         instance = payload
         for part in path:
             instance = instance[part]
@@ -88,10 +105,11 @@ class Locator:
             if len(self._pointers) >= 4096:  # bounded: paths with indices are many
                 self._pointers.clear()
             pointer = self._pointers[path] = json_pointer(path)
-        where = location[len(self._base) :]
         if keyword == "format" and node[keyword] in FORMATS and type(instance) is str:
             # the reference's own rule, and its wording, without a validator's round trip
             if FORMATS[node[keyword]](instance):
+                if location in self._usual:
+                    return None  # outside the usual pattern, accepted by the rule: no finding
                 raise Unsettled(location)
             return [Violation(pointer, keyword, where, shorten(f"{instance!r} is not a {node[keyword]!r}"))]
         if validator is None:
@@ -109,6 +127,8 @@ class Locator:
     def _node(self, schema: str, location: str) -> tuple[str, str, Any, Any]:
         if not location.startswith(self._base):
             raise Unsettled(location)
+        if location in self._usual:  # a format's usual pattern: the format is the keyword
+            location = location.removesuffix("/pattern") + "/format"
         file, _, fragment = location[len(self._base) :].partition("#")
         parts = [p.replace("~1", "/").replace("~0", "~") for p in fragment.split("/")[1:]]
         if not parts:
@@ -126,12 +146,36 @@ class Locator:
         keyword = parts[-1]
         if keyword not in _LEAF or not isinstance(node, Mapping) or keyword not in node:
             raise Unsettled(location)
+        where = location[len(self._base) :]
         if keyword == "format" and node[keyword] in FORMATS:
-            return file, keyword, node, None  # the reference's rule, asked directly
+            return where, keyword, node, None  # the reference's rule, asked directly
         # without `$schema`, which would swap the reference's keywords for jsonschema's stock ones
         bare = {k: v for k, v in node.items() if k != "$schema"}
         validator = self._reference().validator(file).evolve(schema=bare)
-        return file, keyword, node, validator
+        return where, keyword, node, validator
+
+
+def _collecting(schemas: Mapping[str, Any]) -> tuple[dict[str, Any], set[str]]:
+    """The schemas with each `date-time` and `uri` format that stands alone (beside no
+    `pattern`) as the pattern of the values the reference surely accepts, and the absolute
+    locations of those patterns."""
+    usual = {name: rule for name, rule in USUAL.items() if rule is not None}
+    locations: set[str] = set()
+
+    def swap(node: Any, here: str) -> Any:
+        if isinstance(node, list):
+            return [swap(v, f"{here}/{i}") for i, v in enumerate(node)]
+        if not isinstance(node, dict):
+            return node
+        out = {k: swap(v, f"{here}/{k.replace('~', '~0').replace('/', '~1')}") for k, v in node.items()}
+        if node.get("format") in usual and "pattern" not in node:
+            out["pattern"] = f"^(?:{usual[node['format']]})$"
+            del out["format"]
+            locations.add(f"{here}/pattern")
+        return out
+
+    collecting = {name: swap(schema, f"{schema['$id']}#") for name, schema in schemas.items()}
+    return collecting, locations
 
 
 def _base_url(schemas: Mapping[str, Any]) -> str:
