@@ -156,3 +156,19 @@ def test_an_unusual_valid_uri_is_no_finding_and_asks_no_reference() -> None:
     assert [v.pointer for v in expected] == ["/data/entities/urls/0/url"]
     assert contract.inspect_line(json.dumps(event), "search-stream") == ("event", expected)
     assert WHOLE[Profile.DEFAULT].asked == before
+
+
+def test_batches_through_a_drift_and_back_keep_the_references_findings() -> None:
+    """A drifted run skips the native checker's pass; the findings stay the reference's as
+    the stream drifts, recovers and drifts again."""
+    contract = Contract(Profile.DEFAULT, FastEngine(Profile.DEFAULT, reference=WHOLE[Profile.DEFAULT]))
+    schema = schemagen.event_file("search-stream")
+    tweet = {"id": "1", "text": "hi", "edit_history_tweet_ids": ["1"]}
+    good = [{"data": {**tweet, "id": str(i + 1)}} for i in range(100)]
+    bad = [{"data": {**tweet, "created_at": f"Wed Oct 10 20:19:{i % 60:02d} +0000 2018"}} for i in range(100)]
+    mixed = [*good[:50], {"data": {**tweet, "id": "x"}}, *good[50:]]
+    for batch in (bad, mixed, bad, good, [*bad[:10], *good]):
+        raws = [json.dumps(p).encode() for p in batch]
+        assert contract.inspect_lines(raws, "search-stream") == [
+            ("event", REFERENCE[Profile.DEFAULT].violations(schema, p)) for p in batch
+        ]

@@ -93,6 +93,7 @@ class FastEngine:
         self._exact_numbers = _small_bounds(schemagen.generate(self.profile))
         self._stash: dict[int, tuple[bytes | str, str, list[Violation]]] = {}
         self._collectors: dict[str, Any] = {}
+        self._drifting = False  # the last large batch was mostly invalid
         self._collecting: Any = None
 
     @property
@@ -178,9 +179,14 @@ class FastEngine:
         schemas is bounded beyond 2**53, that float is on the same side of every bound as
         the integer, so the verdict is the same; else `validator.loads` reads the line.
         """
-        if self.native is not None and schema in self.native.roots:
+        collect = self._locates and self._exact_numbers
+        # A drifted stream (most lines invalid, batch after batch): the native checker's no is
+        # known in advance, so its pass is skipped until a batch is mostly valid again.
+        drifting = collect and self._drifting and len(raws) >= _DRIFT_BATCH
+        if self.native is not None and schema in self.native.roots and not drifting:
             kinds = self.native.kinds(schema, raws)
             if None not in kinds:
+                self._drifting = False
                 return kinds
         else:
             kinds = [None] * len(raws)
@@ -189,7 +195,6 @@ class FastEngine:
         # A line the native checker did not prove valid is nearly always invalid: jsonschema-rs
         # collects its errors at once, and its findings are kept for `line_violations` (this
         # batch's only: the payload itself is not kept).
-        collect = self._locates and self._exact_numbers
         rust = self.collector(schema) if collect else self.fallback(schema)
         self._stash = {}
         for i, kind in enumerate(kinds):
@@ -211,6 +216,8 @@ class FastEngine:
                             kinds[i] = payload_kind(value)
                 except Exception:  # not JSON to orjson, not UTF-8, Unsettled...: the reference decides
                     pass
+        if len(raws) >= _DRIFT_BATCH:
+            self._drifting = 2 * kinds.count(None) > len(raws)
         return kinds
 
     def line_violations(self, schema: str, raw: bytes | str) -> tuple[str, list[Violation]]:
@@ -240,6 +247,8 @@ def no_gc() -> Iterator[None]:
         if collecting:
             gc.enable()
 
+
+_DRIFT_BATCH = 64  # lines in a batch for its share of invalid lines to count
 
 _EXACT = 2**53  # integers up to here are floats exactly
 
