@@ -26,6 +26,7 @@ MAX_BODY = 1 << 20  # bytes of a request body; X's own limit is far below
 COUNT_FIELDS = ("all_project_client_apps", "cap_per_client_app", "cap_per_project", "client_app_rules_count",
                 "project_rules_count")  # fmt: skip
 _RULE_ID = re.compile(r"[0-9]{1,19}\Z")
+_COUNT = re.compile(r"[0-9]{1,19}\Z")  # a byte count: ASCII digits, few enough for int()
 _PATHS = {RULES_PATH: "rules", COUNTS_PATH: "rules/counts"}
 JSON_HEADERS = (("Content-Type", "application/json; charset=utf-8"),)
 
@@ -162,8 +163,8 @@ def _body(request: Request, rfile: BinaryIO) -> bytes:
                 parts.append(piece)
             return b"".join(parts)
         length_text = request.header("Content-Length") or "0"
-        if not length_text.isdigit():
-            raise _Refused(400, invalid_request(f"Content-Length: expected a byte count, found {length_text!r}"))
+        if not _COUNT.match(length_text):  # ASCII digits only: isdigit() takes "²", which int() refuses
+            raise _Refused(400, invalid_request(f"Content-Length: expected a byte count, found {length_text!r:.40}"))
         length = int(length_text)
         if length > MAX_BODY:
             raise _too_large()

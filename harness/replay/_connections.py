@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import threading
 import uuid
 from collections import OrderedDict
@@ -37,6 +38,9 @@ KEEP_INACTIVE = 1000  # past connections remembered for GET ?status=inactive
 KILL_WAIT = 5.0  # seconds a kill waits for the streams it ended to finish
 MAX_BODY = 64 * 1024
 FORCED = "operator_disconnect"
+# ASCII digits only, few enough for int(): str.isdigit() also takes "²" (which int() refuses)
+_TOKEN = re.compile(r"p[0-9]{1,9}\Z")
+_COUNT = re.compile(r"[0-9]{1,19}\Z")
 _REASONS = {
     End.COMPLETED: "server_closed_connection",
     End.DROPPED: "server_dropped_connection",
@@ -187,7 +191,7 @@ class ConnectionTable:
         start = 0
         if "pagination_token" in params:
             token = params["pagination_token"]
-            start = int(token[1:]) if token[:1] == "p" and token[1:].isdigit() else -1
+            start = int(token[1:]) if _TOKEN.match(token) else -1
             if not 0 < start < len(found):
                 return _bad(f"pagination_token: not a token of this replay's, found {token!r}", "pagination_token",
                             params)  # fmt: skip
@@ -246,8 +250,8 @@ def _json_body(request: Request, rfile: BinaryIO) -> Any:
     if (request.header("Transfer-Encoding") or "").lower() not in ("", "identity"):
         raise ValueError("expected a body framed by Content-Length, found Transfer-Encoding")
     length = request.header("Content-Length") or ""
-    if not length.isdigit() or int(length) > MAX_BODY:
-        raise ValueError(f"expected a Content-Length of at most {MAX_BODY} bytes, found {length or 'none'}")
+    if not _COUNT.match(length) or int(length) > MAX_BODY:
+        raise ValueError(f"expected a Content-Length of at most {MAX_BODY} bytes, found {length[:40] or 'none'}")
     try:
         data = rfile.read(int(length))
     except OSError as exc:  # TimeoutError included: the body is due with the head

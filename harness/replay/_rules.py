@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import re
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -26,6 +27,8 @@ from harness.model.rule_syntax import MAX_RULE_LENGTH, MAX_RULES, check_rule
 from harness.replay._recorded import Recorded, read_items
 
 FIRST_ID = 1_900_000_000_000_000_000  # ids of rules added here: 19-digit, above any recorded one
+_TOKEN = re.compile(r"[0-9]{16}\Z")  # ASCII digits: str.isdigit() takes "²", which int() refuses
+_RULE_ID = re.compile(r"[0-9]{1,19}\Z")
 _TYPE = {slug: problem_tags(slug)[0] for slug in ("invalid-rules", "duplicate-rules", "rule-cap", "invalid-request")}
 
 
@@ -134,7 +137,7 @@ class RuleBook:
                         derived.setdefault(rid, Rule(rid, f"recorded_rule_{rid}", None if tag is None else str(tag)))
         for rule in recorded:
             self._recorded[rule.id] = rule.value
-        numeric = [int(i) for i in [*self._recorded, *derived] if i.isdigit()]
+        numeric = [int(i) for i in [*self._recorded, *derived] if _RULE_ID.match(i)]
         self._ids = itertools.count(max([next(self._ids), *(n + 1 for n in numeric)]))  # never a recorded id
         for rid, rule in derived.items():
             self._with_events.add(self._recorded.setdefault(rid, rule.value))
@@ -235,7 +238,7 @@ class RuleBook:
             rules = [r for r in self._rules.values() if ids is None or r.id in ids]
         start = 0
         if token is not None:
-            if not (len(token) == 16 and token.isdigit()) or int(token) > len(rules):
+            if not _TOKEN.match(token) or int(token) > len(rules):
                 message = f"pagination_token: {token!r} is not a token this server gave"
                 return 400, invalid_request(message, {"pagination_token": [token]})
             start = int(token)

@@ -1,0 +1,106 @@
+"""Hostile requests to the API paths around the streams (rules, connections): always an X-style answer.
+
+Whatever the query or the head holds, the replay and `harness serve` answer with a status and a
+JSON body: never a dropped connection (an internal error), never a stack overflow.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+from test_rules import AUTH, RULES_PATH, recorded_events, rules_cassette
+
+from harness.replay.server import ReplayServer
+
+pytestmark = pytest.mark.integration  # real sockets
+
+#: text str.isdigit() takes and int() does not ("²"), or does (Arabic-Indic digits), and the very long
+DIGITISH = st.one_of(
+    st.text(st.sampled_from("0123456789²³¹\u0661\u0662\u07c0p-+ "), max_size=20),
+    st.integers(0, 10**40).map(str),
+    st.text(max_size=30),
+)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ReplayServer]:
+    path = rules_cassette(tmp_path_factory.mktemp("api") / "rules.jsonl", recorded_events())
+    with ReplayServer([path], speed=None, max_rule_length=1024) as replay:
+        yield replay
+
+
+def raw(port: int, data: bytes) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(data)
+        sock.shutdown(socket.SHUT_WR)
+        out = b""
+        while chunk := sock.recv(65536):
+            out += chunk
+    return out
+
+
+def answered(reply: bytes) -> tuple[int, object]:
+    """The status and the JSON body of a raw HTTP answer (fails on none)."""
+    head, _, body = reply.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 "), f"no answer: {reply[:200]!r}"
+    return int(head.split()[1]), json.loads(body)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(token=DIGITISH)
+@example(token="²" * 16)  # the rules API's tokens are 16 digits
+@example(token="p²")  # the connections API's: p and digits
+def test_any_pagination_token_gets_an_answer(server: ReplayServer, token: str) -> None:
+    rules = requests.get(server.base_url + RULES_PATH, params={"pagination_token": token}, headers=AUTH, timeout=10)
+    assert (rules.status_code, "meta" in rules.json() or "errors" in rules.json()) in ((200, True), (400, True))
+    history = requests.get(server.base_url + "/2/connections", params={"pagination_token": token}, headers=AUTH,
+                           timeout=10)  # fmt: skip
+    assert history.status_code in (200, 400) and history.json()
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(length=DIGITISH.filter(lambda t: t.strip() and t.isprintable() and not (t.isascii() and t.strip().isdigit())))
+def test_a_content_length_that_is_no_byte_count_gets_a_400(server: ReplayServer, length: str) -> None:
+    for method, path in (("POST", RULES_PATH), ("DELETE", "/2/connections")):
+        head = (f"{method} {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer t\r\n"
+                f"Content-Type: application/json\r\nContent-Length: {length}\r\n\r\n")  # fmt: skip
+        try:
+            data = head.encode("latin-1")  # as the head is read: "²" is one byte
+        except UnicodeEncodeError:
+            data = head.encode()
+        status, body = answered(raw(server.port, data))
+        assert status == 400 and "Content-Length" in json.dumps(body)
+
+
+def test_a_huge_content_length_number_gets_a_413_or_400(server: ReplayServer) -> None:
+    for method, path in (("POST", RULES_PATH), ("DELETE", "/2/connections")):
+        head = (f"{method} {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer t\r\n"
+                f"Content-Type: application/json\r\nContent-Length: {'9' * 5000}\r\n\r\n")  # fmt: skip
+        status, _ = answered(raw(server.port, head.encode()))
+        assert status in (400, 413)
+
+
+def test_a_cassette_with_an_odd_rule_id_still_replays(tmp_path: Path) -> None:
+    odd = [{"id": "²", "value": "cats has:images", "tag": "cats"}, {"id": "9" * 5000, "value": "dogs"}]
+    path = rules_cassette(tmp_path / "odd.jsonl", recorded_events(2), rules=odd)
+    with ReplayServer([path], speed=None) as replay:
+        made = requests.post(replay.base_url + RULES_PATH, json={"add": [{"value": "birds"}]}, headers=AUTH,
+                             timeout=10)  # fmt: skip
+        assert made.status_code == 200 and made.json()["data"][0]["value"] == "birds"
+
+
+def test_deeply_nested_rules_are_checked_without_overflowing(server: ReplayServer) -> None:
+    """At X's Pro length (1024), 510 nested groups fit in a rule: checked like any other."""
+    deep = "(" * 510 + "cats" + ")" * 510
+    negated = "-(" * 300 + "cats" + ")" * 300 + " dogs"
+    reply = requests.post(server.base_url + RULES_PATH, json={"add": [{"value": deep}, {"value": negated}]},
+                          params={"dry_run": "true"}, headers=AUTH, timeout=10)  # fmt: skip
+    assert reply.status_code == 200, reply.text
+    assert reply.json()["meta"]["summary"] == {"created": 2, "not_created": 0, "valid": 2, "invalid": 0}
