@@ -138,18 +138,8 @@ class ConnectionTable:
     def handles(path: str) -> bool:
         return path == PREFIX or path.startswith(PREFIX + "/")
 
-    def serve(self, request: Request, rfile: BinaryIO, log: ConnectionLog, token: str | None,
-              send: Callable[[int, bytes], None]) -> None:  # fmt: skip
-        """Answer a call (`send(status, body)`): authorized as the streams are (`token`: the one accepted)."""
-        log.endpoint, sent = request.path, request.bearer()
-        if not sent or (token is not None and sent != token):
-            return send(401, problem(401, "Unauthorized", "Unauthorized"))
-        reply = self.answer(request, rfile)
-        send(reply.status, json.dumps(reply.body).encode())
-        log.end = End.COMPLETED if reply.status == 200 else End.REFUSED
-
     def answer(self, request: Request, rfile: BinaryIO) -> Answer:
-        """The answer to one call of the API (authorization already checked)."""
+        """The answer to one call of the API (authorization already checked: `harness.replay._api`)."""
         path = request.path.rstrip("/") or "/"
         rest = path[len(PREFIX) + 1 :] if path != PREFIX else ""
         if "/" in rest:

@@ -21,7 +21,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from http import HTTPStatus
 from typing import Any
 from urllib.parse import urlencode
 
@@ -30,7 +29,7 @@ from harness.cassette.synth import Synth, encode_line, problem_kinds
 from harness.errors import ParameterError, UnknownEndpointError, UsageError
 from harness.model import ENDPOINTS, Endpoint, resolve_endpoint
 from harness.model.params import check_query, invalid_request_body, parse_query
-from harness.replay._api import api_path, serve_api
+from harness.replay._api import Apis, api_path, serve_api
 from harness.replay._connections import ConnectionTable
 from harness.replay._http_server import HEAD_TIMEOUT, MAX_CLIENTS, Client, LoopbackHTTPServer, printable, problem
 from harness.replay._rules import RuleBook
@@ -131,6 +130,7 @@ class LoopbackServer:
         self._http = LoopbackHTTPServer(self._handle, host, port, head_timeout=request_timeout,
                                         max_clients=max_clients)  # fmt: skip
         self.connection_table = ConnectionTable(self._wake)  # the connections API's
+        self._apis = Apis(self.rules, self.connection_table)
         self._wakers: dict[int, threading.Event] = {}  # each stream's: set to end a wait early
 
     @property
@@ -199,12 +199,9 @@ class LoopbackServer:
             return
         self._note(client, f"{request.method} {request.target}")
         if api_path(request.path):  # the one way to what is not a stream
-            self._note(client, serve_api(client.sock, request, client.rfile, self.rules, self.options.token))
+            self._note(client, serve_api(client.sock, request, client.rfile, self._apis, self.options.token))
             return
         log = ConnectionLog(client.index, f"{client.peer[0]}:{client.peer[1]}", time.monotonic(), keep=0)
-        if ConnectionTable.handles(request.path):
-            reply = lambda status, body: self._refuse(client, status, HTTPStatus(status).phrase, body)  # noqa: E731
-            return self.connection_table.serve(request, client.rfile, log, self.options.token, reply)
         try:
             endpoint = endpoint_at(request.path)
         except UnknownEndpointError as exc:
