@@ -7,6 +7,7 @@ JSON body: never a dropped connection (an internal error), never a stack overflo
 from __future__ import annotations
 
 import json
+import re
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,8 +16,9 @@ import pytest
 import requests
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from test_rules import AUTH, RULES_PATH, recorded_events, rules_cassette
+from test_rules import AUTH, RULES_PATH, recorded_events, rules_cassette, tweet_line
 
+from harness.errors import UsageError
 from harness.replay.server import ReplayServer
 
 pytestmark = pytest.mark.integration  # real sockets
@@ -104,3 +106,32 @@ def test_deeply_nested_rules_are_checked_without_overflowing(server: ReplayServe
                           params={"dry_run": "true"}, headers=AUTH, timeout=10)  # fmt: skip
     assert reply.status_code == 200, reply.text
     assert reply.json()["meta"]["summary"] == {"created": 2, "not_created": 0, "valid": 2, "invalid": 0}
+
+
+@pytest.mark.parametrize(
+    ("rules", "message"),
+    [
+        ([{"value": "cats"}, {"value": "cats", "tag": "again"}], "the value 'cats' is given twice"),
+        ([{"value": "cats", "id": "5"}, {"value": "dogs", "id": "5"}], "the id '5' is given twice"),
+        ([{"value": "cats", "id": "xyz"}], "expected an id of 1 to 19 digits, found 'xyz'"),
+        ([{"value": f"word{i}"} for i in range(26)], "26 rules given, over the cap of 25"),
+    ],
+)
+def test_a_tests_own_rules_are_checked_as_the_api_would(tmp_path: Path, rules: list[dict[str, str]],
+                                                        message: str) -> None:  # fmt: skip
+    path = rules_cassette(tmp_path / "c.jsonl", recorded_events(2))
+    with pytest.raises(UsageError, match=re.escape(message)):
+        ReplayServer([path], rules=rules)
+    with ReplayServer([path], speed=None) as replay:
+        with pytest.raises(UsageError, match=re.escape(message)):
+            replay.rules.set(rules)
+        assert [r["value"] for r in replay.rules.rules] == ["cats has:images", "dogs"]  # unchanged
+
+
+def test_a_tests_own_rules_never_take_a_recorded_id(tmp_path: Path) -> None:
+    high = [{"id": "1950000000000000000", "value": "cats has:images", "tag": "cats"}]
+    path = rules_cassette(tmp_path / "c.jsonl", [tweet_line(1, "1950000000000000000")], rules=high)
+    with ReplayServer([path], speed=None, rules=[{"value": "dogs"}]) as replay:
+        first = replay.rules.rules
+        again = replay.rules.set([{"value": "birds"}])
+    assert first[0]["id"] == "1950000000000000001" and again[0]["id"] == "1950000000000000002"
