@@ -19,6 +19,7 @@ import click
 
 from harness.errors import UsageError
 from harness.model.params import parse_pairs
+from harness.model.rule_syntax import MAX_RULE_LENGTH, MAX_RULES
 from harness.record.recorder import (
     DEFAULT_BASE_URL,
     MAX_LINE,
@@ -291,10 +292,15 @@ def room_for(max_clients: int) -> None:
     type=click.FloatRange(min=0, min_open=True),
     help="Seconds for a whole request head.",
 )
+@click.option("--max-rules", default=MAX_RULES, show_default=True, type=click.IntRange(min=1),
+              help="The filtered stream's rule cap (X's Basic level: 25; Pro: 1000).")  # fmt: skip
+@click.option("--max-rule-length", default=MAX_RULE_LENGTH, show_default=True, type=click.IntRange(min=1),
+              help="Characters per filtered-stream rule (X's Basic level: 512; Pro: 1024).")  # fmt: skip
 @click.option("--quiet", "-q", is_flag=True, help="Do not log connections on stderr.")
 def serve(host: str, port: int, token: str | None, rate: float, heartbeat: float, seed: int | None,
           max_events: int | None, error_every: int | None, error_kind: str, gzip: bool, ready_file: Path | None,
-          max_clients: int, request_timeout: float, quiet: bool) -> None:  # fmt: skip
+          max_clients: int, request_timeout: float, max_rules: int, max_rule_length: int,
+          quiet: bool) -> None:  # fmt: skip
     """Serve the three streams on loopback with synthetic events: no credentials needed.
 
     The first line on stdout is `listening http://HOST:PORT`. Stops on Ctrl-C or SIGTERM.
@@ -303,7 +309,7 @@ def serve(host: str, port: int, token: str | None, rate: float, heartbeat: float
 
     options = ServeOptions(token=token, rate=rate, heartbeat=heartbeat,
                            seed=seed, max_events=max_events, error_every=error_every, error_kind=error_kind,
-                           gzip=gzip)  # fmt: skip
+                           gzip=gzip, max_rules=max_rules, max_rule_length=max_rule_length)  # fmt: skip
     log = None if quiet else (lambda text: click.echo(text, err=True))
     room_for(max_clients)
     try:

@@ -25,6 +25,7 @@ from harness.record import _http_client
 from harness.record.redact import Redaction
 
 MAX_ANSWER = 1 << 20  # bytes of a rules answer read at most
+MAX_PAGES = 100  # of GET .../rules: 100,000 rules at most (a server that pages forever is stopped)
 Rule = Mapping[str, str]
 Calls = tuple[Mapping[str, Any], ...]
 
@@ -94,11 +95,22 @@ class RulesSetup:
                 raise StreamError(f"--rules: the live API did not create every rule: {_problems(added)}")
 
     def _current(self) -> tuple[Rule, ...]:
-        answer = self._call("GET", {}, None)
-        data = answer.get("data", [])
-        if not isinstance(data, list):
-            raise StreamError(f"GET {self._shown()}: expected a list of rules in data, found {json.dumps(data)[:120]}")
-        return tuple({k: str(r[k]) for k in ("id", "value", "tag") if k in r} for r in data if isinstance(r, dict))
+        """Every rule in effect: the pages of `GET .../rules` (a page holds at most 1000 rules)."""
+        rules: list[Rule] = []
+        query: dict[str, str] = {}
+        for _ in range(MAX_PAGES):
+            answer = self._call("GET", query, None)
+            data = answer.get("data", [])
+            if not isinstance(data, list):
+                found = json.dumps(data)[:120]
+                raise StreamError(f"GET {self._shown()}: expected a list of rules in data, found {found}")
+            rules.extend({k: str(r[k]) for k in ("id", "value", "tag") if k in r} for r in data if isinstance(r, dict))
+            meta = answer.get("meta")
+            token = meta.get("next_token") if isinstance(meta, dict) else None
+            if not isinstance(token, str) or not token or not data:
+                return tuple(rules)
+            query = {"pagination_token": token}
+        raise StreamError(f"GET {self._shown()}: still a next page after {MAX_PAGES} pages of rules")
 
     def _shown(self) -> str:
         return self.redaction.message(urlsplit(self.url).path)

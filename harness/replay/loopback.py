@@ -29,6 +29,7 @@ from harness.cassette.synth import Synth, encode_line, problem_kinds
 from harness.errors import ParameterError, UnknownEndpointError, UsageError
 from harness.model import ENDPOINTS, Endpoint, resolve_endpoint
 from harness.model.params import check_query, invalid_request_body, parse_query
+from harness.model.rule_syntax import MAX_RULE_LENGTH, MAX_RULES
 from harness.replay._api import Apis, api_path, serve_api
 from harness.replay._connections import ConnectionTable
 from harness.replay._http_server import HEAD_TIMEOUT, MAX_CLIENTS, Client, LoopbackHTTPServer, printable, problem
@@ -56,7 +57,7 @@ class ServeOptions:
     `max_events`: per connection, then the stream ends cleanly. `error_every`: an in-stream
     error payload of `error_kind` after every N events. `gzip`: compress (with a sync flush
     per line) for clients that accept gzip. `rules`: the filtered stream's first rules
-    (`{"value"[, "tag"]}` objects; default `DEFAULT_RULES`).
+    (`{"value"[, "tag"]}` objects; default `DEFAULT_RULES`); `max_rules`, `max_rule_length`: X's limits.
     """
 
     token: str | None = None
@@ -68,6 +69,8 @@ class ServeOptions:
     error_kind: str = "operational-disconnect"
     gzip: bool = False
     rules: Sequence[Mapping[str, str]] = DEFAULT_RULES
+    max_rules: int = MAX_RULES
+    max_rule_length: int = MAX_RULE_LENGTH
 
     def __post_init__(self) -> None:
         if math.isnan(self.rate) or self.rate < 0:
@@ -117,7 +120,8 @@ class LoopbackServer:
                  log: Callable[[str], None] | None = None, request_timeout: float = HEAD_TIMEOUT,
                  max_clients: int = MAX_CLIENTS) -> None:  # fmt: skip
         self.options = options or ServeOptions()
-        self.rules = RuleBook(self.options.rules, on_message=log)
+        o = self.options
+        self.rules = RuleBook(o.rules, max_rules=o.max_rules, max_length=o.max_rule_length, on_message=log)
         self.source = source or synth_source(self.options.seed, self.rules)
         self.on_send = on_send
         self.log = log
