@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from test_rules import AUTH, RULES_PATH, recorded_events, rules_cassette, tweet_line
 
+from harness.cassette.synth import encode_line
 from harness.errors import UsageError
 from harness.replay.server import ReplayServer
 
@@ -135,3 +136,27 @@ def test_a_tests_own_rules_never_take_a_recorded_id(tmp_path: Path) -> None:
         first = replay.rules.rules
         again = replay.rules.set([{"value": "birds"}])
     assert first[0]["id"] == "1950000000000000001" and again[0]["id"] == "1950000000000000002"
+
+
+def test_delete_all_ends_the_stream_of_a_client_that_does_not_read(tmp_path: Path) -> None:
+    """The stuck consumer the connections API is for: its stream is cut (as X closes it), its slot freed."""
+    fat = [encode_line({"data": {"id": str(i), "text": "x" * 4000, "edit_history_tweet_ids": [str(i)]},
+                        "matching_rules": [{"id": "11", "tag": "cats"}]}) for i in range(2500)]  # fmt: skip
+    path = rules_cassette(tmp_path / "fat.jsonl", fat)
+    with ReplayServer([path], speed=None, max_connections=1) as replay:  # 10 MB: more than the buffers take
+        stuck = socket.socket()
+        stuck.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before connecting: a small window
+        stuck.connect(("127.0.0.1", replay.port))
+        stuck.sendall(b"GET /2/tweets/search/stream HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer stuck\r\n\r\n")
+        assert stuck.recv(12) == b"HTTP/1.1 200"  # streaming; then never read again
+        for _ in range(200):  # until it is about to block writing (here: at about 500 events)
+            if replay.log[0].events >= 200 or replay.log[0].finished.wait(0.05):
+                break
+        killed = requests.delete(replay.base_url + "/2/connections/all", headers=AUTH, timeout=30)
+        with requests.get(replay.base_url + "/2/tweets/search/stream", headers=AUTH, stream=True, timeout=10) as again:
+            status = again.status_code
+        stuck.close()
+        ended = replay.log[0]
+    assert killed.json()["data"]["successful_kills"] == 1
+    assert status == 200  # the slot was free
+    assert ended.finished.is_set() and ended.killed == "operator_disconnect"

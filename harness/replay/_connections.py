@@ -10,10 +10,13 @@ gets in: the documented way out of a 429 TooManyConnections.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import re
+import socket
 import threading
+import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
@@ -35,7 +38,8 @@ from harness.replay.log import ConnectionLog, End
 
 PREFIX = "/2/connections"
 KEEP_INACTIVE = 1000  # past connections remembered for GET ?status=inactive
-KILL_WAIT = 5.0  # seconds a kill waits for the streams it ended to finish
+KILL_GRACE = 0.5  # seconds a killed stream has to end by itself (its payload, its last chunk)
+KILL_WAIT = 5.0  # seconds a kill waits in all for the streams it ended to finish
 MAX_BODY = 64 * 1024
 FORCED = "operator_disconnect"
 # ASCII digits only, few enough for int(): str.isdigit() also takes "²" (which int() refuses)
@@ -67,6 +71,7 @@ class Entry:
     disconnected_at: str | None = None
     disconnect_reason: str | None = None
     ended: threading.Event = field(default_factory=threading.Event, repr=False)
+    sock: socket.socket | None = field(default=None, repr=False)  # closed when the stream does not end
 
     def as_json(self, fields: Iterable[str]) -> dict[str, str]:
         values = {
@@ -103,9 +108,9 @@ class ConnectionTable:
         self._entries: OrderedDict[str, Entry] = OrderedDict()
 
     # -- the server's side ---------------------------------------------------------------------
-    def open(self, endpoint: str, log: ConnectionLog) -> Entry:
-        """A stream connection of `endpoint` (a short name) begins."""
-        entry = Entry(str(uuid.uuid4()), STREAM_ID_OF[endpoint], log.peer.rpartition(":")[0], _now(), log)
+    def open(self, endpoint: str, log: ConnectionLog, sock: socket.socket | None = None) -> Entry:
+        """A stream connection of `endpoint` (a short name) on `sock` begins."""
+        entry = Entry(str(uuid.uuid4()), STREAM_ID_OF[endpoint], log.peer.rpartition(":")[0], _now(), log, sock=sock)
         with self._lock:
             self._entries[entry.id] = entry
             inactive = [k for k, e in self._entries.items() if e.disconnected_at is not None]
@@ -126,12 +131,21 @@ class ConnectionTable:
             return [e for e in self._entries.values() if e.disconnected_at is None]
 
     def kill(self, entries: list[Entry]) -> None:
-        """End these streams; returns once they have ended (or after KILL_WAIT)."""
+        """End these streams; returns once they have ended (or after KILL_WAIT).
+
+        A stream that has not ended after KILL_GRACE (blocked writing to a client that does not
+        read) has its connection shut down, as the live API closes it: its slot is free at once.
+        """
+        start = time.monotonic()
         for entry in entries:
             entry.log.killed = FORCED
             self._wake(entry.log.index)
         for entry in entries:
-            entry.ended.wait(KILL_WAIT)
+            if not entry.ended.wait(max(0.0, start + KILL_GRACE - time.monotonic())) and entry.sock is not None:
+                with contextlib.suppress(OSError):  # the plain socket's, under TLS too: its own thread closes it
+                    socket.socket.shutdown(entry.sock, socket.SHUT_RDWR)
+        for entry in entries:
+            entry.ended.wait(max(0.0, start + KILL_WAIT - time.monotonic()))
 
     # -- the API -------------------------------------------------------------------------------
     @staticmethod

@@ -232,7 +232,7 @@ class LoopbackServer:
         )
         headers = (*STREAM_HEADERS, ("Cache-Control", "no-cache, no-store"), ("X-Harness-Source", "loopback"))
         writer.start(200, "OK", headers)
-        entry, wake = self.connection_table.open(endpoint.name, log), threading.Event()
+        entry, wake = self.connection_table.open(endpoint.name, log, client.sock), threading.Event()
         with self._count_lock:
             self._wakers[client.index] = wake
         try:

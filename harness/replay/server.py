@@ -306,7 +306,7 @@ class ReplayServer:
         if busy < 0:
             self._refuse(sock, log, 429, *status_answer(429, self.speed))
             return
-        entry = self.connection_table.open(endpoint.name, log)
+        entry = self.connection_table.open(endpoint.name, log, sock)
         try:
             self._stream(sock, match, token, log, chunked=not request.http10)
         finally:
