@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 import socket
+import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -160,3 +161,31 @@ def test_delete_all_ends_the_stream_of_a_client_that_does_not_read(tmp_path: Pat
     assert killed.json()["data"]["successful_kills"] == 1
     assert status == 200  # the slot was free
     assert ended.finished.is_set() and ended.killed == "operator_disconnect"
+
+
+def drain(port: int, target: str) -> int:
+    """Bytes of one stream's body read and dropped (the client holds none of it), until it ends."""
+    total = 0
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        sock.sendall(f"GET {target} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer same\r\n\r\n".encode())
+        while chunk := sock.recv(65536):
+            total += len(chunk)
+    return total
+
+
+def test_a_backfill_is_read_as_it_is_sent_not_held(tmp_path: Path) -> None:
+    """Five minutes of a busy stream may be many megabytes: a reconnect with backfill_minutes
+    must not hold them all (one such list per reconnecting consumer)."""
+    fat = [encode_line({"data": {"id": str(i), "text": "x" * 4000, "edit_history_tweet_ids": [str(i)]},
+                        "matching_rules": [{"id": "11", "tag": "cats"}]}) for i in range(2000)]  # fmt: skip
+    path = rules_cassette(tmp_path / "fat.jsonl", fat, gap=0.01)  # 8 MB in 20 s
+    with ReplayServer([path], speed=None, faults=["disconnect@1990"]) as replay:
+        drain(replay.port, "/2/tweets/search/stream")
+        tracemalloc.start()
+        try:
+            body = drain(replay.port, "/2/tweets/search/stream?backfill_minutes=1")
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    assert body > 2000 * 4000  # all 1990 again, then the last 10
+    assert peak < 2_000_000, f"peak {peak} bytes while sending {body}"
