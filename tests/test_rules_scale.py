@@ -1,7 +1,8 @@
-"""Rules at the Pro level and beyond: `harness serve`'s limits, and the recorder reading every page.
+"""Rules around recording and `harness serve`: limits, every page, the loopback source's rules.
 
 X's GET .../rules answers at most 1000 rules a page: a recording of an app with more must
-follow `next_token` to keep them all; `harness serve` takes the same limits as the replay.
+follow `next_token` to keep them all; `harness serve` takes the same limits as the replay;
+`harness record --loopback --rules FILE` installs the file's rules into the loopback source.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from click.testing import CliRunner
 from test_replayer import cli_argv
 from test_rules import RULES_PATH
 
-from harness.cassette import Cassette
+from harness.cassette import Cassette, Line
 from harness.cli.app import HarnessGroup
 from harness.cli.stream import COMMANDS
 from harness.replay.loopback import LoopbackServer, ServeOptions
@@ -63,3 +64,20 @@ def test_harness_serve_takes_the_rule_limits(tmp_path: Path) -> None:
     assert "the limit is 10" in too_long.json()["errors"][0]["details"][0]
     assert over_cap.json()["errors"][0]["type"].endswith("/rule-cap")  # the loopback rule + 2 > 2
     assert counts["data"]["cap_per_client_app"] == 2
+
+
+def test_record_from_the_loopback_source_installs_the_rules_file(tmp_path: Path) -> None:
+    rules = tmp_path / "rules.json"
+    rules.write_text(json.dumps([{"value": "cats", "tag": "c"}, {"value": "dogs", "tag": "d"}]))
+    out = tmp_path / "lb.jsonl"
+    argv = ["record", "search-stream", "--loopback", "-o", str(out), "--rules", str(rules), "--max-events", "6"]
+    result = CliRunner().invoke(cli, argv)
+    assert result.exit_code == 0, result.output
+    cassette = Cassette(out)
+    assert cassette.header.rules is not None
+    by_value = {r["value"]: r for r in cassette.header.rules}
+    assert {"cats", "dogs", "loopback"} == set(by_value)  # the source's own rule is no token: not redacted
+    named = {m["id"] for line in cassette if isinstance(line, Line) and line.raw.strip()
+             for m in json.loads(line.raw)["matching_rules"]}  # fmt: skip
+    assert {by_value["cats"]["id"], by_value["dogs"]["id"]} <= named
+    assert out.read_text().count("<redacted>") == 1  # the Authorization header's token only

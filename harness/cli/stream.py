@@ -185,13 +185,15 @@ def record(target: str, cassette: Path, params: tuple[str, ...], token: str | No
     reported; without --reconnect the exit code is then 1. Errors exit 2.
     """
     if loopback:
-        from harness.replay.loopback import LoopbackServer, ServeOptions
+        from harness.replay.loopback import LOOPBACK_TOKEN, LoopbackServer, ServeOptions
 
         # The built-in source at 20 events/s with 2 s heartbeats: a realistic session, quickly.
-        with LoopbackServer(ServeOptions(token="loopback", rate=20.0, heartbeat=2.0)) as source:
+        # Its rules are read when asked for (--rules-snapshot) or installed (--rules).
+        snapshot = rules_snapshot if rules_snapshot is not None else rules_file is not None
+        with LoopbackServer(ServeOptions(token=LOOPBACK_TOKEN, rate=20.0, heartbeat=2.0)) as source:
             ctx = click.get_current_context()
-            ctx.invoke(record, **{**ctx.params, "token": "loopback", "base_url": source.base_url, "loopback": False,
-                                  "labels": (*labels, "source=loopback"), "rules_snapshot": False})  # fmt: skip
+            ctx.invoke(record, **{**ctx.params, "token": LOOPBACK_TOKEN, "base_url": source.base_url, "loopback": False,
+                                  "labels": (*labels, "source=loopback"), "rules_snapshot": snapshot})  # fmt: skip
         return
     if not token:
         raise UsageError("no bearer token: pass --token or set X_BEARER_TOKEN")

@@ -38,6 +38,9 @@ from harness.replay._stream import FORCE_DISCONNECT_LINE
 from harness.replay.log import ConnectionLog, End
 
 HEARTBEAT = b"\r\n"
+#: the bearer token of a recording from the loopback source: redacted wherever it occurs, so it
+#: must be no word of the synthetic events or the source's rules ("loopback" is both)
+LOOPBACK_TOKEN = "harness-loopback-token-0d9c"
 #: the loopback source's rules until a client changes them
 DEFAULT_RULES = ({"id": "1000000000000000001", "value": "loopback", "tag": "loopback"},)
 JSON_HEADERS = (("Content-Type", "application/json; charset=utf-8"),)
