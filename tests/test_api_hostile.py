@@ -19,8 +19,12 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from test_rules import AUTH, RULES_PATH, recorded_events, rules_cassette, tweet_line
 
+from harness._wire import STREAM_HEADERS, encode_chunk, response_head, send_response
+from harness.cassette import Cassette
 from harness.cassette.synth import encode_line
 from harness.errors import UsageError
+from harness.record.recorder import Recorder, RecordOptions
+from harness.replay._http_server import Client, LoopbackHTTPServer
 from harness.replay.server import ReplayServer
 
 pytestmark = pytest.mark.integration  # real sockets
@@ -189,3 +193,31 @@ def test_a_backfill_is_read_as_it_is_sent_not_held(tmp_path: Path) -> None:
             tracemalloc.stop()
     assert body > 2000 * 4000  # all 1990 again, then the last 10
     assert peak < 2_000_000, f"peak {peak} bytes while sending {body}"
+
+
+@pytest.mark.parametrize(("method", "path"), [("POST", RULES_PATH), ("DELETE", "/2/connections")])
+def test_a_json_nesting_bomb_gets_a_400(server: ReplayServer, method: str, path: str) -> None:
+    bomb = b'{"add":' + b"[" * 60_000  # under both body limits
+    reply = requests.request(method, server.base_url + path, data=bomb, timeout=10,
+                             headers={**AUTH, "Content-Type": "application/json"})  # fmt: skip
+    assert reply.status_code == 400 and "not" in reply.text and "JSON" in reply.text
+
+
+def test_the_recorder_takes_a_rules_answer_that_is_a_nesting_bomb(tmp_path: Path) -> None:
+    """A hostile server's answer to GET .../rules: recorded as text, no rules, the stream still recorded."""
+
+    def handle(client: Client) -> None:
+        request = client.read_request()
+        assert request is not None
+        if request.path.endswith("/rules"):
+            send_response(client.sock, 200, "OK", (("Content-Type", "application/json"),), b"[" * 100_000)
+        else:
+            client.sock.sendall(response_head(200, "OK", STREAM_HEADERS) + encode_chunk(recorded_events(1)[0])
+                                + b"0\r\n\r\n")  # fmt: skip
+
+    out = tmp_path / "c.jsonl"
+    with LoopbackHTTPServer(handle) as hostile:
+        options = RecordOptions(token="t", base_url=hostile.base_url, read_rules=True, max_events=1)
+        Recorder("search-stream", out, options).run().raise_for_error()
+    header = Cassette(out).header
+    assert header.rules == () and header.api_calls[0]["response"]["text"].startswith("[[[")

@@ -134,7 +134,7 @@ class RulesSetup:
             raise StreamError(self.redaction.message(f"{method} {self.url}: {exc}")) from None
         try:
             answer = json.loads(self.redaction.text(raw.decode("utf-8", "replace")))
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):  # not JSON, or a nesting bomb
             answer = {"text": self.redaction.text(raw.decode("utf-8", "replace"))[:2000]}
         if not isinstance(answer, dict):
             answer = {"value": answer}

@@ -156,7 +156,7 @@ def _change(book: RuleBook, params: Mapping[str, str], request: Request, rfile: 
             raise _Refused(400, invalid_request(f"Content-Type: expected application/json, found {found}"))
         try:
             body = json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as exc:
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: [[[[... nested too deep
             raise _Refused(400, invalid_request(f"the body is not valid JSON: {exc}")) from None
     return book.change(body, dry_run, delete_all)
 

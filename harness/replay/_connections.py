@@ -264,5 +264,5 @@ def _json_body(request: Request, rfile: BinaryIO) -> Any:
         raise ValueError(f"the body ended after {len(data)} of its {length} bytes")
     try:
         return json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:  # RecursionError: nested too deep
         raise ValueError(f"the body is not JSON: {exc}") from None
