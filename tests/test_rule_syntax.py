@@ -201,3 +201,8 @@ def test_nesting_as_deep_as_the_length_allows_is_parsed() -> None:
     node = parse_rule("(" * depth + "cats" + ")" * depth, max_length=4 * depth)
     assert terms(node) == [Term("keyword", "cats", False, None, depth + 1)]
     assert "never closed" in check_rule("(" * depth + "cats", max_length=4 * depth)[0]
+
+
+def test_a_proximity_of_thousands_of_digits_is_too_large_not_a_crash() -> None:
+    problems = check_rule('"cats dogs"~' + "9" * 5000, max_length=10_000)
+    assert len(problems) == 1 and "is too large" in problems[0]

@@ -137,7 +137,7 @@ def _tokens(value: str) -> list[_Tok]:
             j, proximity = end + 1, None
             m = re.compile(r"~([0-9]+)").match(value, j)
             if m:
-                proximity, j = int(m.group(1)), m.end()
+                proximity, j = int(m.group(1)[:10]), m.end()  # bounded: int() refuses over 4300 digits
             out.append(_Tok("phrase", phrase, i + 1, proximity))
             i = j
         else:
