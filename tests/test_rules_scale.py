@@ -81,3 +81,27 @@ def test_record_from_the_loopback_source_installs_the_rules_file(tmp_path: Path)
              for m in json.loads(line.raw)["matching_rules"]}  # fmt: skip
     assert {by_value["cats"]["id"], by_value["dogs"]["id"]} <= named
     assert out.read_text().count("<redacted>") == 1  # the Authorization header's token only
+
+
+def test_replace_rules_at_the_cap_replaces_them(tmp_path: Path) -> None:
+    """At the cap, a dry run of the new rules is refused for the cap (it counts the rules in effect):
+    --replace-rules, which makes room, goes on; the rules' syntax is checked by the harness."""
+    full = [{"value": f"old{i}"} for i in range(3)]
+    rules = tmp_path / "rules.json"
+    rules.write_text(json.dumps([{"value": "cats", "tag": "c"}, {"value": "dogs"}]))
+    out = tmp_path / "c.jsonl"
+    with LoopbackServer(ServeOptions(rate=50, max_events=2, rules=full, max_rules=3)) as server:
+        argv = ["record", "search-stream", "--base-url", server.base_url, "-o", str(out), "--rules", str(rules),
+                "--replace-rules"]  # fmt: skip
+        result = CliRunner().invoke(cli, argv, env={"X_BEARER_TOKEN": "t"})
+        installed = [r["value"] for r in server.rules.rules]
+        rules.write_text(json.dumps([{"value": "(cats"}, {"value": "birds"}]))  # invalid, and over the cap
+        argv[5] = str(tmp_path / "refused.jsonl")
+        refused = CliRunner().invoke(cli, argv, env={"X_BEARER_TOKEN": "t"})
+        after = [r["value"] for r in server.rules.rules]
+    assert result.exit_code == 0, result.output
+    assert installed == ["cats", "dogs"]
+    header = Cassette(out).header
+    assert header.api_calls[0]["status"] == 400 and header.rules is not None  # the dry run, as answered
+    assert [r["value"] for r in header.rules] == ["cats", "dogs"]
+    assert refused.exit_code == 2 and "never closed" in refused.output and after == ["cats", "dogs"]
