@@ -17,10 +17,13 @@ import pytest
 import requests
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from test_replayer import cassette
+from test_request_matching import EVENT as MATCHING_EVENT
+from test_request_matching import RECORDED, get
 from test_rules import AUTH, RULES_PATH, recorded_events, rules_cassette, tweet_line
 
 from harness._wire import STREAM_HEADERS, encode_chunk, response_head, send_response
-from harness.cassette import Cassette
+from harness.cassette import Cassette, CloseReason
 from harness.cassette.synth import encode_line
 from harness.errors import UsageError
 from harness.record.recorder import Recorder, RecordOptions
@@ -221,3 +224,19 @@ def test_the_recorder_takes_a_rules_answer_that_is_a_nesting_bomb(tmp_path: Path
         Recorder("search-stream", out, options).run().raise_for_error()
     header = Cassette(out).header
     assert header.rules == () and header.api_calls[0]["response"]["text"].startswith("[[[")
+
+
+def test_the_fields_a_cassette_lacks_are_remembered_up_to_a_bound(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    """Each different set of missing fields is one message: a client asking for ever other sets
+    (2^N of them) must not grow a long-running replay's memory."""
+    import harness.replay._library as library
+
+    monkeypatch.setattr(library, "MAX_MISMATCHES", 2)
+    lines = [(0.1, MATCHING_EVENT)]
+    path = cassette(tmp_path / "rich.jsonl", "search-stream", (lines, CloseReason.SERVER_CLOSED, 0.2), query=RECORDED)
+    with ReplayServer([path], speed=None) as replay:
+        for fields in ("possibly_sensitive", "source", "conversation_id", "possibly_sensitive,source"):
+            get(replay, "/2/tweets/search/stream", f"tweet.fields={fields}", token=fields)
+        kept = list(replay.mismatches)
+    assert len(kept) == 2 and "possibly_sensitive" in kept[0] and "source" in kept[1]

@@ -128,6 +128,9 @@ def _again(source: Recorded, serial: int, first: Item, stop: int, due: float,
                 yield Item(due, *item[1:])  # due at once, after the head
 
 
+MAX_MISMATCHES = 100  # different `Match.missing` messages kept
+
+
 class Library:
     """The cassettes a replay serves, by endpoint and partition (see the module docstring)."""
 
@@ -170,8 +173,8 @@ class Library:
         m = Match(recording, query, shape(endpoint, recording.query, query))
         if m.shape is not None and m.shape.missing:
             m.missing.append(missing_message(endpoint.name, recording.source, m.shape, recording.query, query))
-            if m.missing[0] not in self.mismatches:
-                self.mismatches.append(m.missing[0])
+            if len(self.mismatches) < MAX_MISMATCHES and m.missing[0] not in self.mismatches:
+                self.mismatches.append(m.missing[0])  # bounded: a client may ask for any of 2^N field sets
         return m
 
 
