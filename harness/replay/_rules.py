@@ -25,6 +25,7 @@ from harness.errors import UsageError
 from harness.model.problems import problem_tags
 from harness.model.rule_syntax import MAX_RULE_LENGTH, MAX_RULES, check_rule
 from harness.replay._recorded import Recorded, read_items
+from harness.replay._rule_lines import MARK, line_tail, matching_rules
 
 FIRST_ID = 1_900_000_000_000_000_000  # ids of rules added here: 19-digit, above any recorded one
 _TOKEN = re.compile(r"[0-9]{16}\Z")  # ASCII digits: str.isdigit() takes "²", which int() refuses
@@ -148,7 +149,7 @@ class RuleBook:
                         self._recorded.setdefault(made["id"], made["value"])
             for rec in found:
                 for item in read_items(rec, 0, 0.0):
-                    for match in (_matching(item.raw) or ()) if item.event else ():
+                    for match in (matching_rules(item.raw) or ()) if item.event else ():
                         rid = str(match.get("id"))
                         tag = match.get("tag")
                         derived.setdefault(rid, Rule(rid, f"recorded_rule_{rid}", None if tag is None else str(tag)))
@@ -223,9 +224,9 @@ class RuleBook:
     def select(self, raw: bytes) -> bytes | None:
         """An event line as the rules in effect let it out: None (no rule it matched is installed),
         or with `matching_rules` naming the installed rules."""
-        tail = _tail(raw)  # the usual line: only its last member is read and rewritten
+        tail = line_tail(raw)  # the usual line: only its last member is read and rewritten
         found: tuple[dict[str, Any] | None, list[dict[str, Any]]] | None
-        found = (None, tail[1]) if tail is not None else _matching(raw, keep=True)
+        found = (None, tail[1]) if tail is not None else matching_rules(raw, keep=True)
         if found is None:
             return raw  # no matching_rules (an error payload): not the rules' business
         obj, matched = found
@@ -236,7 +237,7 @@ class RuleBook:
             return None
         if obj is None:
             assert tail is not None
-            return tail[0] + _MARK[:-1] + orjson.dumps(installed) + b"}" + tail[2]
+            return tail[0] + MARK[:-1] + orjson.dumps(installed) + b"}" + tail[2]
         obj["matching_rules"] = installed
         return orjson.dumps(obj) + b"\r\n"
 
@@ -359,29 +360,6 @@ class RuleBook:
         return 200, {**({"errors": errors} if errors else {}), "meta": {"sent": sent_now(), "summary": summary}}
 
 
-_MARK = b',"matching_rules":['
-
-
-def _tail(raw: bytes) -> tuple[bytes, list[dict[str, Any]], bytes] | None:
-    """(the line up to `matching_rules`, its value, the line end) when it is the line's last member,
-    written without spaces (as X and the harness write it); None otherwise.
-
-    `,"` never occurs inside a JSON string (a quote there is escaped), so the mark is a member;
-    a list and one `}` after it up to the end make it the last member of the outermost object.
-    """
-    body = raw.rstrip(b"\r\n")
-    at = body.rfind(_MARK)
-    if at < 0 or not body.endswith(b"]}"):
-        return None
-    try:
-        matched = orjson.loads(body[at + len(_MARK) - 1 : -1])
-    except orjson.JSONDecodeError:
-        return None
-    if not isinstance(matched, list) or not all(isinstance(m, dict) for m in matched):
-        return None
-    return body[:at], matched, raw[len(body) :]
-
-
 def _repeated(keys: Iterable[str]) -> str | None:
     """The first key met a second time, or None."""
     seen: set[str] = set()
@@ -394,15 +372,3 @@ def _repeated(keys: Iterable[str]) -> str | None:
 
 def _strings(found: Any) -> bool:
     return isinstance(found, list) and all(isinstance(x, str) for x in found)
-
-
-def _matching(raw: bytes, keep: bool = False) -> Any:
-    """An event line's `matching_rules` (a list of objects), or None; with `keep`, (event, rules)."""
-    try:
-        obj = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        return None
-    matched = obj.get("matching_rules") if isinstance(obj, dict) else None
-    if not isinstance(matched, list) or not all(isinstance(m, dict) for m in matched):
-        return None
-    return (obj, matched) if keep else matched
