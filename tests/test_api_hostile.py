@@ -240,3 +240,20 @@ def test_the_fields_a_cassette_lacks_are_remembered_up_to_a_bound(tmp_path: Path
             get(replay, "/2/tweets/search/stream", f"tweet.fields={fields}", token=fields)
         kept = list(replay.mismatches)
     assert len(kept) == 2 and "possibly_sensitive" in kept[0] and "source" in kept[1]
+
+
+@pytest.mark.parametrize(("method", "path"), [("POST", RULES_PATH), ("DELETE", "/2/connections")])
+def test_expect_100_continue_gets_its_interim_answer(server: ReplayServer, method: str, path: str) -> None:
+    """curl sends a body over 1 KB only after `100 Continue` (or after waiting a second for it)."""
+    body = json.dumps({"add": [{"value": "birds"}]} if method == "POST" else {"uuids": ["x"]}).encode()
+    head = (f"{method} {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer t\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\nExpect: 100-continue\r\n\r\n")  # fmt: skip
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(head.encode())
+        interim = sock.recv(25)  # the body is not sent before it
+        sock.sendall(body)
+        reply = b""
+        while chunk := sock.recv(65536):
+            reply += chunk
+    assert interim == b"HTTP/1.1 100 Continue\r\n\r\n"
+    assert answered(reply)[0] == 200
