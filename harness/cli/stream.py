@@ -169,7 +169,7 @@ def _summary(result: RecordResult, validate: bool) -> str:
 @click.option(
     "--rules-snapshot/--no-rules-snapshot",
     default=None,
-    help="search-stream: read the rules in effect into the cassette first (default: when TARGET is a name or --rules).",
+    help="search-stream: read the rules in effect into the cassette (default: a named TARGET; always with --rules).",
 )
 def record(target: str, cassette: Path, params: tuple[str, ...], token: str | None, base_url: str,
            endpoint: str | None, max_events: int | None, duration: float | None, reconnect: bool,
