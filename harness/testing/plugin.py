@@ -195,7 +195,7 @@ def resolve_settings(request: pytest.FixtureRequest, config_fixture: Mapping[str
 def _record(settings: StreamSettings) -> None:
     """Record the test's cassette from the configured source (the built-in one for 'loopback')."""
     from harness.record.recorder import Recorder, RecordOptions
-    from harness.replay.loopback import LoopbackServer, ServeOptions
+    from harness.replay.loopback import LOOPBACK_TOKEN, LoopbackServer, ServeOptions
 
     endpoint = settings.endpoint
     if endpoint is None:
@@ -205,9 +205,9 @@ def _record(settings: StreamSettings) -> None:
         )
     params = dict(settings.params)
     if settings.record_url == LOOPBACK:
-        serve = ServeOptions(token="loopback", rate=50.0, heartbeat=1.0, seed=0, dialect=settings.dialect)
+        serve = ServeOptions(token=LOOPBACK_TOKEN, rate=50.0, heartbeat=1.0, seed=0, dialect=settings.dialect)
         with LoopbackServer(serve) as source:
-            options = RecordOptions(params=params, token="loopback", base_url=source.base_url, read_rules=False,
+            options = RecordOptions(params=params, token=LOOPBACK_TOKEN, base_url=source.base_url, read_rules=False,
                                     max_events=settings.max_events, duration=settings.duration)  # fmt: skip
             Recorder(endpoint, settings.cassette, options).run().raise_for_error()
         return
