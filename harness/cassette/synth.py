@@ -45,6 +45,11 @@ T = TypeVar("T")
 _EPOCH = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
 _WORDS_EN = "stream coffee rain data morning release build harness today launch space music".split()
 _WORDS_JA = "今日 東京 コーヒー 雨 朝 配信 ニュース 桜 ラーメン 電車 週末 音楽".split()
+_WORDS = {
+    "ja": _WORDS_JA,
+    "ko": "오늘 서울 커피 비 아침 방송 뉴스 음악 주말 지하철 라면 봄".split(),
+    "pt": "hoje café chuva dados manhã lançamento música praia futebol semana notícias".split(),
+}
 
 
 class Source(Protocol):
@@ -122,8 +127,11 @@ class Synth(Visitor[_At, Any]):
         depth = at[1]
         out: dict[str, Any] = {}
         deep = depth >= self.max_depth
+        chosen = self.choice(obj.one_of) if obj.one_of else ""
         for f in obj.fields:
-            if f.required or (not deep and self.chance(self.optional)):
+            if f.name in obj.one_of and f.name != chosen:
+                continue
+            if f.required or f.name == chosen or (not deep and self.chance(self.optional)):
                 out[f.name] = self.value(f.type, f.name, depth + 1)
         if obj.require_any and not any(k in out for k in obj.require_any):
             first = obj.field(obj.require_any[0])
@@ -192,7 +200,7 @@ class Synth(Visitor[_At, Any]):
         return text + "x" * max(0, lo - len(text))
 
     def words(self, n: int) -> str:
-        pool = _WORDS_JA if self.lang == "ja" else _WORDS_EN
+        pool = _WORDS.get(self.lang, _WORDS_EN)
         sep = "" if self.lang == "ja" else " "
         return sep.join(self.choice(pool) for _ in range(n))
 
@@ -222,7 +230,8 @@ class Synth(Visitor[_At, Any]):
     def event(self, endpoint: str) -> dict[str, Any]:
         """A valid stream event (with `data`) of an endpoint, name or path."""
         e = resolve_endpoint(endpoint)
-        self.lang = "ja" if e.name == "firehose-ja" else "en"
+        # the language firehoses' tweets are in their language (/lang/ja...), the others in English
+        self.lang = e.path.rpartition("/lang/")[2] if "/lang/" in e.path else "en"
         envelope = DEFINITIONS[e.event]
         assert isinstance(envelope, Obj)
         out: dict[str, Any] = {}

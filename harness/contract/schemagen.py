@@ -134,6 +134,8 @@ class _Schemas(Visitor[Profile, Schema]):
             s["required"] = required
         if obj.require_any:
             s["anyOf"] = [{"required": [name]} for name in obj.require_any]
+        if obj.one_of:
+            s["oneOf"] = [{"required": [name]} for name in obj.one_of]
         if profile is Profile.STRICT:
             s["additionalProperties"] = False
         return s

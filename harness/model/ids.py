@@ -48,6 +48,7 @@ DEFINITIONS: tuple[Definition, ...] = (
         doc="Unique identifier of a Like event (opaque, e.g. a 32-digit hex string).",
     ),
     Alias("RuleId", Str(pattern=_SNOWFLAKE), doc="Unique identifier of a filtered-stream rule."),
+    Alias("ActivityEventId", Str(pattern=_SNOWFLAKE), doc="Unique identifier of an activity event."),
     Alias("RuleTag", Str(), doc="Free-form label a client attached to its rule."),
     Alias("NoteId", Str(pattern=_SNOWFLAKE), doc="Unique identifier of a Community Note."),
     Alias(
