@@ -188,6 +188,8 @@ class Synth(Visitor[_At, Any]):
             return moment.strftime("%Y-%m-%dT%H:%M:%S.000Z")
         if t.format == "uri":
             return f"https://t.co/{self.regex('^[A-Za-z0-9]{10}$')}"
+        if t.format == "iri":  # an expanded link (ASCII here, which the native checker is sure of)
+            return f"https://example.com/{self.regex('^[a-z0-9]{3,12}$')}"
         if t.pattern:
             text = self.regex(t.pattern)
         elif hint == "lang":

@@ -188,7 +188,9 @@ def _string(t: Str) -> tuple[Any, ...]:
         checks.append((SEQ, alternatives))
     if t.format == "date-time":
         checks.append((DATE_TIME,))
-    elif t.format == "uri" and URI_EXACT is not None:  # the reference's rule is rfc3986's, which ours is a part of
+    elif t.format in ("uri", "iri") and URI_EXACT is not None:
+        # the reference's uri rule is rfc3986's, which ours is a part of; every URI is an IRI,
+        # so a non-ASCII IRI (or an allowed "") is only unsure, and the reference decides
         checks.append((URI,))
     elif t.format is not None:
         return (UNSURE,)

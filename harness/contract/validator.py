@@ -27,6 +27,7 @@ from referencing.jsonschema import DRAFT202012
 from harness.contract import schemagen
 from harness.contract._patterns import DATE_TIME, URI_EXACT, URI_FAST
 from harness.contract.schemagen import Profile
+from harness.model.formats import IRI_BIDI_FORMATTING, IRI_CHARS
 
 PROBLEM_SCHEMA = schemagen.definition_file("Problem")
 
@@ -154,7 +155,25 @@ def uri(value: str) -> bool:
     return not value.endswith("\n") and Draft202012Validator.FORMAT_CHECKER.conforms(value, "uri")
 
 
-FORMATS = {"date-time": date_time, "uri": uri}
+def iri(value: str) -> bool:
+    """RFC 3987 `iri`: non-ASCII characters allowed where they are IRI characters, each read
+    as its UTF-8 percent-encoding, and the result a `uri` (so an ASCII value is an IRI exactly
+    when it is a URI)."""
+    if value.isascii():
+        return uri(value)
+    encoded = []
+    for char in value:
+        code = ord(char)
+        if code < 0x80:
+            encoded.append(char)
+        elif code not in IRI_BIDI_FORMATTING and any(lo <= code <= hi for lo, hi in IRI_CHARS):
+            encoded.append("".join(f"%{b:02X}" for b in char.encode("utf-8")))
+        else:
+            return False
+    return uri("".join(encoded))
+
+
+FORMATS = {"date-time": date_time, "uri": uri, "iri": iri}
 for _name, _rule in FORMATS.items():
     FORMAT_CHECKER.checks(_name)(lambda v, rule=_rule: not isinstance(v, str) or rule(v))
 

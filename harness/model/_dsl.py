@@ -17,10 +17,11 @@ class Str:
     """A JSON string, optionally constrained."""
 
     pattern: str | None = None
-    format: str | None = None  # "date-time" or "uri": both are checked
+    format: str | None = None  # "date-time", "uri" or "iri": each is checked
     enum: tuple[str, ...] | None = None
     min_length: int | None = None
     max_length: int | None = None
+    or_empty: bool = False  # "" is accepted too, whatever the format or pattern say
 
 
 @dataclass(frozen=True)
