@@ -12,9 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
 from harness.cassette import Cassette
 from harness.cassette.synth import Synth
+from harness.cli import main
 from harness.contract import schemagen
 from harness.contract._native import NativeModel
 from harness.contract.checker import Contract
@@ -252,3 +254,13 @@ def test_readme_table_lists_every_endpoint_with_its_synthetic_sample() -> None:
         assert any(f"`{name}`" in row and f"`GET {e.path}`" in row and sample in row for row in rows), name
         header = Cassette(ROOT / sample).header
         assert header.endpoint == name and header.labels["source"] == "synthetic"
+
+
+@pytest.mark.parametrize("name", sorted(ENDPOINTS))
+def test_harness_synth_then_validate_each_endpoint(name: str, tmp_path: Path) -> None:
+    out = tmp_path / f"{name}.jsonl"
+    made = CliRunner().invoke(main, ["synth", ENDPOINTS[name].path, "-o", str(out), "--events", "8", "--seed", "2"])
+    assert made.exit_code == 0, made.output
+    assert Cassette(out).header.endpoint == name
+    checked = CliRunner().invoke(main, ["validate", str(out)])
+    assert checked.exit_code == 0 and "all valid" in checked.output, checked.output

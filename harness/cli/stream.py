@@ -278,7 +278,7 @@ def room_for(max_clients: int) -> None:
 def serve(host: str, port: int, token: str | None, rate: float, heartbeat: float, seed: int | None,
           max_events: int | None, error_every: int | None, error_kind: str, gzip: bool, ready_file: Path | None,
           max_clients: int, request_timeout: float, quiet: bool) -> None:  # fmt: skip
-    """Serve the three streams on loopback with synthetic events: no credentials needed.
+    """Serve every stream on loopback with synthetic events: no credentials needed.
 
     The first line on stdout is `listening http://HOST:PORT`. Stops on Ctrl-C or SIGTERM.
     """
