@@ -122,5 +122,5 @@ SPEC_LIKE_EXPANSIONS = ("attachments.media_keys", "liked_tweet_author_id", "like
 # without the members the pages leave out.
 PAGE_ONLY_OMITS = ("matched_media_notes", "note_request_suggestions", "paid_partnership")
 TWEET_FIELDS = tuple(m for m in SPEC_TWEET_FIELDS if m not in PAGE_ONLY_OMITS)
-LIKE_WITH_TWEET_AUTHOR_FIELDS = SPEC_LIKE_WITH_TWEET_AUTHOR_FIELDS[1:]
-LIKE_EXPANSIONS = SPEC_LIKE_EXPANSIONS[1:]
+LIKE_WITH_TWEET_AUTHOR_FIELDS = tuple(m for m in SPEC_LIKE_WITH_TWEET_AUTHOR_FIELDS if m != "attachments_media_keys")
+LIKE_EXPANSIONS = tuple(m for m in SPEC_LIKE_EXPANSIONS if m != "attachments.media_keys")
