@@ -137,8 +137,11 @@ DATE_LIKE = st.from_regex(
 @given(value=st.one_of(st.text(max_size=40), DATE_LIKE, st.sampled_from([*DATE_TIMES, *URIS, *LEGACY])))
 def test_the_format_rules_are_jsonschemas_without_importing_it(value: str) -> None:
     """The formats' slow path runs rfc3339-validator and rfc3986-validator as jsonschema
-    sets them up, without jsonschema: the same verdicts as its checker."""
+    sets them up, without jsonschema: the same verdicts as its checker. (`iri` is the
+    harness's own rule: jsonschema checks it only with rfc3987 installed.)"""
     for name, rule in FORMATS.items():
+        if name == "iri":
+            continue
         assert rule(value) == (not value.endswith("\n") and STOCK.conforms(value, name)), (name, value)
 
 

@@ -25,7 +25,10 @@ from harness.replay.loopback import LoopbackServer, ServeOptions
 pytestmark = pytest.mark.integration  # real sockets, servers or subprocesses
 
 AUTH = {"Authorization": "Bearer anything"}
-QUERY = {"search-stream": "", "firehose-ja": "?partition=1", "likes-sample10": "?partition=2"}
+QUERY = {
+    name: ("?partition=2" if name == "likes-sample10" else "?partition=1") if any(p.required for p in e.params) else ""
+    for name, e in ENDPOINTS.items()
+}
 
 
 def raw_stream(server: LoopbackServer, target: str, *, limit: int, token: str = "anything") -> tuple[bytes, bytes]:
@@ -137,7 +140,7 @@ def test_bad_parameters_get_xs_400(contract: Contract) -> None:
 
 def test_unknown_paths_and_methods() -> None:
     with LoopbackServer() as server:
-        assert requests.get(server.base_url + "/2/tweets/sample/stream", headers=AUTH, timeout=5).status_code == 404
+        assert requests.get(server.base_url + "/2/tweets/sample/streams", headers=AUTH, timeout=5).status_code == 404
         assert requests.post(server.base_url + "/2/tweets/search/stream", headers=AUTH, timeout=5).status_code == 405
         with socket.create_connection(("127.0.0.1", server.port)) as s:
             s.sendall(b"nonsense\r\n\r\n")

@@ -55,6 +55,9 @@ PROBLEM_SLUGS: dict[str, str | tuple[str, ...]] = {
 
 # Members of a `*.fields` parameter whose wire name differs from the object's property.
 FIELD_PARAM_RENAMES = {"like_with_tweet_author.fields": {"liked_tweet_author_id": "tweet_author_id"}}
+# Spec members that select a member the spec's object does not declare.
+UNDECLARED = {"like_with_tweet_author.fields": {"attachments_media_keys"}}
+SEEDS = {"search-stream", "firehose-ja", "likes-sample10"}
 
 # Object members no `*.fields` parameter of the pages can select (spec-only, or sent unasked).
 UNSELECTABLE = {
@@ -159,6 +162,9 @@ def test_field_names_are_unique_and_documented() -> None:
             assert len(names) == len(set(names)), name
             assert all(f.doc for f in d.fields), name
             assert set(d.require_any) <= set(names), name
+            assert set(d.one_of) <= set(names), name
+            assert not (d.one_of and d.require_any), name
+            assert not any(f.required for f in d.fields if f.name in d.one_of), name
         assert d.doc, name
 
 
@@ -274,19 +280,50 @@ def test_endpoint_names_and_paths() -> None:
         "search-stream": "/2/tweets/search/stream",
         "firehose-ja": "/2/tweets/firehose/stream/lang/ja",
         "likes-sample10": "/2/likes/sample10/stream",
+        "sample-stream": "/2/tweets/sample/stream",
+        "sample10-stream": "/2/tweets/sample10/stream",
+        "firehose": "/2/tweets/firehose/stream",
+        "firehose-en": "/2/tweets/firehose/stream/lang/en",
+        "firehose-ko": "/2/tweets/firehose/stream/lang/ko",
+        "firehose-pt": "/2/tweets/firehose/stream/lang/pt",
+        "likes-firehose": "/2/likes/firehose/stream",
+        "tweets-compliance": "/2/tweets/compliance/stream",
+        "users-compliance": "/2/users/compliance/stream",
+        "likes-compliance": "/2/likes/compliance/stream",
+        "tweets-label": "/2/tweets/label/stream",
+        "activity": "/2/activity/stream",
     }
+
+
+# What one line's `data` is, per endpoint (the rest carry a Tweet).
+EVENT_DATA = {
+    "likes-sample10": "LikeWithTweetAuthor",
+    "likes-firehose": "LikeWithTweetAuthor",
+    "tweets-compliance": "TweetComplianceData",
+    "users-compliance": "UserComplianceData",
+    "likes-compliance": "LikeComplianceData",
+    "tweets-label": "TweetLabelData",
+    "activity": "ActivityEventData",
+}
+COMPLIANCE = {"tweets-compliance", "users-compliance", "likes-compliance", "tweets-label"}
 
 
 @pytest.mark.parametrize("name", sorted(ENDPOINTS))
 def test_event_envelope(name: str) -> None:
     e = ENDPOINTS[name]
     event = obj(e.event)
-    assert event.require_any == ("data", "errors")
+    if name in COMPLIANCE:  # the spec's oneOf of {data} and {errors}
+        assert event.one_of == ("data", "errors") and event.require_any == ()
+    else:
+        assert event.require_any == ("data", "errors") and event.one_of == ()
     errors = event.field("errors").type
     assert errors == Arr(Ref("Problem"), min_items=1)
-    assert event.field("includes").type == Ref("Expansions")
+    has_includes = name not in COMPLIANCE and name != "activity"
+    assert ("includes" in field_names(e.event)) == has_includes
+    if has_includes:
+        assert event.field("includes").type == Ref("Expansions")
     data = event.field("data").type
-    assert data == Ref("LikeWithTweetAuthor" if name == "likes-sample10" else "Tweet")
+    assert data == Ref(EVENT_DATA.get(name, "Tweet"))
     assert ("matching_rules" in field_names(e.event)) == (name == "search-stream")
     names = [p.name for p in e.params]
     assert len(names) == len(set(names))
@@ -300,7 +337,7 @@ def test_resolve_endpoint_by_name_and_path(name: str) -> None:
     assert resolve_endpoint(e.path + "?partition=1&tweet.fields=id") is e
 
 
-@pytest.mark.parametrize("bad", ["search", "/2/tweets/sample/stream", "", "firehose-en"])
+@pytest.mark.parametrize("bad", ["search", "/2/tweets/search/stream/rules", "", "firehose-fr", "/2/tweets/stream"])
 def test_resolve_endpoint_rejects_others(bad: str) -> None:
     with pytest.raises(UnknownEndpointError) as info:
         resolve_endpoint(bad)
@@ -313,17 +350,22 @@ def test_partition() -> None:
     for name in ("firehose-ja", "likes-sample10"):
         p = ENDPOINTS[name].param("partition")
         assert p.required and p.type == Int(minimum=1, maximum=2)
-    with pytest.raises(KeyError):
-        ENDPOINTS["search-stream"].param("partition")
+    for name in ("search-stream", "sample-stream", "likes-compliance", "tweets-label", "activity"):
+        with pytest.raises(KeyError):
+            ENDPOINTS[name].param("partition")
+
+
+UNPARTITIONED = {"search-stream", "sample-stream", "likes-compliance", "tweets-label", "activity"}
 
 
 @pytest.mark.parametrize("name", sorted(ENDPOINTS))
 def test_common_parameters(name: str) -> None:
     e = ENDPOINTS[name]
     assert e.param("backfill_minutes").type == Int(minimum=0, maximum=5)
-    assert e.param("start_time").type == Str(format="date-time")
-    assert e.param("end_time").type == Str(format="date-time")
-    assert {p.name for p in e.params if p.required} == ({"partition"} if name != "search-stream" else set())
+    if name != "sample-stream":  # the 1% sample takes no time window
+        assert e.param("start_time").type == Str(format="date-time")
+        assert e.param("end_time").type == Str(format="date-time")
+    assert {p.name for p in e.params if p.required} == (set() if name in UNPARTITIONED else {"partition"})
     for p in e.params:
         if p.name.endswith(".fields") or p.name == "expansions":
             assert isinstance(p.type, Arr) and p.type.min_items == 1, p.name
@@ -339,10 +381,13 @@ def test_fields_parameters_match_objects(name: str) -> None:
             continue
         target = FIELDS_PARAM_OBJECT[p.name]
         renames = FIELD_PARAM_RENAMES.get(p.name, {})
-        members = {renames.get(m, m) for m in enum_of(e, p.name)}
+        members = {renames.get(m, m) for m in enum_of(e, p.name)} - UNDECLARED.get(p.name, set())
         declared = field_names(target)
         assert members <= declared, f"{p.name}: not on {target}: {members - declared}"
-        assert declared - members == UNSELECTABLE.get(target, set()), f"{p.name}: not selectable"
+        unselectable = UNSELECTABLE.get(target, set())
+        if name not in SEEDS:  # the spec's lists select the members the pages leave out
+            unselectable = unselectable & {"username"}
+        assert declared - members == unselectable, f"{p.name}: not selectable"
 
 
 def test_page_parameter_lists() -> None:

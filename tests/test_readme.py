@@ -7,6 +7,11 @@ from pathlib import Path
 
 import pytest
 
+# Imported here, before pytester's in-process runs: a module first imported inside a run is
+# dropped after it, and a second run's fresh requests then meets the first one's cookie jar
+# class ("You can only merge into CookieJar") when harness.cli was imported beforehand.
+import requests  # noqa: F401
+
 pytestmark = pytest.mark.integration  # real sockets, servers or subprocesses
 
 pytest_plugins = ["pytester"]

@@ -393,8 +393,8 @@ def test_bad_query_parameters_get_an_invalid_request_naming_the_parameter(
 
 
 def test_unknown_paths_and_other_methods_are_refused_with_problems(samples: ReplayServer) -> None:
-    r = answer(samples, "/2/tweets/sample/stream")
-    assert r.status_code == 404 and "no stream at /2/tweets/sample/stream" in r.json()["detail"]
+    r = answer(samples, "/2/tweets/sample/streams")
+    assert r.status_code == 404 and "no stream at /2/tweets/sample/streams" in r.json()["detail"]
     r = answer(samples, "/2/tweets/search/stream", method="POST")
     assert r.status_code == 405
     for r in (answer(samples, "/nope"), answer(samples, "/2/tweets/search/stream", method="DELETE")):

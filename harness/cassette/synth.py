@@ -51,6 +51,11 @@ T = TypeVar("T")
 _EPOCH = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
 _WORDS_EN = "stream coffee rain data morning release build harness today launch space music".split()
 _WORDS_JA = "今日 東京 コーヒー 雨 朝 配信 ニュース 桜 ラーメン 電車 週末 音楽".split()
+_WORDS = {
+    "ja": _WORDS_JA,
+    "ko": "오늘 서울 커피 비 아침 방송 뉴스 음악 주말 지하철 라면 봄".split(),
+    "pt": "hoje café chuva dados manhã lançamento música praia futebol semana notícias".split(),
+}
 
 
 class Source(Protocol):
@@ -149,8 +154,11 @@ class Synth(Visitor[_At, Any]):
         out: dict[str, Any] = {}
         deep = depth >= self.max_depth
         always = ALWAYS.get(obj.name, ()) if self.practice else ()
+        chosen = self.choice(obj.one_of) if obj.one_of else ""
         for f in obj.fields:
-            if f.required or f.name in always or (not deep and self.chance(self.optional)):
+            if f.name in obj.one_of and f.name != chosen:
+                continue
+            if f.required or f.name == chosen or f.name in always or (not deep and self.chance(self.optional)):
                 t = f.type
                 if self.practice and isinstance(t, Arr) and (obj.name, f.name) in NON_EMPTY:
                     t = Arr(t.items, max(1, t.min_items or 0), t.max_items)
@@ -210,6 +218,8 @@ class Synth(Visitor[_At, Any]):
             return moment.strftime("%Y-%m-%dT%H:%M:%S.000Z")
         if t.format == "uri":
             return f"https://t.co/{self.regex('^[A-Za-z0-9]{10}$')}"
+        if t.format == "iri":  # an expanded link (ASCII here, which the native checker is sure of)
+            return f"https://example.com/{self.regex('^[a-z0-9]{3,12}$')}"
         if t.pattern:
             text = self.regex(t.pattern)
         elif hint == "lang":
@@ -222,7 +232,7 @@ class Synth(Visitor[_At, Any]):
         return text + "x" * max(0, lo - len(text))
 
     def words(self, n: int) -> str:
-        pool = _WORDS_JA if self.lang == "ja" else _WORDS_EN
+        pool = _WORDS.get(self.lang, _WORDS_EN)
         sep = "" if self.lang == "ja" else " "
         return sep.join(self.choice(pool) for _ in range(n))
 

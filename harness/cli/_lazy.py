@@ -15,7 +15,7 @@ LAZY: dict[str, tuple[str, str]] = {
     "record": ("harness.cli.stream", "Record a live stream session into a cassette."),
     "serve": (
         "harness.cli.stream",
-        "Serve the three streams on loopback with synthetic events: no credentials needed.",
+        "Serve every stream on loopback with synthetic events: no credentials needed.",
     ),
     "replay": (
         "harness.cli.replay",

@@ -308,7 +308,7 @@ def serve(host: str, port: int, token: str | None, rate: float | str, heartbeat:
           max_events: int | None, error_every: int | None, error_kind: str, gzip: bool, ready_file: Path | None,
           max_clients: int, request_timeout: float, max_rules: int, max_rule_length: int,
           quiet: bool, dialect: str) -> None:  # fmt: skip
-    """Serve the three streams on loopback with synthetic events: no credentials needed.
+    """Serve every stream on loopback with synthetic events: no credentials needed.
 
     Events answer each request's *.fields and expansions as live. The first line on stdout
     is `listening http://HOST:PORT`. Stops on Ctrl-C or SIGTERM.

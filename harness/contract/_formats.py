@@ -9,6 +9,7 @@ from collections.abc import Callable
 from functools import lru_cache
 
 from harness.contract._patterns import DATE_TIME, URI_EXACT, URI_FAST
+from harness.model.formats import IRI_BIDI_FORMATTING, IRI_CHARS
 
 __all__ = ["FORMATS", "USUAL", "date_time", "uri"]
 
@@ -17,7 +18,12 @@ _USUAL_DATE_TIME = re.compile(DATE_TIME).fullmatch
 _USUAL_URI = re.compile(URI_FAST).fullmatch if URI_EXACT is not None else lambda _: None
 #: per format, a regex (ASCII classes only: the same in every engine) whose whole-value
 #: matches the reference accepts; None where there is none
-USUAL = {"date-time": DATE_TIME, "uri": URI_FAST if URI_EXACT is not None else None}
+#: (an ASCII IRI is an IRI exactly when it is a URI)
+USUAL = {
+    "date-time": DATE_TIME,
+    "uri": URI_FAST if URI_EXACT is not None else None,
+    "iri": URI_FAST if URI_EXACT is not None else None,
+}
 
 
 def date_time(value: str) -> bool:
@@ -71,4 +77,22 @@ def _stock_rules() -> dict[str, Callable[[str], bool]]:
 _STOCK = _stock_rules()
 
 
-FORMATS = {"date-time": date_time, "uri": uri}
+def iri(value: str) -> bool:
+    """RFC 3987 `iri`: non-ASCII characters allowed where they are IRI characters, each read
+    as its UTF-8 percent-encoding, and the result a `uri` (so an ASCII value is an IRI exactly
+    when it is a URI)."""
+    if value.isascii():
+        return uri(value)
+    encoded = []
+    for char in value:
+        code = ord(char)
+        if code < 0x80:
+            encoded.append(char)
+        elif code not in IRI_BIDI_FORMATTING and any(lo <= code <= hi for lo, hi in IRI_CHARS):
+            encoded.append("".join(f"%{b:02X}" for b in char.encode("utf-8")))
+        else:
+            return False
+    return uri("".join(encoded))
+
+
+FORMATS = {"date-time": date_time, "uri": uri, "iri": iri}

@@ -26,7 +26,7 @@ from harness.model.patterns import Chars, Group, Node, PatternError, Repeat
 from harness.model.patterns import parse as parse_pattern
 from harness.model.visit import Visitor
 
-NODE_FORMAT = 1  # the node layout this module writes: a stale build of _speedups reads another
+NODE_FORMAT = 2  # the node layout this module writes: a stale build of _speedups reads another
 MISSING = ""  # why the native checker is not available, if it is not
 
 _speedups: Any
@@ -99,7 +99,8 @@ class NativeModel:
     def _root(self, schema: str, name: str) -> None:
         d = self.model[name]
         envelope = (-1, -1)
-        if isinstance(d, Obj):
+        node = self.nodes[self._named[name]]
+        if isinstance(d, Obj) and node is not None and node[0] == OBJ:  # an unsure root has no fields
             names = [f.name for f in d.fields]
             if "data" in names and "errors" in names:
                 envelope = (names.index("data"), names.index("errors"))
@@ -125,10 +126,11 @@ class NativeModel:
     def object_node(self, obj: Obj) -> tuple[Any, ...]:
         fields = tuple((f.name.encode(), self._type(f.type), f.required) for f in obj.fields)
         names = [f.name for f in obj.fields]
-        if any(n not in names for n in obj.require_any):
-            return (UNSURE,)  # an undeclared member may satisfy it: only the reference can tell
-        any_of = tuple(names.index(n) for n in obj.require_any)
-        return (OBJ, fields, any_of, self.profile is Profile.STRICT)
+        members = obj.one_of or obj.require_any
+        if any(n not in names for n in members) or (obj.one_of and obj.require_any):
+            return (UNSURE,)  # an undeclared member may count: only the reference can tell
+        any_of = tuple(names.index(n) for n in members)
+        return (OBJ, fields, any_of, self.profile is Profile.STRICT, bool(obj.one_of))
 
     def union_node(self, union: Union_) -> tuple[Any, ...]:
         variants: dict[str, list[int]] = {}
@@ -188,7 +190,9 @@ def _string(t: Str) -> tuple[Any, ...]:
         checks.append((SEQ, alternatives))
     if t.format == "date-time":
         checks.append((DATE_TIME,))
-    elif t.format == "uri" and URI_EXACT is not None:  # the reference's rule is rfc3986's, which ours is a part of
+    elif t.format in ("uri", "iri") and URI_EXACT is not None:
+        # the reference's uri rule is rfc3986's, which ours is a part of; every URI is an IRI,
+        # so a non-ASCII IRI (or an allowed "") is only unsure, and the reference decides
         checks.append((URI,))
     elif t.format is not None:
         return (UNSURE,)

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define NODE_FORMAT 1 /* the layout of node tuples and of run()'s answer: _native checks it */
+#define NODE_FORMAT 2 /* the layout of node tuples and of run()'s answer: _native checks it */
 #define MAX_DEPTH 128
 #define MAX_FIELDS 256
 #define DECODED 4096 /* longest checked string with escapes decoded here; longer: not sure */

@@ -47,10 +47,10 @@ static int object(const Program *pr, const Node *n, Cur *c, unsigned char *seen)
     for (Py_ssize_t i = 0; i < n->nfields; i++)
         if (n->fields[i].required && !seen[i]) return 0;
     if (n->nany) {
-        Py_ssize_t i;
-        for (i = 0; i < n->nany; i++)
-            if (seen[n->any_of[i]]) break;
-        if (i == n->nany) return 0;
+        Py_ssize_t present = 0;
+        for (Py_ssize_t i = 0; i < n->nany; i++)
+            present += seen[n->any_of[i]] != 0;
+        if (present == 0 || (n->one && present > 1)) return 0;
     }
     return 1;
 }

@@ -29,6 +29,7 @@ typedef struct {
     FieldDef *fields; Py_ssize_t nfields;
     int *table; Py_ssize_t mask; /* open addressing: field index + 1 */
     int *any_of; Py_ssize_t nany;
+    int one; /* exactly one of any_of, not at least one */
     int strict;
     /* N_UNION */
     char *tag; Py_ssize_t tag_len;
@@ -127,7 +128,7 @@ static int *int_list(PyObject *seq, Py_ssize_t *n, Py_ssize_t nnodes, int are_no
  *   (N_STR, min_len, max_len, checks, enum|None)  checks: ((C_SEQ, ((class16, lo, hi), ...), ...) | (C_DATETIME,) | (C_URI,), ...)
  *   (N_INT, min|None, max|None)   (N_NUM, min|None, max|None)   (N_BOOL,)   (N_ANYOBJ,)   (N_UNSURE,)
  *   (N_ARR, item, min_items, max_items)   (N_TUP, (item, ...))
- *   (N_OBJ, ((name, node, required), ...), (any_of field index, ...), strict)
+ *   (N_OBJ, ((name, node, required), ...), (any_of field index, ...), strict[, exactly_one])
  *   (N_UNION, tag, ((value, (node, ...)), ...)) */
 static int build_node(Node *d, PyObject *t, Py_ssize_t nnodes) {
     int kind;
@@ -244,7 +245,8 @@ static int build_node(Node *d, PyObject *t, Py_ssize_t nnodes) {
         }
         d->any_of = int_list(b, &d->nany, nf, 1);
         d->strict = PyObject_IsTrue(c);
-        return d->any_of && d->strict >= 0 ? 0 : -1;
+        d->one = x ? PyObject_IsTrue(x) : 0;
+        return d->any_of && d->strict >= 0 && d->one >= 0 ? 0 : -1;
     }
     case N_UNION: {
         if (!(d->tag = copy_bytes(a, &d->tag_len))) return -1;

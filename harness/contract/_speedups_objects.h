@@ -69,9 +69,10 @@ static int object_members(const Program *pr, const Node *n, PyObject *v, int dep
     for (Py_ssize_t i = 0; i < n->nfields; i++)
         if (n->fields[i].required && !seen[i]) return 0;
     if (!n->nany) return 1;
+    Py_ssize_t present = 0;
     for (Py_ssize_t i = 0; i < n->nany; i++)
-        if (seen[n->any_of[i]]) return 1;
-    return 0;
+        present += seen[n->any_of[i]] != 0;
+    return present == 1 || (present > 1 && !n->one);
 }
 
 /* The union's variants for the tag member of dict v, or NULL. */

@@ -87,6 +87,8 @@ class _Schemas(Visitor[Profile, Schema]):
             s["minLength"] = t.min_length
         if t.max_length is not None:
             s["maxLength"] = t.max_length
+        if t.or_empty:  # the constraints, or the empty string
+            s = {"type": "string", "anyOf": [{"const": ""}, {k: v for k, v in s.items() if k != "type"}]}
         return s
 
     def int_(self, t: Int | Num, profile: Profile) -> Schema:
@@ -136,6 +138,8 @@ class _Schemas(Visitor[Profile, Schema]):
             s["required"] = required
         if obj.require_any:
             s["anyOf"] = [{"required": [name]} for name in obj.require_any]
+        if obj.one_of:
+            s["oneOf"] = [{"required": [name]} for name in obj.one_of]
         if profile is Profile.STRICT:
             s["additionalProperties"] = False
         return s

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import orjson
 
 from harness.contract import schemagen
-from harness.contract._formats import FORMATS, date_time, uri
+from harness.contract._formats import FORMATS, date_time, iri, uri
 from harness.contract._patterns import ecma_pattern
 from harness.contract.schemagen import Profile
 from harness.model.dialect import Dialect
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FORMATS", "PROBLEM_SCHEMA", "Engine", "ReferenceEngine", "Violation", "date_time", "ecma_pattern",
-    "huge_float", "json_pointer", "loads", "not_json", "payload_kind", "shorten", "uri",
+    "huge_float", "iri", "json_pointer", "loads", "not_json", "payload_kind", "shorten", "uri",
 ]  # fmt: skip
 
 

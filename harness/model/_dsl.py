@@ -17,10 +17,11 @@ class Str:
     """A JSON string, optionally constrained."""
 
     pattern: str | None = None
-    format: str | None = None  # "date-time" or "uri": both are checked
+    format: str | None = None  # "date-time", "uri" or "iri": each is checked
     enum: tuple[str, ...] | None = None
     min_length: int | None = None
     max_length: int | None = None
+    or_empty: bool = False  # "" is accepted too, whatever the format or pattern say
 
 
 @dataclass(frozen=True)
@@ -95,13 +96,16 @@ class Obj:
     """A named JSON object.
 
     `require_any` lists members of which at least one must be present (a stream line
-    carries `data`, `errors`, or both).
+    carries `data`, `errors`, or both); `one_of` members of which exactly one must be (a
+    compliance event is a `delete`, a `drop`... and never two: the spec's `oneOf` of
+    objects that each require one member).
     """
 
     name: str
     fields: tuple[Field, ...]
     doc: str = ""
     require_any: tuple[str, ...] = ()
+    one_of: tuple[str, ...] = ()
 
     def extend(self, name: str, *extra: Field, doc: str = "") -> Obj:
         """A new object with this one's fields and `extra` (union subtypes).
@@ -111,7 +115,7 @@ class Obj:
         """
         override = {f.name: f for f in extra}
         fields = tuple(override.pop(f.name, f) for f in self.fields) + tuple(override.values())
-        return Obj(name, fields, doc or self.doc, self.require_any)
+        return Obj(name, fields, doc or self.doc, self.require_any, self.one_of)
 
     def field(self, name: str) -> Field:
         """The field with this wire name."""

@@ -1,5 +1,8 @@
 """The string formats the model declares (`Str(format=...)`), each rule written once.
 
+Formats: `date-time`, `uri`, and `iri` (a URI that may hold non-ASCII characters, as URLs
+expanded from real posts do).
+
 `DATE_TIME` and `URI_FAST` are what the engines run: the native checker implements them in
 C (`contract/_speedups_strings.h`, held to these by tests side by side), the query-parameter
 checks use `DATE_TIME` as is. Each accepts a subset of what the reference's `date-time` and
@@ -9,7 +12,7 @@ never more: a value they refuse goes on to the reference.
 
 from __future__ import annotations
 
-__all__ = ["DATE_TIME", "URI_FAST"]
+__all__ = ["DATE_TIME", "IRI_BIDI_FORMATTING", "IRI_CHARS", "URI_FAST"]
 
 _UNRESERVED = r"a-zA-Z0-9_.~!$&'()*+,;=\-"
 _PCT = r"%[0-9A-Fa-f]{2}"
@@ -35,3 +38,18 @@ DATE_TIME = (
     rf"(?:{_YEAR}-{_DAY}|{_LEAP})[Tt](?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
     r"(?:\.[0-9]+)?(?:[Zz]|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])"
 )
+
+# RFC 3987 `iri`: a URI whose non-ASCII characters are `ucschar` (or `iprivate`), each read
+# as its UTF-8 percent-encoding (the RFC's mapping to a URI, section 3.1). The ranges are the
+# RFC's; `iprivate` is let through anywhere, not only in the query.
+IRI_CHARS = (
+    (0xA0, 0xD7FF),
+    (0xE000, 0xFDCF),  # iprivate E000-F8FF and ucschar F900-FDCF
+    (0xFDF0, 0xFFEF),
+    *((plane << 16, (plane << 16) | 0xFFFD) for plane in range(1, 14)),
+    (0xE1000, 0xEFFFD),
+    (0xF0000, 0xFFFFD),  # iprivate
+    (0x100000, 0x10FFFD),  # iprivate
+)
+# RFC 3987 section 4.1: bidirectional formatting characters MUST NOT appear in an IRI.
+IRI_BIDI_FORMATTING = frozenset((0x200E, 0x200F, 0x202A, 0x202B, 0x202C, 0x202D, 0x202E))

@@ -76,6 +76,14 @@ VIDEO = MEDIA_BASE.extend(
 ANIMATED_GIF = MEDIA_BASE.extend(
     "AnimatedGif",
     _PREVIEW_IMAGE_URL,
+    Field(
+        "public_metrics",
+        Ref("MediaPublicMetrics"),
+        doc=(
+            "Public engagement metrics (view count). The spec declares them on videos only; real "
+            "animated GIFs carry them too (evidence: real objects recorded 2021-2023, issue 14)."
+        ),
+    ),
     _VARIANTS,
     doc="An animated GIF (delivered as a looping video).",
 )

@@ -1,8 +1,10 @@
 """What one line of a stream is: the event envelopes and the objects only streams carry.
 
 Each envelope is the 2.166 response schema of its endpoint (FilteredStreamingTweetResponse,
-StreamingTweetResponse, StreamingLikeResponseV2): the payload in `data`, expanded objects
-in `includes`, problems in `errors`; a line carries `data`, `errors`, or both.
+StreamingTweetResponse, StreamingLikeResponseV2...): the payload in `data`, expanded objects
+in `includes`, problems in `errors`; a line carries `data`, `errors`, or both. The
+compliance and label streams' lines carry exactly one of `data` and `errors`, and no
+`includes`; the activity stream's `includes` sit inside its `data`.
 """
 
 from __future__ import annotations
@@ -65,6 +67,36 @@ _ERRORS = Field(
 )
 _EVENT = Obj("StreamEvent", (_INCLUDES, _ERRORS), require_any=("data", "errors"))
 
+
+def _tweets(name: str, path: str, spec: str, what: str) -> Obj:
+    return Obj(
+        name,
+        (Field("data", Ref("Tweet"), doc=what), *_EVENT.fields),
+        doc=f"One line of {path} (spec: {spec}).",
+        require_any=_EVENT.require_any,
+    )
+
+
+def _likes(name: str, path: str, what: str) -> Obj:
+    return Obj(
+        name,
+        (Field("data", Ref("LikeWithTweetAuthor"), doc=what), *_EVENT.fields),
+        doc=f"One line of {path} (spec: StreamingLikeResponseV2).",
+        require_any=_EVENT.require_any,
+    )
+
+
+def _compliance(name: str, path: str, data: str, spec: str) -> Obj:
+    # The spec's oneOf of {data} and {errors}: a compliance line carries one, never both,
+    # and no `includes`.
+    return Obj(
+        name,
+        (Field("data", Ref(data), doc="The event."), _ERRORS),
+        doc=f"One line of {path} (spec: {spec}).",
+        one_of=("data", "errors"),
+    )
+
+
 EVENTS: tuple[Definition, ...] = (
     Obj(
         "SearchStreamEvent",
@@ -80,16 +112,43 @@ EVENTS: tuple[Definition, ...] = (
         doc="One line of /2/tweets/search/stream (spec: FilteredStreamingTweetResponse).",
         require_any=_EVENT.require_any,
     ),
-    Obj(
-        "FirehoseJaEvent",
-        (Field("data", Ref("Tweet"), doc="A Japanese-language Tweet."), *_EVENT.fields),
-        doc="One line of /2/tweets/firehose/stream/lang/ja (spec: StreamingTweetResponse).",
-        require_any=_EVENT.require_any,
+    _tweets(
+        "FirehoseJaEvent", "/2/tweets/firehose/stream/lang/ja", "StreamingTweetResponse", "A Japanese-language Tweet."
     ),
+    _likes("LikesSample10Event", "/2/likes/sample10/stream", "A sampled Like event."),
+    _tweets("SampleStreamEvent", "/2/tweets/sample/stream", "StreamingTweetResponse", "A Tweet of the 1% sample."),
+    _tweets(
+        "Sample10StreamEvent",
+        "/2/tweets/sample10/stream",
+        "Get2TweetsSample10StreamResponse",
+        "A Tweet of the 10% sample.",
+    ),
+    _tweets("FirehoseEvent", "/2/tweets/firehose/stream", "StreamingTweetResponse", "A Tweet of the full firehose."),
+    *(
+        _tweets(
+            f"Firehose{lang.title()}Event", f"/2/tweets/firehose/stream/lang/{lang}", "StreamingTweetResponse", what
+        )
+        for lang, what in (
+            ("en", "An English-language Tweet."),
+            ("ko", "A Korean-language Tweet."),
+            ("pt", "A Portuguese-language Tweet."),
+        )
+    ),
+    _likes("LikesFirehoseEvent", "/2/likes/firehose/stream", "A Like event of the full likes firehose."),
+    _compliance(
+        "TweetsComplianceEvent", "/2/tweets/compliance/stream", "TweetComplianceData", "TweetComplianceStreamResponse"
+    ),
+    _compliance(
+        "UsersComplianceEvent", "/2/users/compliance/stream", "UserComplianceData", "UserComplianceStreamResponse"
+    ),
+    _compliance(
+        "LikesComplianceEvent", "/2/likes/compliance/stream", "LikeComplianceData", "LikesComplianceStreamResponse"
+    ),
+    _compliance("TweetsLabelEvent", "/2/tweets/label/stream", "TweetLabelData", "TweetLabelStreamResponse"),
     Obj(
-        "LikesSample10Event",
-        (Field("data", Ref("LikeWithTweetAuthor"), doc="A sampled Like event."), *_EVENT.fields),
-        doc="One line of /2/likes/sample10/stream (spec: StreamingLikeResponseV2).",
+        "ActivityEvent",
+        (Field("data", Ref("ActivityEventData"), doc="The event (its `includes` are inside it)."), _ERRORS),
+        doc="One line of /2/activity/stream (spec: ActivityStreamingResponse).",
         require_any=_EVENT.require_any,
     ),
 )

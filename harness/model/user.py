@@ -12,6 +12,7 @@ from harness.model._dsl import Arr, Bool, Definition, Field, Int, Obj, Ref, Str
 
 _COUNT = Int(minimum=0)
 _URI = Str(format="uri")
+_URI_OR_EMPTY = Str(format="uri", or_empty=True)
 
 NESTED: tuple[Definition, ...] = (
     Obj(
@@ -94,8 +95,19 @@ USER = Obj(
         Field("most_recent_tweet_id", Ref("TweetId"), doc="Id of the user's most recent Tweet."),
         Field("parody", Bool(), doc="Whether the account carries the Parody label."),
         Field("pinned_tweet_id", Ref("TweetId"), doc="Id of the user's pinned Tweet."),
-        Field("profile_banner_url", _URI, doc="URL of the profile banner."),
-        Field("profile_image_url", _URI, doc="URL of the profile image."),
+        Field(
+            "profile_banner_url",
+            _URI_OR_EMPTY,
+            doc='URL of the profile banner, or "" (as profile_image_url: withheld accounts\' images are blanked).',
+        ),
+        Field(
+            "profile_image_url",
+            _URI_OR_EMPTY,
+            doc=(
+                'URL of the profile image, or "": withheld accounts come back with an empty '
+                "string (evidence: real objects recorded 2021-2023, issue 14)."
+            ),
+        ),
         Field("protected", Bool(), doc="Whether the user's Tweets are protected (private)."),
         Field("public_metrics", Ref("UserPublicMetrics"), doc="Activity counts of this user."),
         Field("receives_your_dm", Bool(), doc="Whether this user will receive your DMs."),

@@ -1,4 +1,4 @@
-"""The built-in loopback stream source (`harness serve`): the three streams, no credentials needed.
+"""The built-in loopback stream source (`harness serve`): every stream, no credentials needed.
 
 It speaks the streams' wire protocol: chunked HTTP/1.1, one chunk per line with its CRLF,
 `Content-Type: application/json; charset=utf-8`, TCP_NODELAY, a blank heartbeat line after
@@ -138,7 +138,7 @@ def generic_problem(status: int, title: str, detail: str) -> bytes:
 
 
 class LoopbackServer:
-    """A loopback server for the three stream endpoints; a context manager with `.base_url`/`.url(endpoint)`/`.port`.
+    """A loopback server for every stream endpoint; a context manager with `.base_url`/`.url(endpoint)`/`.port`.
 
     `request_timeout`: seconds for a whole request head; `max_clients`: open connections,
     one more is answered 503 (see `harness.replay._http_server`).

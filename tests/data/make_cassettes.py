@@ -26,6 +26,19 @@ SYNTHETIC = [
     ("search-stream", 40, 1, 1),
     ("firehose-ja", 60, 2, 2),
     ("likes-sample10", 30, 3, 1),
+    # one short session for each other stream: (endpoint, events, seed, connections)
+    ("sample-stream", 12, 4, 1),
+    ("sample10-stream", 12, 5, 1),
+    ("firehose", 12, 6, 1),
+    ("firehose-en", 12, 7, 1),
+    ("firehose-ko", 12, 8, 1),
+    ("firehose-pt", 12, 9, 1),
+    ("likes-firehose", 12, 10, 1),
+    ("tweets-compliance", 12, 11, 2),
+    ("users-compliance", 12, 12, 1),
+    ("likes-compliance", 12, 13, 1),
+    ("tweets-label", 12, 14, 1),
+    ("activity", 12, 15, 1),
 ]
 
 
