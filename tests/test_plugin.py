@@ -119,7 +119,9 @@ def test_settings_precedence_marker_over_cli_over_config(pytester: pytest.Pytest
         def test_config_only(stream_settings):
             assert stream_settings.on_end == "close"
             assert stream_settings.faults == ("stall=1@2",)
-            assert stream_settings.cassette == Path("tapes/test_config_only.jsonl")
+            # the default name: MODULE/TEST
+            module = "test_settings_precedence_marker_over_cli_over_config"
+            assert stream_settings.cassette == Path(f"tapes/{module}/test_config_only.jsonl")
 
         def test_cli_beats_config(stream_settings):
             assert stream_settings.speed is None  # --replay-speed=max

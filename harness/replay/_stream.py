@@ -142,6 +142,13 @@ class Streamer:
         self._write(data)
         self.last_write = time.monotonic()
 
+    def push(self, data: bytes) -> None:
+        """Bytes a test pushed: one chunk, written now, logged as pushed."""
+        sent = time.monotonic() - self.pacing.t0
+        self._write(self.writer.frame(data))
+        self.log.note(LineKind.PUSHED, math.nan, sent, sent, len(data))
+        self.last_write = time.monotonic()
+
     def keepalive(self, item: Item) -> None:
         due, now = self.due(item) - self.pacing.t0, time.monotonic()
         self._write(self.writer.frame(item.raw))
@@ -218,6 +225,8 @@ def _run(streamer: Streamer, items: Iterator[Item | Finish], on_item: Callable[[
     on_item(nxt)
     while True:
         waiter.pass_turn()
+        for data in waiter.pushed():
+            s.push(data)
         pending = book.pending(s.done)
         if pending and s.apply_faults(pending):
             return End.COMPLETED

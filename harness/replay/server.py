@@ -11,7 +11,8 @@ the first recorded connection, each reconnect the next: concurrent consumers eac
 A connection cut before its recorded end (by a fault, or by the client) is taken up by that
 consumer's next connection where it stopped: one that reconnects as it should loses nothing.
 When the recording runs out (its last connection stopped while the stream was alive),
-`on_end` says: `hold` (heartbeats every `heartbeat` s, by the speed), `close`, or `loop`.
+`on_end` says: `hold` (heartbeats every `heartbeat` s, by the speed), `close`, `loop`, or
+`refuse` (close; further connections get a 410 saying the recording has ended).
 A recorded server close or network error is always replayed as such.
 """
 
@@ -34,7 +35,8 @@ from harness.model.params import check_query, invalid_request_body, parse_query
 from harness.replay._clock import Arrivals, Pacing
 from harness.replay._http_server import HEAD_TIMEOUT, MAX_CLIENTS, Client, LoopbackHTTPServer, head_reader, printable
 from harness.replay._plan import Cursor, Cursors, OnEnd, Plan, Recording, Resume, check_settings, send_recorded
-from harness.replay._proxy import Interceptor
+from harness.replay._proxy import Interceptor, connect_refusal
+from harness.replay._ready import ready_info
 from harness.replay._recorded import Item, Recorded, scan
 from harness.replay._stream import Finish, Streamer, run
 from harness.replay._wait import Gate, Stopped, Vanished, Waiter
@@ -77,6 +79,7 @@ class ReplayServer:
         self.on_message = on_message
         self.log_limit, self.log_lines, self.request_timeout = log_limit, log_lines, request_timeout
         self.warnings: list[str] = []
+        self.admit: Callable[[ConnectionLog], tuple[int, bytes] | None] | None = None  # a refusal, or None
         self.recordings: dict[str, Recording] = {}
         for path in cassettes:
             header, found = scan(path, self.warnings)
@@ -142,10 +145,19 @@ class ReplayServer:
     def inject(self, fault: Fault | str) -> None:
         """Add a fault now; open streams look at it at once."""
         self.faults.add(Fault.coerce(fault))
-        with self._lock:
-            waiters = [w for _, w in self._active.values() if w is not None]
-        for w in waiters:
+        for w in self._waiters():
             w.wake()
+
+    def push(self, data: bytes) -> int:
+        """Write `data` (whole lines) into every open stream now; returns into how many."""
+        waiters = self._waiters()
+        for w in waiters:
+            w.push(data)
+        return len(waiters)
+
+    def _waiters(self) -> list[Waiter]:
+        with self._lock:
+            return [w for _, w in self._active.values() if w is not None]
 
     def wait_connections(self, n: int, timeout: float) -> bool:
         """Wait until `n` connections were accepted in all; False on timeout."""
@@ -206,7 +218,7 @@ class ReplayServer:
                 with contextlib.suppress(OSError):
                     sock.shutdown(socket.SHUT_RDWR)
                 sock.close()
-            log.finished.set()
+            log.finish()
 
     def _refuse(self, sock: Any, log: ConnectionLog, status: int, body: bytes,
                 headers: tuple[tuple[str, str], ...] = ()) -> None:  # fmt: skip
@@ -235,7 +247,7 @@ class ReplayServer:
             log.end, log.error = End.INVALID, "closed before sending a request"
             self._say(log, log.error)
             return None
-        log.method, log.target = request.method, request.target
+        log.took(request)
         now = time.monotonic()
         log.started = now if arrived is None else min(arrived, now)
         return request
@@ -246,14 +258,9 @@ class ReplayServer:
         if request is None:
             return
         if request.method == "CONNECT":
-            if self._interceptor is None:
-                detail = "CONNECT: this replay server is no proxy (start it in proxy mode: --proxy)"
-                self._refuse(sock, log, 405, generic_problem(405, "Method Not Allowed", detail))
-                return
-            if not self._interceptor.allows(request):
-                detail = f"{request.target}: this proxy intercepts {' and '.join(self._interceptor.hosts)} only"
-                self._refuse(sock, log, 403, generic_problem(403, "Forbidden", detail))
-                return
+            if (refused := connect_refusal(self._interceptor, request)) is not None:
+                return self._refuse(sock, log, *refused)
+            assert self._interceptor is not None
             log.tunnel = self._interceptor.host_of(request)
             try:
                 sock = self._interceptor.accept(sock, self.request_timeout)
@@ -289,6 +296,8 @@ class ReplayServer:
         if not token or (self.token is not None and token != self.token):
             self._refuse(sock, log, 401, generic_problem(401, "Unauthorized", "Unauthorized"))
             return
+        if self.admit is not None and (verdict := self.admit(log)) is not None:
+            return self._refuse(sock, log, *verdict)
         params: dict[str, str] = {}
         try:
             params = parse_query(request.target.partition("?")[2])
@@ -300,7 +309,7 @@ class ReplayServer:
         if fault is not None:
             assert fault.status is not None
             log.faults.append(AppliedFault(fault, time.monotonic() - log.started, 0))
-            self._refuse(sock, log, fault.status, *self._status_body(fault.status))
+            self._refuse(sock, log, fault.status, *status_answer(fault.status, self.speed))
             return
         with self._lock:
             busy = self._open.get(endpoint.name, 0)
@@ -309,16 +318,13 @@ class ReplayServer:
             else:
                 self._open[endpoint.name] = busy + 1
         if busy < 0:
-            self._refuse(sock, log, 429, *self._status_body(429))
+            self._refuse(sock, log, 429, *status_answer(429, self.speed))
             return
         try:
             self._stream(sock, recording, token, log, chunked=not request.http10)
         finally:
             with self._lock:
                 self._open[endpoint.name] -= 1
-
-    def _status_body(self, status: int) -> tuple[bytes, tuple[tuple[str, str], ...]]:
-        return status_answer(status, self.speed)
 
     # -- streaming -------------------------------------------------------------------------
     def _stream(self, sock: Any, recording: Recording, token: str, log: ConnectionLog, chunked: bool) -> None:
@@ -333,7 +339,10 @@ class ReplayServer:
         log.resumed_at = resume.item.number if resume and resume.item else None
         try:  # released whatever happens (the consumer's next connection waits for it)
             if rec is not None and rec.status != 200:
-                return self._recorded_error(sock, rec, log)
+                send_recorded(sock, rec, log)
+                return self._say(log, f"{log.method} {log.target} -> {rec.status} (as recorded in {rec.name})")
+            if rec is None and self.on_end is OnEnd.REFUSE:
+                return self._refuse(sock, log, *recording.gone())
             self._send_stream(sock, recording, log, chunked, cursor, serial, rec, resume)
         finally:
             with self._lock:
@@ -380,20 +389,3 @@ class ReplayServer:
                 cursor.resume = Resume(left.serial, left)
             else:
                 cursor.next = max(cursor.next, plan.serial + 1)
-
-    def _recorded_error(self, sock: Any, rec: Recorded, log: ConnectionLog) -> None:
-        send_recorded(sock, rec, log)
-        self._say(log, f"{log.method} {log.target} -> {rec.status} (as recorded in {rec.name})")
-
-
-def ready_info(server: ReplayServer) -> dict[str, Any]:
-    """What `--ready-file` holds: the URL, each endpoint's URL and, in proxy mode, the proxy and CA bundle."""
-    info: dict[str, Any] = {
-        "url": server.base_url,
-        "port": server.port,
-        "endpoints": {name: server.url(name) for name in server.recordings},
-    }
-    if server.proxy_url is not None:
-        info["proxy"] = server.proxy_url
-        info["ca_bundle"] = str(server.ca_bundle)
-    return info

@@ -23,11 +23,12 @@ import pytest
 
 if TYPE_CHECKING:
     from harness.record.recorder import Recorder
-    from harness.replay.server import ReplayServer
+    from harness.testing._replay import StreamReplay
     from harness.testing.assertions import ContractChecker
 
 SUFFIXES = (".jsonl", ".jsonl.gz")
 LOOPBACK = "loopback"
+REDACT = ("redact_headers", "redact_params", "redact_json")
 
 
 class RecordMode(enum.StrEnum):
@@ -58,6 +59,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help=f"Base URL recorded from (default https://api.x.com); '{LOOPBACK}' records the built-in source.",
     )
     group.addoption(
+        "--stream-block-network",
+        action="store_true",
+        default=None,
+        help="While a test replays, refuse every connection but the replay's and allowed_hosts'.",
+    )
+    group.addoption(
         "--stream-token-env",
         default=None,
         help="Environment variable holding the bearer token used to record (default X_BEARER_TOKEN).",
@@ -72,9 +79,13 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         "stream_cassette(name=None, *, speed=None, faults=(), on_end=None, endpoint=None, params=None, "
-        "max_events=None, duration=None): the cassette the stream fixtures replay (default: the test's name), "
-        "a file name with or without its extension or a path relative to the cassette dir; faults are "
-        "replayer fault specs such as 'disconnect@5'; endpoint/params/max_events/duration say what to record.",
+        "max_events=None, duration=None, block_network=None, allowed_hosts=(), relax=(), connections=1, "
+        "redact_headers=(), redact_params=(), redact_json=()): the cassette the stream fixtures replay "
+        "(default: MODULE/TEST), a file name with or without its extension or a path relative to the cassette "
+        "dir; faults are replayer fault specs such as 'disconnect@5'; endpoint/params/max_events/duration say "
+        "what to record, redact_* what to keep out of it; block_network/allowed_hosts guard the replay; "
+        "relax names conduct checks not to apply (backoff, connections, read-timeout), connections how many "
+        "streams may be open at once.",
     )
 
 
@@ -93,6 +104,14 @@ class StreamSettings:
     token_env: str = "X_BEARER_TOKEN"
     max_events: int | None = 20
     duration: float | None = 30.0
+    test: str = ""  # the test's node id, for messages
+    block_network: bool = False
+    allowed_hosts: tuple[str, ...] = ()
+    relax: tuple[str, ...] = ()
+    connections: int = 1
+    redact_headers: tuple[str, ...] = ()
+    redact_params: tuple[str, ...] = ()
+    redact_json: tuple[str, ...] = ()
 
 
 def _bad(message: str) -> NoReturn:
@@ -124,6 +143,17 @@ def find_cassette(directory: Path, name: str) -> Path:
     return base.with_name(base.name + SUFFIXES[0])
 
 
+def strings(value: Any) -> tuple[str, ...]:
+    """One string or several, as a tuple."""
+    return (value,) if isinstance(value, str) else tuple(map(str, value))
+
+
+def default_name(nodeid: str) -> str:
+    """MODULE/TEST from a node id: tests of the same name in two modules get two cassettes."""
+    path, _, rest = nodeid.partition("::")
+    return f"{Path(path).stem}/{rest.replace('::', '.')}"
+
+
 def resolve_settings(request: pytest.FixtureRequest, config_fixture: Mapping[str, Any]) -> StreamSettings:
     """Marker > command line > `stream_config` fixture > defaults."""
     marker = request.node.get_closest_marker("stream_cassette")
@@ -137,6 +167,7 @@ def resolve_settings(request: pytest.FixtureRequest, config_fixture: Mapping[str
         "speed": opt("--replay-speed"),
         "record_url": opt("--stream-record-url"),
         "token_env": opt("--stream-token-env"),
+        "block_network": opt("--stream-block-network"),
     }
 
     def pick(key: str, default: Any) -> Any:
@@ -145,7 +176,8 @@ def resolve_settings(request: pytest.FixtureRequest, config_fixture: Mapping[str
                 return layer[key]
         return default
 
-    known = {"name", "speed", "faults", "on_end", "endpoint", "params", "max_events", "duration", "record_mode"}
+    known = {"name", "speed", "faults", "on_end", "endpoint", "params", "max_events", "duration", "record_mode",
+             "block_network", "allowed_hosts", "relax", "connections", *REDACT}  # fmt: skip
     unknown = sorted(set(mark_kw) - known)
     if unknown:
         _bad(f"stream_cassette: unknown argument(s) {unknown}: expected some of {sorted(known)}")
@@ -158,12 +190,12 @@ def resolve_settings(request: pytest.FixtureRequest, config_fixture: Mapping[str
         speed = parse_speed(pick("speed", 1.0))
     except ValueError as exc:
         _bad(str(exc))
-    faults = pick("faults", ())
+    relax = pick("relax", ())
     return StreamSettings(
-        cassette=find_cassette(directory, str(pick("name", request.node.name))),
+        cassette=find_cassette(directory, str(pick("name", default_name(request.node.nodeid)))),
         record_mode=mode,
         speed=speed,
-        faults=(faults,) if isinstance(faults, str) else tuple(faults),
+        faults=strings(pick("faults", ())),
         on_end=str(pick("on_end", "hold")),
         endpoint=pick("endpoint", None),
         params=dict(pick("params", {})),
@@ -171,6 +203,12 @@ def resolve_settings(request: pytest.FixtureRequest, config_fixture: Mapping[str
         token_env=str(pick("token_env", "X_BEARER_TOKEN")),
         max_events=pick("max_events", 20),
         duration=pick("duration", 30.0),
+        test=request.node.nodeid,
+        block_network=bool(pick("block_network", False)),
+        allowed_hosts=strings(pick("allowed_hosts", ())),
+        relax=("backoff", "connections", "read-timeout") if relax is True else strings(relax),
+        connections=int(pick("connections", 1)),
+        **{key: strings(pick(key, ())) for key in REDACT},
     )
 
 
@@ -228,30 +266,29 @@ def stream_cassette(stream_settings: StreamSettings) -> Path:
     return s.cassette
 
 
-def _server(settings: StreamSettings, cassette: Path, *, proxy: bool) -> ReplayServer:
-    from harness.replay.server import ReplayServer
-
-    return ReplayServer([cassette], speed=settings.speed, on_end=settings.on_end, faults=settings.faults, proxy=proxy)
-
-
 @pytest.fixture
-def stream_replay(stream_settings: StreamSettings, stream_cassette: Path) -> Iterator[ReplayServer]:
-    """A replay server for this test's cassette: `.base_url`, `.url(endpoint)`, `.inject()`, `.log`."""
-    with _server(stream_settings, stream_cassette, proxy=False) as server:
-        yield server
+def stream_replay(stream_settings: StreamSettings, stream_cassette: Path) -> Iterator[StreamReplay]:
+    """The replay of this test's cassette: the server's `.base_url`, `.url(endpoint)`, `.inject()`, `.log`,
+    and the consumer's side: `.requests`, `.assert_requested()`, `.all_played`, `.push()`, `.wait_connections()`.
+    The consumer's conduct (backoff, connections, read timeout) is checked; what it broke fails the test."""
+    from harness.testing._session import replaying  # imported when used: the plugin loads in every pytest run
+
+    with replaying(stream_settings, stream_cassette, proxy=False) as replay:
+        yield replay
 
 
 @pytest.fixture
 def stream_replay_proxy(
     stream_settings: StreamSettings, stream_cassette: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[ReplayServer]:
-    """The replay behind a TLS proxy for api.x.com/api.twitter.com; sets HTTPS_PROXY and REQUESTS_CA_BUNDLE."""
-    from harness.replay._proxy import client_env  # imported when used: the plugin loads in every pytest run
+) -> Iterator[StreamReplay]:
+    """`stream_replay` behind a TLS proxy for api.x.com/api.twitter.com; sets HTTPS_PROXY and REQUESTS_CA_BUNDLE."""
+    from harness.replay._proxy import client_env
+    from harness.testing._session import replaying
 
-    with _server(stream_settings, stream_cassette, proxy=True) as server:
-        assert server.proxy_url and server.ca_bundle
-        apply_env(monkeypatch, client_env(server.proxy_url, server.ca_bundle))
-        yield server
+    with replaying(stream_settings, stream_cassette, proxy=True) as replay:
+        assert replay.server.proxy_url and replay.server.ca_bundle
+        apply_env(monkeypatch, client_env(replay.server.proxy_url, replay.server.ca_bundle))
+        yield replay
 
 
 class RecorderFactory(Protocol):
