@@ -52,6 +52,7 @@ def test_missing_cassette_in_none_mode_says_how_to_record(pytester: pytest.Pytes
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(
         [
+            "test_missing_cassette_in_none_mode_says_how_to_record.py::test_consumer: "
             "cassette not found: */cassettes/nowhere.jsonl (record mode 'none' only replays). Record it with "
             "`pytest --stream-record-mode=once`*or `harness record ENDPOINT -o */cassettes/nowhere.jsonl`."
         ]

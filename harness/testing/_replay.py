@@ -14,6 +14,7 @@ from harness.model import resolve_endpoint
 from harness.model.params import parse_query
 from harness.replay.log import ConnectionLog, End, LineKind
 from harness.replay.server import ReplayServer
+from harness.testing._recording import RecordingProxy
 
 POLL = 0.01  # seconds between looks at the log while waiting for connections
 
@@ -74,7 +75,7 @@ class StreamReplay:
     """The replay server of one test (its attributes: `base_url`, `url()`, `inject()`, `log`...),
     and the consumer's side: `requests`, `assert_requested()`, `all_played`, `push()`, `wait_connections()`."""
 
-    def __init__(self, server: ReplayServer) -> None:
+    def __init__(self, server: ReplayServer | RecordingProxy) -> None:
         self.server = server
         self.origin = time.monotonic()
 

@@ -12,8 +12,8 @@ not a set of request/response pairs to append to — so it is not offered.
 
 from __future__ import annotations
 
+import contextlib
 import enum
-import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -212,32 +212,6 @@ def resolve_settings(request: pytest.FixtureRequest, config_fixture: Mapping[str
     )
 
 
-def _record(settings: StreamSettings) -> None:
-    """Record the test's cassette from the configured source (the built-in one for 'loopback')."""
-    from harness.record.recorder import Recorder, RecordOptions
-    from harness.replay.loopback import LoopbackServer, ServeOptions
-
-    endpoint = settings.endpoint
-    if endpoint is None:
-        _bad(
-            f"cannot record {settings.cassette.name}: say which stream, e.g. "
-            "@pytest.mark.stream_cassette(..., endpoint='search-stream')"
-        )
-    params = dict(settings.params)
-    if settings.record_url == LOOPBACK:
-        with LoopbackServer(ServeOptions(token="loopback", rate=50.0, heartbeat=1.0, seed=0)) as source:
-            options = RecordOptions(params=params, token="loopback", base_url=source.base_url,
-                                    max_events=settings.max_events, duration=settings.duration)  # fmt: skip
-            Recorder(endpoint, settings.cassette, options).run().raise_for_error()
-        return
-    token = os.environ.get(settings.token_env)
-    if not token:
-        _bad(f"cannot record {settings.cassette.name}: ${settings.token_env} is not set")
-    options = RecordOptions(params=params, token=token, base_url=settings.record_url,
-                            max_events=settings.max_events, duration=settings.duration)  # fmt: skip
-    Recorder(endpoint, settings.cassette, options).run().raise_for_error()
-
-
 @pytest.fixture
 def stream_config() -> dict[str, Any]:
     """Project-wide stream settings (override in conftest.py); lowest precedence."""
@@ -250,31 +224,55 @@ def stream_settings(request: pytest.FixtureRequest, stream_config: dict[str, Any
     return resolve_settings(request, stream_config)
 
 
+def _usable(path: Path) -> bool:
+    """A cassette to replay: there, and holding a connection (a failed recording holds none)."""
+    from harness.testing._recording import holds_connection
+
+    return path.is_file() and holds_connection(path)
+
+
+def _recording_due(s: StreamSettings) -> bool:
+    return s.record_mode is RecordMode.ALL or (s.record_mode is RecordMode.ONCE and not _usable(s.cassette))
+
+
 @pytest.fixture
-def stream_cassette(stream_settings: StreamSettings) -> Path:
-    """This test's cassette, recorded first when the record mode asks for it."""
+def stream_cassette(request: pytest.FixtureRequest, stream_settings: StreamSettings) -> Path:
+    """This test's cassette. Alone (no replay fixture), it is recorded first, from the source, when the
+    record mode asks for it; with `stream_replay`, the consumer's own session is recorded through it."""
     s = stream_settings
-    exists = s.cassette.is_file()
-    if s.record_mode is RecordMode.ALL or (s.record_mode is RecordMode.ONCE and not exists):
-        _record(s)
-    elif not exists:
+    through_consumer = {"stream_replay", "stream_replay_proxy"} & set(request.fixturenames)
+    if _recording_due(s):
+        if not through_consumer:
+            from harness.testing._session import record_ahead
+
+            record_ahead(s)
+    elif not _usable(s.cassette):
+        found = "holds no connection (a failed recording)" if s.cassette.is_file() else "not found"
         _bad(
-            f"cassette not found: {s.cassette} (record mode 'none' only replays). Record it with "
+            f"{s.test}: cassette {found}: {s.cassette} (record mode 'none' only replays). Record it with "
             f"`pytest --stream-record-mode=once` (add --stream-record-url={LOOPBACK} for the built-in source), "
             f"or `harness record ENDPOINT -o {s.cassette}`."
         )
     return s.cassette
 
 
+@contextlib.contextmanager
+def _served(settings: StreamSettings, cassette: Path, *, proxy: bool) -> Iterator[StreamReplay]:
+    from harness.testing._session import recording, replaying  # imported when used: the plugin loads in every run
+
+    with (recording(settings, proxy=proxy) if _recording_due(settings) else
+          replaying(settings, cassette, proxy=proxy)) as served:  # fmt: skip
+        yield served
+
+
 @pytest.fixture
 def stream_replay(stream_settings: StreamSettings, stream_cassette: Path) -> Iterator[StreamReplay]:
     """The replay of this test's cassette: the server's `.base_url`, `.url(endpoint)`, `.inject()`, `.log`,
     and the consumer's side: `.requests`, `.assert_requested()`, `.all_played`, `.push()`, `.wait_connections()`.
-    The consumer's conduct (backoff, connections, read timeout) is checked; what it broke fails the test."""
-    from harness.testing._session import replaying  # imported when used: the plugin loads in every pytest run
-
-    with replaying(stream_settings, stream_cassette, proxy=False) as replay:
-        yield replay
+    The consumer's conduct (backoff, connections, read timeout) is checked; what it broke fails the test.
+    In record modes once (no cassette yet) and all, the consumer's own session is recorded through it."""
+    with _served(stream_settings, stream_cassette, proxy=False) as served:
+        yield served
 
 
 @pytest.fixture
@@ -283,12 +281,11 @@ def stream_replay_proxy(
 ) -> Iterator[StreamReplay]:
     """`stream_replay` behind a TLS proxy for api.x.com/api.twitter.com; sets HTTPS_PROXY and REQUESTS_CA_BUNDLE."""
     from harness.replay._proxy import client_env
-    from harness.testing._session import replaying
 
-    with replaying(stream_settings, stream_cassette, proxy=True) as replay:
-        assert replay.server.proxy_url and replay.server.ca_bundle
-        apply_env(monkeypatch, client_env(replay.server.proxy_url, replay.server.ca_bundle))
-        yield replay
+    with _served(stream_settings, stream_cassette, proxy=True) as served:
+        assert served.server.proxy_url and served.server.ca_bundle
+        apply_env(monkeypatch, client_env(served.server.proxy_url, served.server.ca_bundle))
+        yield served
 
 
 class RecorderFactory(Protocol):
