@@ -132,7 +132,8 @@ def test_a_reconnect_storm_fails_the_test_with_the_backoff_rule(pytester: pytest
 @pytest.mark.stream_cassette("s", speed="max", on_end="close")
 def test_storm(stream_replay):
     statuses = [consume(stream_replay.url("search-stream"))[0] for _ in range(3)]
-    assert statuses == [200, 403, 403]  # the 2nd comes at once after a stream that ended at once: refused
+    # the 2nd may come at once (the 1st delivered events); the 3rd not: the 2nd ended without one
+    assert statuses == [200, 200, 403]
 
 @pytest.mark.stream_cassette("s", speed="max", on_end="close", relax="backoff")
 def test_relaxed(stream_replay):
@@ -140,9 +141,9 @@ def test_relaxed(stream_replay):
 
 @pytest.mark.stream_cassette("s", speed="max", on_end="close")
 def test_backing_off(stream_replay):
-    for attempt in range(1, 3):
+    for attempt in range(3):
         assert consume(stream_replay.url("search-stream"))[0] == 200
-        time.sleep(0.25 * attempt)
+        time.sleep(0.25 * attempt)  # 0 after the stream of 40 events, then X's linear steps
 """
     )
     result = pytester.runpytest("-p", "no:randomly")
@@ -151,11 +152,9 @@ def test_backing_off(stream_replay):
         [
             "*ERROR at teardown of test_storm*",
             "test_a_reconnect_storm_fails_the_test_with_the_backoff_rule.py::test_storm (cassette *s.jsonl):",
-            "the consumer broke X's rules for streams (2 finding(s)):",
-            "  - backoff: connection #1 came * s after #0 ended (a network error or a stream that ended before "
-            "it was established, failure 1 in a row): X's backoff asks for 0.25 s (replay time)",
-            "  - backoff: connection #2 came * s after #1 ended (HTTP 403, failure 1 in a row): X's backoff asks "
-            "for 5 s (replay time)",
+            "the consumer broke X's rules for streams (1 finding(s)):",
+            "  - backoff: connection #2 came * s after #1 ended (a stream that ended without an event, failure 1 "
+            "in a row): X's backoff asks for 0.25 s (replay time)",
             "(relax a check with *backoff, connections, read-timeout)",
         ]
     )
@@ -179,8 +178,8 @@ def test_xdk_against_on_end_close_fails_in_seconds_saying_why(pytester: pytest.P
     result.assert_outcomes(failed=1, errors=1)
     result.stdout.fnmatch_lines(
         [
-            "*backoff: connection #1 came * s after #0 ended (a network error or a stream that ended before it "
-            "was established, failure 1 in a row): X's backoff asks for 0.25 s (replay time)",
+            "*backoff: connection #2 came * s after #1 ended (a stream that ended without an event, failure 1 in "
+            "a row): X's backoff asks for 0.25 s (replay time)",
             "*StreamError: Authentication error (403)*",
         ]
     )

@@ -1,7 +1,7 @@
 """The consumer's conduct against X's rules for streams, judged from what the replay saw.
 
-- backoff: after a network error (or a stream that ended before it was established) wait
-  250 ms more each attempt; after an HTTP error 5 s, doubling; after a 429 a minute, doubling
+- backoff: after a stream that ended without an event (a network error, or one that ends at
+  once) wait 250 ms more each attempt; after an HTTP error 5 s, doubling; after a 429 a minute, doubling
   (`harness.record.backoff` holds the schedule);
 - connections: no more streams open at once on an endpoint than allowed (1 by default);
 - read timeout: a stream silent (no byte, not even a heartbeat) for ~90 s must be given up.
@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 
 from harness._choice import parse_choice
 from harness.record.backoff import Backoff, BackoffPolicy, Failure
-from harness.replay.faults import FaultKind
 from harness.replay.log import ConnectionLog, End
 from harness.replay.loopback import generic_problem
 
@@ -65,21 +64,20 @@ class Rules:
         return self.speed or 1.0
 
 
-def _failure(log: ConnectionLog, scale: float, policy: BackoffPolicy) -> Failure | None:
-    """What a connection's end asks of the next one; None: nothing (the client left, or no stream asked for)."""
+def _failure(log: ConnectionLog) -> Failure | None:
+    """What a connection's end asks of the next one; None: nothing (the client left, or no stream asked for).
+
+    A stream that delivered events may be taken up again at once, however it ended (X: reconnect
+    at once after a disconnect; tweepy does so after a network error too); one that delivered
+    none is a failure, and failures in a row are held to the schedule: that is a reconnect storm.
+    """
     if log.status is None or log.end in (End.INVALID, End.STOPPED, End.VANISHED, End.ERROR, None):
         return None
     if log.status == 429:
         return Failure.RATE_LIMIT
     if log.status != 200:
         return Failure.HTTP
-    ended = log.ended if log.ended is not None else time.monotonic()
-    lived = (ended - log.started) * scale
-    cut = any(f.fault.kind in (FaultKind.DISCONNECT, FaultKind.DROP) for f in log.faults)
-    established = log.events > 0 and lived >= policy.min_lifetime
-    if log.end is End.COMPLETED and established and not cut:
-        return Failure.CLEAN_CLOSE
-    return Failure.NETWORK
+    return Failure.CLEAN_CLOSE if log.events > 0 else Failure.NETWORK
 
 
 class Conduct:
@@ -118,7 +116,7 @@ class Conduct:
         r, backoff = self.rules, Backoff(self.rules.policy)
         required, failure = 0.0, None
         for p in done:
-            failure = _failure(p, r.scale, r.policy)
+            failure = _failure(p)
             if failure is None or failure is Failure.CLEAN_CLOSE:
                 backoff.reset()
                 required = 0.0
@@ -129,7 +127,7 @@ class Conduct:
         gap = (log.started - last.ended) * r.scale
         if required <= 0 or gap >= required * TOLERANCE:
             return None
-        after = {Failure.NETWORK: "a network error or a stream that ended before it was established",
+        after = {Failure.NETWORK: "a stream that ended without an event",
                  Failure.HTTP: f"HTTP {last.status}", Failure.RATE_LIMIT: "HTTP 429"}[failure]  # type: ignore[index]  # fmt: skip
         return self._find(Check.BACKOFF, f"connection #{log.index} came {gap:.3g} s after #{last.index} ended "
                           f"({after}, failure {backoff.attempts} in a row): X's backoff asks for {required:g} s "
