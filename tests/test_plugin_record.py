@@ -180,3 +180,23 @@ def test_tweepy_records_through_the_proxy_fixture(pytester: pytest.Pytester) -> 
     cassette = pytester.path / "cassettes" / "test_tw" / "test_tweepy.jsonl"
     assert dict(Cassette(cassette).header.query) == {"tweet.fields": "lang"}
     pytester.runpytest().assert_outcomes(passed=1)
+
+
+def test_duration_ends_the_recording_for_the_consumer_too(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_dur="""
+        import pytest, requests
+
+        @pytest.mark.stream_cassette(max_events=10_000, duration=0.5)
+        def test_for_half_a_second(stream_replay):
+            url = stream_replay.url("search-stream")
+            with requests.get(url, headers={"Authorization": "Bearer t"}, stream=True, timeout=10) as r:
+                lines = [l for l in r.iter_lines() if l]  # ends cleanly when the recording does
+            assert lines
+            again = requests.get(url, headers={"Authorization": "Bearer t"}, timeout=10)
+            assert again.status_code == 410 and "the recording has ended (duration)" in again.json()["detail"]
+        """
+    )
+    pytester.runpytest(*ONCE).assert_outcomes(passed=1)
+    records = list(Cassette(pytester.path / "cassettes" / "test_dur" / "test_for_half_a_second.jsonl"))
+    assert records[-1].reason == "client-stopped"  # type: ignore[union-attr]
