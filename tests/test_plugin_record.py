@@ -200,3 +200,24 @@ def test_duration_ends_the_recording_for_the_consumer_too(pytester: pytest.Pytes
     pytester.runpytest(*ONCE).assert_outcomes(passed=1)
     records = list(Cassette(pytester.path / "cassettes" / "test_dur" / "test_for_half_a_second.jsonl"))
     assert records[-1].reason == "client-stopped"  # type: ignore[union-attr]
+
+
+def test_the_upstream_route_is_the_one_before_the_test_changed_the_environment(pytester: pytest.Pytester) -> None:
+    """The proxy fixture points HTTPS_PROXY and the CA bundle at the test's own proxy, for the consumer:
+    the recording's own connection upstream keeps the route it had (else it would loop into itself)."""
+    pytester.makepyfile(
+        test_route="""
+        import os, pytest, requests
+
+        @pytest.mark.stream_cassette(max_events=2)
+        def test_env_changed_under_the_recording(stream_replay, monkeypatch):
+            monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")  # nothing listens there
+            monkeypatch.setenv("http_proxy", "http://127.0.0.1:9")
+            session = requests.Session()
+            session.trust_env = False  # the consumer talks to the recording proxy directly
+            url = stream_replay.url("search-stream")
+            with session.get(url, headers={"Authorization": "Bearer t"}, stream=True, timeout=10) as r:
+                assert r.status_code == 200 and len([l for l in r.iter_lines() if l]) == 2
+        """
+    )
+    pytester.runpytest(*ONCE).assert_outcomes(passed=1)

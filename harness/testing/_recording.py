@@ -31,7 +31,7 @@ from harness.cassette import Cassette, CassetteWriter, CloseReason, Connection, 
 from harness.errors import HarnessError, UnknownEndpointError
 from harness.model import Endpoint, resolve_endpoint
 from harness.model.params import parse_query
-from harness.record._http_client import Link, ProxyError, Stopped, open_stream
+from harness.record._http_client import Link, ProxyError, Route, Stopped, open_stream
 from harness.record._response import LineCheck
 from harness.record._segment import Counts, Segment
 from harness.record.recorder import RecordOptions
@@ -115,6 +115,9 @@ class RecordingProxy:
         self.path, self.upstream, self.token = cassette, upstream.rstrip("/"), token
         self.options, self.labels = options, labels
         self.redaction = options.redaction.with_secret(token)
+        # the route upstream as it is before the test runs: the proxy fixture then points
+        # HTTPS_PROXY and the CA bundle at the test's own proxy, for the consumer only
+        self.route = Route.now(self.upstream)
         self.counts = Counts()
         self.origin = time.monotonic()
         self.stopped: str | None = None
@@ -260,7 +263,7 @@ class RecordingProxy:
         try:
             link, head, _ = open_stream(url + (f"?{query}" if query else ""), headers,
                                         lambda: Link(lambda: session.stopping is not None, o.connect_timeout,
-                                                     o.read_timeout), lambda a, b: None)  # fmt: skip
+                                                     o.read_timeout, self.route), lambda a, b: None)  # fmt: skip
         except (Stopped, OSError, ValueError, ProxyError) as exc:
             note = redaction.message(f"{url}: {type(exc).__name__}: {exc}")
             self.notes.append(note)
