@@ -7,9 +7,9 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
-from harness.errors import UsageError
+from harness.errors import HarnessError, UsageError
 from harness.model import resolve_endpoint
 from harness.model.params import parse_query
 from harness.replay.log import ConnectionLog, End, LineKind
@@ -48,8 +48,8 @@ def seen(log: ConnectionLog, origin: float) -> SeenRequest:
     parts = urlsplit(log.target)
     try:
         query = parse_query(parts.query)
-    except ValueError:
-        query = {}
+    except HarnessError:  # a parameter given twice: the last one, as most servers read it
+        query = dict(parse_qsl(parts.query, keep_blank_values=True))
     return SeenRequest(log.index, log.method, parts.path, query, dict(log.headers), log.started - origin,
                        log.status, log.end, log.tunnel)  # fmt: skip
 
