@@ -63,7 +63,7 @@ def test_only_the_replay_and_the_allowed_pass(host: str, port: int) -> None:
 def test_the_block_is_lifted_afterwards_and_names_the_host() -> None:
     before = (socket.socket.connect, socket.socket.connect_ex, socket.getaddrinfo)
     guard = Guard(("127.0.0.1", 4242), [])
-    with blocked_network(guard), pytest.raises(NetworkBlockedError, match="example.com:80 is not allowed"):
+    with blocked_network(guard), pytest.raises(NetworkBlockedError, match=r"example\.com:80 is not allowed"):
         socket.getaddrinfo("example.com", 80)
     assert (socket.socket.connect, socket.socket.connect_ex, socket.getaddrinfo) == before
     assert guard.blocked == ["example.com:80"]
