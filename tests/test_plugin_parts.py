@@ -24,11 +24,15 @@ JSON = st.recursive(
 )
 
 
-@given(JSON)
+@given(JSON.filter(lambda p: not isinstance(p, str)))
 def test_a_pushed_payload_is_one_json_line(payload: Any) -> None:
     data = encode_push(payload)
     assert data.endswith(b"\r\n") and b"\n" not in data[:-2] and b"\r" not in data[:-2]
     assert json.loads(data) == payload
+
+
+def test_a_pushed_str_is_json_text_given_its_line_end() -> None:
+    assert encode_push('{"data":{"id":"1"}}') == encode_push('{"data":{"id":"1"}}\r\n') == b'{"data":{"id":"1"}}\r\n'
 
 
 @given(st.binary())
