@@ -221,3 +221,25 @@ def test_the_upstream_route_is_the_one_before_the_test_changed_the_environment(p
         """
     )
     pytester.runpytest(*ONCE).assert_outcomes(passed=1)
+
+
+def test_url_gives_the_markers_params_when_recording_and_the_recorded_query_when_replaying(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(
+        test_params="""
+        import pytest, requests
+
+        @pytest.mark.stream_cassette(max_events=1, params={"tweet.fields": "lang"}, on_end="close")
+        def test_params(stream_replay):
+            url = stream_replay.url("search-stream")
+            assert url.endswith("/2/tweets/search/stream?tweet.fields=lang")
+            with requests.get(url, headers={"Authorization": "Bearer t"}, stream=True, timeout=10) as r:
+                assert len([l for l in r.iter_lines() if l]) == 1
+        """
+    )
+    pytester.runpytest(*ONCE).assert_outcomes(passed=1)
+    assert Cassette(pytester.path / "cassettes" / "test_params" / "test_params.jsonl").header.query == {
+        "tweet.fields": "lang"
+    }
+    pytester.runpytest().assert_outcomes(passed=1)

@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, BinaryIO
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from harness._version import __version__
 from harness._wire import BadRequest, Request, send_response
@@ -112,6 +112,7 @@ class RecordingProxy:
 
     def __init__(self, cassette: Path, *, upstream: str, token: str | None, options: RecordOptions,
                  labels: dict[str, str], proxy: bool = False) -> None:  # fmt: skip
+        # options.params: the query `url()` gives (the marker's params), as a replay's `url()` gives the recorded one
         self.path, self.upstream, self.token = cassette, upstream.rstrip("/"), token
         self.options, self.labels = options, labels
         self.redaction = options.redaction.with_secret(token)
@@ -149,8 +150,10 @@ class RecordingProxy:
         return self._interceptor.ca_bundle if self._interceptor else None
 
     def url(self, endpoint: str) -> str:
-        """The URL of an endpoint (name or path) through this proxy: the consumer adds its own query."""
-        return self.base_url + (endpoint if endpoint.startswith("/") else resolve_endpoint(endpoint).path)
+        """The URL of an endpoint (name or path) through this proxy, with the marker's `params` if any."""
+        path = endpoint if endpoint.startswith("/") else resolve_endpoint(endpoint).path
+        query = urlencode(self.options.params, safe=",:")
+        return self.base_url + path + (f"?{query}" if query else "")
 
     def push(self, data: bytes) -> int:
         raise HarnessError("push: this test records (the stream comes from upstream): push needs a replay")

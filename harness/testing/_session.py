@@ -79,8 +79,8 @@ def recording(settings: StreamSettings, *, proxy: bool) -> Iterator[StreamReplay
             upstream, token = s.record_url, os.environ.get(s.token_env) or None
             labels = {"source": "live" if "api.x.com" in s.record_url else "upstream"}
         labels |= {"recorded-by": "pytest-plugin (through the consumer)", "test": s.test}
-        options = RecordOptions(token=token, base_url=upstream, max_events=s.max_events, duration=s.duration,
-                                redaction=redaction)  # fmt: skip
+        options = RecordOptions(params=dict(s.params), token=token, base_url=upstream, max_events=s.max_events,
+                                duration=s.duration, redaction=redaction)  # fmt: skip
         proxy_server = RecordingProxy(s.cassette, upstream=upstream, token=token, options=options, labels=labels,
                                       proxy=proxy)  # fmt: skip
         stack.callback(proxy_server.close)
