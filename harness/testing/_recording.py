@@ -210,6 +210,9 @@ class RecordingProxy:
             self.log.append(log)
         try:
             self._route(sock, rfile, request, log)
+        except Exception as exc:  # the recording goes on; the test is told at its end (failure())
+            log.end, log.error = End.ERROR, self.redaction.message(f"{type(exc).__name__}: {exc}")
+            self.notes.append(f"{request.method} {request.path}: {log.error}")
         finally:
             if sock is not client.sock:
                 with contextlib.suppress(OSError):
