@@ -227,7 +227,7 @@ def test_url_gives_the_markers_params_when_recording_and_the_recorded_query_when
     pytester: pytest.Pytester,
 ) -> None:
     pytester.makepyfile(
-        test_params="""
+        test_marker_params="""
         import pytest, requests
 
         @pytest.mark.stream_cassette(max_events=1, params={"tweet.fields": "lang"}, on_end="close")
@@ -239,7 +239,7 @@ def test_url_gives_the_markers_params_when_recording_and_the_recorded_query_when
         """
     )
     pytester.runpytest(*ONCE).assert_outcomes(passed=1)
-    assert Cassette(pytester.path / "cassettes" / "test_params" / "test_params.jsonl").header.query == {
+    assert Cassette(pytester.path / "cassettes" / "test_marker_params" / "test_params.jsonl").header.query == {
         "tweet.fields": "lang"
     }
     pytester.runpytest().assert_outcomes(passed=1)
