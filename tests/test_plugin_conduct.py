@@ -9,6 +9,10 @@ import socket
 from pathlib import Path
 
 import pytest
+from test_replayer import cassette, events
+
+import harness.replay._proxy  # noqa: F401  # cryptography (trustme) loaded once, not in each pytester run
+from harness.cassette import CloseReason
 
 pytestmark = pytest.mark.integration  # real sockets, servers or subprocesses
 
@@ -183,6 +187,32 @@ def test_xdk_against_on_end_close_fails_in_seconds_saying_why(pytester: pytest.P
             "*StreamError: Authentication error (403)*",
         ]
     )
+
+
+def test_tweepy_reconnecting_after_a_drop_and_a_disconnect_keeps_the_rules(pytester: pytest.Pytester) -> None:
+    """No false alarm: a stream that delivered events may be taken up at once, as tweepy does."""
+    (pytester.path / "cassettes").mkdir()
+    cassette(pytester.path / "cassettes" / "c.jsonl", "search-stream", (events(0, 8), CloseReason.CLIENT_STOPPED, 1.0))
+    pytester.makepyfile(
+        """
+        import pytest, tweepy
+
+        class Client(tweepy.StreamingClient):
+            def on_tweet(self, tweet):
+                self.ids.append(tweet.id)
+                if len(self.ids) == 8:
+                    self.disconnect()
+
+        @pytest.mark.stream_cassette("c", speed=10, faults=["drop@2", "disconnect@3"])
+        def test_tweepy(stream_replay_proxy):
+            client = Client("tweepy-token", max_retries=5)
+            client.ids = []
+            client.filter()
+            assert client.ids == list(range(8))
+            assert [r.status for r in stream_replay_proxy.requests] == [200, 200, 200]
+        """
+    )
+    pytester.runpytest().assert_outcomes(passed=1)
 
 
 def test_more_connections_than_allowed(pytester: pytest.Pytester, tape: Path) -> None:
