@@ -3,7 +3,8 @@
     HarnessError
     ├── UsageError                    bad input from the caller (CLI flags, API arguments)
     │   ├── UnknownEndpointError      not a short name or path of a stream endpoint
-    │   └── ParameterError            a query parameter the endpoint refuses
+    │   ├── ParameterError            a query parameter the endpoint refuses
+    │   └── RuleError                 a filtered-stream rule the API would refuse
     ├── CassetteError                 a cassette that cannot be read or written (names file and line)
     │   ├── CassetteFormatError       not JSON, missing header, unknown format, bad record
     │   ├── CassetteVersionError      a format version this harness does not know
@@ -41,6 +42,15 @@ class ParameterError(UsageError):
     def __init__(self, message: str, *, parameter: str) -> None:
         super().__init__(message)
         self.parameter = parameter
+
+
+class RuleError(UsageError):
+    """A filtered-stream rule the API would refuse; `details` says why, one reason each."""
+
+    def __init__(self, value: str, details: list[str]) -> None:
+        super().__init__(f"invalid rule {value!r}: {'; '.join(details)}")
+        self.value = value
+        self.details = details
 
 
 class CassetteError(HarnessError):

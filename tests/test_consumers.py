@@ -84,7 +84,8 @@ def arrival_errors(server: ReplayServer, consumed: Consumed, offsets: list[float
 def test_xdk_receives_every_event_in_order_at_the_recorded_offsets(tmp_path: Path, endpoint: str) -> None:
     lines = events(100, 12, gap=0.25, endpoint=endpoint)
     lines.insert(6, (1.4, b"\r\n"))  # a heartbeat, which xdk skips
-    path = cassette(tmp_path / "c.jsonl", endpoint, (lines, CloseReason.CLIENT_STOPPED, 3.5))
+    query = {} if endpoint == "search-stream" else {"partition": "1"}  # the partition xdk asks for
+    path = cassette(tmp_path / "c.jsonl", endpoint, (lines, CloseReason.CLIENT_STOPPED, 3.5), query=query)
     with ReplayServer([path], speed=SPEED) as server:
         got = xdk_consume(server, endpoint, 12)
         log = server.log[0]

@@ -15,7 +15,7 @@ from test_replayer import RawStream, cassette, event_line, events, target
 from harness.cassette import CloseReason
 from harness.contract.checker import Contract
 from harness.errors import UsageError
-from harness.replay.faults import DEFAULT_STALL, Fault, FaultBook, FaultKind
+from harness.replay.faults import DEFAULT_STALL, NO_WHEN, Fault, FaultBook, FaultKind
 from harness.replay.server import End, LineKind, ReplayServer
 
 pytestmark = pytest.mark.integration  # real sockets, servers or subprocesses
@@ -47,7 +47,11 @@ def test_specs_parse_into_faults(spec: str, fault: Fault) -> None:
 @pytest.mark.parametrize(
     ("spec", "message"),
     [
-        ("explode@3", "fault kind: expected one of disconnect, drop, stall, split, status, throttle, found 'explode'"),
+        (
+            "explode@3",
+            "fault kind: expected one of disconnect, drop, stall, split, status, throttle, reset, badchunk, "
+            "badgzip, garbage, unavailable, slowhead, unfinished, found 'explode'",
+        ),
         ("", "expected KIND[=VALUE][xCOUNT][@EVENTS|@SECONDSs]"),
         ("status", "status: expected an HTTP status 400..599"),
         ("status=200", "status: expected an HTTP status 400..599"),
@@ -84,8 +88,11 @@ def test_faults_built_by_fields_are_checked_too() -> None:
 def faults(draw: st.DrawFn) -> Fault:
     kind = draw(st.sampled_from(list(FaultKind)))
     count = draw(st.one_of(st.none(), st.integers(1, 1000)))
+    value = st.floats(1e-3, 1e9, allow_nan=False)
     if kind is FaultKind.STATUS:
         return Fault(kind, status=draw(st.integers(400, 599)), count=count)
+    if kind in NO_WHEN:
+        return Fault(kind, seconds=draw(value), count=count)
     when: dict[str, float | int] = draw(
         st.one_of(
             st.just({}),
@@ -93,7 +100,6 @@ def faults(draw: st.DrawFn) -> Fault:
             st.floats(0, 1e6, allow_nan=False).map(lambda t: {"after_seconds": t}),
         )
     )
-    value = st.floats(1e-3, 1e9, allow_nan=False)
     extra = {FaultKind.STALL: {"seconds": draw(value)}, FaultKind.THROTTLE: {"bytes_per_second": draw(value)}}
     return Fault(kind, count=count, **when, **extra.get(kind, {}))  # type: ignore[arg-type]
 

@@ -22,7 +22,9 @@ from harness.model import (
     Tup,
     Type,
     Union_,
+    connections,
     resolve_endpoint,
+    rules,
 )
 
 HOSTS = ("https://api.twitter.com", "https://api.x.com")
@@ -145,6 +147,8 @@ def test_every_definition_is_reachable_or_a_root() -> None:
     used |= {v.obj for d in DEFINITIONS.values() if isinstance(d, Union_) for v in d.variants}
     used |= {e.event for e in ENDPOINTS.values()}
     roots = {"Space", "List", "Community", "DmEvent"}  # on the object pages, in no stream
+    roots |= {d.name for d in rules.ROOTS}  # the rules API's requests and answers
+    roots |= set(connections.ROOTS)  # the connections API's requests and answers
     assert set(DEFINITIONS) - used - roots == set()
 
 

@@ -237,10 +237,11 @@ def import_(vcr_cassette: Path, out: Path, endpoint: str | None) -> None:
 
 def _register() -> None:
     # Commands living in their own modules, so that each stays small.
+    from harness.cli.edit import COMMANDS as edit_commands
     from harness.cli.replay import COMMANDS as replay_commands
     from harness.cli.stream import COMMANDS as stream_commands
 
-    for command in (*stream_commands, *replay_commands):
+    for command in (*stream_commands, *replay_commands, *edit_commands):
         main.add_command(command)
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from harness.cli.stream import on_signals, room_for, write_ready
+from harness.model.rule_syntax import MAX_RULE_LENGTH, MAX_RULES
 from harness.replay._http_server import HEAD_TIMEOUT, MAX_CLIENTS
 from harness.replay.faults import GRAMMAR, FaultKind
 
@@ -87,10 +88,15 @@ def _speed(ctx: click.Context, param: click.Parameter, value: str) -> float | No
     type=click.FloatRange(min=0, min_open=True),
     help="Seconds for a whole request head, however slowly it comes; then the connection is closed.",
 )
+@click.option("--max-rules", default=MAX_RULES, show_default=True, type=click.IntRange(min=1),
+              help="The filtered stream's rule cap (X's Basic level: 25; Pro: 1000).")  # fmt: skip
+@click.option("--max-rule-length", default=MAX_RULE_LENGTH, show_default=True, type=click.IntRange(min=1),
+              help="Characters per filtered-stream rule (X's Basic level: 512; Pro: 1024).")  # fmt: skip
 @click.option("--quiet", "-q", is_flag=True, help="Do not log connections on stderr.")
 def replay(cassettes: tuple[Path, ...], host: str, port: int, speed: float | None, token: str | None, on_end: str,
            max_connections: int | None, faults: tuple[str, ...], proxy: bool, heartbeat: float,
-           ready_file: Path | None, max_clients: int, request_timeout: float, quiet: bool) -> None:  # fmt: skip
+           ready_file: Path | None, max_clients: int, request_timeout: float, max_rules: int, max_rule_length: int,
+           quiet: bool) -> None:  # fmt: skip
     """Serve CASSETTES on loopback at their recorded timing, with the live API's contract.
 
     Each cassette is served at the path it was recorded from (several: several endpoints,
@@ -108,6 +114,13 @@ def replay(cassettes: tuple[Path, ...], host: str, port: int, speed: float | Non
       status=429x2      the next 2 connections get 429 (or 503, any 4xx/5xx)
       throttle=2000     2000 bytes/s
       disconnect@1.5s   1.5 s after the request instead of after N events
+      reset@4           a TCP reset (RST) after 4 events
+      unfinished@4      closed after 4 events without the last chunk
+      badchunk@2        a chunk size line that is not hex, then close
+      badgzip@3         a corrupt gzip stream (to a client that asks for gzip)
+      garbage@1         a line that is not JSON, and the stream goes on
+      unavailable=30x2  the next 2 connections get 503 with Retry-After: 30
+      slowhead=10       the response head a line at a time over 10 s
     Times and rates are on the recording's clock (scaled by --speed).
     """
     from harness.replay.faults import Fault
@@ -119,7 +132,8 @@ def replay(cassettes: tuple[Path, ...], host: str, port: int, speed: float | Non
     server = ReplayServer(list(cassettes), host=host, port=port, speed=speed, token=token, on_end=on_end,
                           max_connections=max_connections, faults=parsed, proxy=proxy, heartbeat=heartbeat,
                           on_message=log, log_limit=1000, log_lines=LOG_LINES, max_clients=max_clients,
-                          request_timeout=request_timeout)  # fmt: skip
+                          request_timeout=request_timeout, max_rules=max_rules,
+                          max_rule_length=max_rule_length)  # fmt: skip
     # the start-up heap is never scanned again: a full collection mid-stream costs milliseconds of lateness
     gc.freeze()
     for warning in server.warnings:

@@ -29,6 +29,7 @@ from harness.record.recorder import (
     StopReason,
 )
 from harness.record.redact import Redaction
+from harness.record.rules import load_rules
 
 
 @contextmanager
@@ -157,11 +158,24 @@ def _summary(result: RecordResult, validate: bool) -> str:
     is_flag=True,
     help="Record the built-in synthetic source, started in-process (no credentials, no network).",
 )
+@click.option(
+    "--rules",
+    "rules_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="search-stream: install these rules first (a JSON list of {value, tag}), checked with dry_run.",
+)
+@click.option("--replace-rules", is_flag=True, help="With --rules: delete the other rules in effect.")
+@click.option(
+    "--rules-snapshot/--no-rules-snapshot",
+    default=None,
+    help="search-stream: read the rules in effect into the cassette first (default: when TARGET is a name or --rules).",
+)
 def record(target: str, cassette: Path, params: tuple[str, ...], token: str | None, base_url: str,
            endpoint: str | None, max_events: int | None, duration: float | None, reconnect: bool,
            read_timeout: float, connect_timeout: float, validate: bool, redact_header: tuple[str, ...],
            redact_param: tuple[str, ...], redact_json: tuple[str, ...], max_line: int, labels: tuple[str, ...],
-           force: bool, loopback: bool) -> None:  # fmt: skip
+           force: bool, loopback: bool, rules_file: Path | None, replace_rules: bool,
+           rules_snapshot: bool | None) -> None:  # fmt: skip
     """Record a live stream session into a cassette.
 
     TARGET is an endpoint name or path (search-stream, /2/tweets/firehose/stream/lang/ja,
@@ -176,17 +190,20 @@ def record(target: str, cassette: Path, params: tuple[str, ...], token: str | No
         with LoopbackServer(ServeOptions(token="loopback", rate=20.0, heartbeat=2.0)) as source:
             ctx = click.get_current_context()
             ctx.invoke(record, **{**ctx.params, "token": "loopback", "base_url": source.base_url, "loopback": False,
-                                  "labels": (*labels, "source=loopback")})  # fmt: skip
+                                  "labels": (*labels, "source=loopback"), "rules_snapshot": False})  # fmt: skip
         return
     if not token:
         raise UsageError("no bearer token: pass --token or set X_BEARER_TOKEN")
     if cassette.exists() and not force:
         raise UsageError(f"{cassette} exists: choose another name or pass --force to overwrite it")
+    if replace_rules and rules_file is None:
+        raise UsageError("--replace-rules: expected --rules FILE too (the rules to keep)")
     options = RecordOptions(
         params=parse_pairs(params), token=token, base_url=base_url, endpoint=endpoint, max_events=max_events,
         duration=duration, reconnect=reconnect, read_timeout=read_timeout, connect_timeout=connect_timeout,
         validate=validate, redaction=Redaction(redact_header, redact_param, redact_json), max_line=max_line,
-        labels=parse_pairs(labels),
+        labels=parse_pairs(labels), rules=load_rules(rules_file) if rules_file else None, replace_rules=replace_rules,
+        read_rules=rules_snapshot,
     )  # fmt: skip
     tty = sys.stderr.isatty()
     recorder = Recorder(target, cassette, options)

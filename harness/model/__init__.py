@@ -8,7 +8,7 @@ an endpoint from either its short name or its path.
 from __future__ import annotations
 
 from harness.errors import UnknownEndpointError
-from harness.model import endpoints, ids, media, objects, problems, stream, tweet, user
+from harness.model import connections, endpoints, ids, media, objects, problems, rules, stream, tweet, user
 from harness.model._dsl import (
     Alias,
     AnyObj,
@@ -55,7 +55,7 @@ __all__ = [
 
 def _collect() -> dict[str, Definition]:
     found: dict[str, Definition] = {}
-    for module in (ids, tweet, user, media, objects, problems, stream):
+    for module in (ids, tweet, user, media, objects, problems, stream, rules, connections):
         for definition in module.DEFINITIONS:
             if definition.name in found:
                 raise RuntimeError(f"{definition.name} is declared twice in the object model")

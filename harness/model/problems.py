@@ -210,7 +210,15 @@ _SUBTYPES: tuple[tuple[Obj, str | tuple[str, ...] | None], ...] = (
         "resource-unavailable",
     ),
     (PROBLEM_BASE.extend("RulesCapProblem", doc="You have exceeded the maximum number of rules."), "rule-cap"),
-    (PROBLEM_BASE.extend("InvalidRuleProblem", doc="The submitted rule is invalid."), "invalid-rules"),
+    (
+        PROBLEM_BASE.extend(
+            "InvalidRuleProblem",
+            Field("value", Str(), doc="The rule refused (sent by the API; not in the 2.166 spec)."),
+            Field("details", Arr(Str()), doc="Why, one reason each (sent by the API; not in the 2.166 spec)."),
+            doc="The submitted rule is invalid.",
+        ),
+        "invalid-rules",
+    ),
     (
         PROBLEM_BASE.extend(
             "DuplicateRuleProblem",

@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from harness._version import __version__
@@ -34,6 +35,7 @@ from harness.record._response import LineCheck, connect_error
 from harness.record._segment import Counts, Outcome, Segment
 from harness.record.backoff import Backoff, BackoffPolicy, Failure
 from harness.record.redact import RedactingWriter, Redaction
+from harness.record.rules import Rule, setup_rules
 from harness.record.target import resolve_target
 
 DEFAULT_BASE_URL = "https://api.x.com"
@@ -70,6 +72,12 @@ class RecordOptions:
     backoff: BackoffPolicy = field(default_factory=BackoffPolicy)
     max_line: int = MAX_LINE
     labels: Mapping[str, str] = field(default_factory=dict)
+    # the filtered stream's rules (harness.record.rules): install these first (`replace`: and only these);
+    # `read_rules`: read the rules in effect into the header (None: when the stream is named, not
+    # given as a URL, or rules are given)
+    rules: tuple[Rule, ...] | None = None
+    replace_rules: bool = False
+    read_rules: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -129,6 +137,10 @@ class Recorder:
         except HarnessError as exc:  # a parameter may quote the token back
             raise self.redaction.exception(exc) from None
         self.path = Path(cassette)
+        reads = o.read_rules if o.read_rules is not None else o.rules is not None or "://" not in target
+        self._reads_rules = reads and self.target.endpoint.name == "search-stream"
+        self.rules: tuple[Rule, ...] | None = None  # read before connecting, for the header
+        self.api_calls: tuple[Mapping[str, Any], ...] = ()
         self.on_message = on_message
         self.counts = Counts()
         self.origin = 0.0
@@ -214,6 +226,8 @@ class Recorder:
             recorded_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
             tool=f"x-stream-harness/{__version__}",
             labels=labels,
+            rules=self.rules,
+            api_calls=self.api_calls,
         )
 
     def _shown_url(self, final_url: str | None) -> str:
@@ -253,6 +267,9 @@ class Recorder:
         timer = threading.Timer(o.duration, self.request_stop, (StopReason.DURATION,)) if o.duration else None
         backoff = Backoff(o.backoff)
         reason, error = StopReason.SERVER_CLOSED, None
+        if self._reads_rules:
+            self.rules, self.api_calls = setup_rules(self.target.url, o.token, self.redaction, o.rules, o.replace_rules,
+                                                     self.tell)  # fmt: skip
         self._cassette = CassetteWriter(self.path, self.header(), background=True)
         try:
             if timer is not None:

@@ -158,9 +158,13 @@ class Recording:
         self.endpoint = endpoint
         self.connections: list[Recorded] = []
         self.query: dict[str, str] = {}
+        self.key = endpoint.name  # what consumers' places in it are filed under (a partition's own)
+        self.source = ""  # its first cassette
 
     def at(self, serial: int, loop: bool) -> Recorded | None:
         n = len(self.connections)
+        if not n:  # a partition no cassette holds
+            return None
         return self.connections[serial % n] if loop else (self.connections[serial] if serial < n else None)
 
     def gone(self) -> tuple[int, bytes]:
@@ -184,9 +188,12 @@ class Plan:
 
     def __init__(self, recording: Recording, serial: int, rec: Recorded | None, resume: Resume | None,
                  on_end: OnEnd) -> None:  # fmt: skip
-        self.recording, self.serial, self.rec, self.resume, self.on_end = recording, serial, rec, resume, on_end
+        self.recording, self.serial, self.rec, self.resume = recording, serial, rec, resume
+        self.on_end = on_end if recording.connections else OnEnd.HOLD  # nothing recorded: heartbeats only
 
     def describe(self) -> str:
+        if not self.recording.connections:
+            return "nothing recorded: heartbeats only"
         if self.rec is None:
             return f"the recording has run out: {self.on_end}"
         start = self.resume.item if self.resume else None

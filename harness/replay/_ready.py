@@ -1,4 +1,4 @@
-"""What `--ready-file` holds for the replayer."""
+"""What the replayer's `--ready-file` holds."""
 
 from __future__ import annotations
 

@@ -9,6 +9,7 @@ cassette's size.
 from __future__ import annotations
 
 import gzip
+import math
 import zlib
 from collections.abc import Generator
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from typing import IO, NamedTuple
 from harness.cassette import Cassette, Close, CloseReason, Connection, Header, Line, RecordOrder
 from harness.cassette.records import NotJSON, parse_record
 from harness.errors import CassetteError, CassetteFormatError, CassetteOrderError
+from harness.model.params import parse_date_time
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,7 @@ class Recorded:
     close: Close
     lines: int
     events: int
+    origin: float = math.nan  # when its request was sent, epoch seconds (nan: the cassette does not say)
 
     @property
     def name(self) -> str:
@@ -65,8 +68,8 @@ def _open(path: Path) -> IO[bytes]:
 class _Scan:
     """The state of one cassette's scan: structure checks and the connections found."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    def __init__(self, path: Path, origin: float = math.nan) -> None:
+        self.path, self.origin = path, origin
         self.found: list[Recorded] = []
         self.order = RecordOrder()
         self.start = self.lines = self.events = 0
@@ -108,7 +111,7 @@ class _Scan:
         if problem or c is None:
             raise self.fail(lineno, problem or "a close record outside any connection", True)
         self.found.append(Recorded(self.path, c.index, self.start, c.status, c.reason, c.headers, c.offset, close,
-                                   self.lines, self.events))  # fmt: skip
+                                   self.lines, self.events, self.origin + c.started))  # fmt: skip
 
     def finish(self, warnings: list[str]) -> None:
         o = self.order
@@ -123,7 +126,7 @@ def scan(path: str | Path, warnings: list[str] | None = None) -> tuple[Header, l
     path = Path(path)
     header = Cassette(path).header  # the header checks and their messages
     warnings = warnings if warnings is not None else []
-    state = _Scan(path)
+    state = _Scan(path, _epoch(header.recorded_at))
     with _open(path) as f:
         position, lineno = 0, 0
         try:
@@ -143,6 +146,12 @@ def scan(path: str | Path, warnings: list[str] | None = None) -> tuple[Header, l
     if not state.found:
         raise CassetteFormatError("no connection recorded: nothing to replay", path=path)
     return header, state.found
+
+
+def _epoch(recorded_at: str) -> float:
+    """A header's `recorded_at` as epoch seconds; nan when it is missing or no date-time."""
+    found = parse_date_time(recorded_at) if recorded_at else None
+    return found.timestamp() if found is not None and found.tzinfo is not None else math.nan
 
 
 def _is_json(data: bytes) -> bool:

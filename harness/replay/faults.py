@@ -9,14 +9,24 @@ A fault is written `KIND[=VALUE][xCOUNT][@WHEN]`:
     status=429x2        the next 2 connections get a 429 (503, or any 4xx/5xx) instead of the stream
     throttle=2000       the stream is limited to 2000 bytes/s
     disconnect@1.5s     1.5 s after the request arrived (a time instead of an event count)
+    reset@4             after 4 events: the TCP connection reset (RST), no FIN, no last chunk
+    badchunk@2          after 2 events: the next event's chunk has a size line that is not hex, then a close
+    badgzip@3           after 3 events: the gzip stream is corrupt from the next event on, then a close
+                        (only a connection that asks for gzip is served gzip, while this fault is pending)
+    garbage@1           after 1 event: a line of bytes that is not JSON (nor UTF-8), the stream goes on
+    unavailable=30x2    the next 2 connections get a 503 with `Retry-After: 30` (default 30)
+    slowhead=10         the response head trickles out a line at a time over 10 s (default 10)
+    unfinished@5        after 5 events: the connection closed (FIN) without the last chunk
 
 WHEN is `N` (events, i.e. lines that are not heartbeats, sent on the connection) or `Ts`
 (seconds since the request arrived); without it a fault hits as the stream starts. COUNT
 is how many connections the fault hits (default 1; `x*`: every connection). VALUE is
 seconds for stall (default 32, longer than any client's read timeout), a status code for
 status (required), bytes per second for throttle (required). Times and rates run on the
-recording's clock, like the stream itself: at speed 10 `stall=25` lasts 2.5 s and
-`throttle=2000` lets 20000 bytes/s through; with speed `max` they are wall-clock.
+recording's clock, like the stream itself: at speed 10 `stall=25` lasts 2.5 s,
+`throttle=2000` lets 20000 bytes/s through and `unavailable=30` says `Retry-After: 3`; with
+speed `max` they are wall-clock. An HTTP/1.0 stream has no chunks: badchunk cuts its line as
+drop does, and unfinished ends it as the close it is.
 """
 
 from __future__ import annotations
@@ -39,6 +49,8 @@ _SPEC = re.compile(
     re.IGNORECASE,
 )
 GRAMMAR = "KIND[=VALUE][xCOUNT][@EVENTS|@SECONDSs], e.g. disconnect@5, stall=25@2, status=429x2, throttle=2000"
+DEFAULT_RETRY_AFTER = 30.0
+DEFAULT_SLOW_HEAD = 10.0
 
 
 class FaultKind(enum.StrEnum):
@@ -50,6 +62,13 @@ class FaultKind(enum.StrEnum):
     SPLIT = "split"
     STATUS = "status"
     THROTTLE = "throttle"
+    RESET = "reset"
+    BADCHUNK = "badchunk"
+    BADGZIP = "badgzip"
+    GARBAGE = "garbage"
+    UNAVAILABLE = "unavailable"
+    SLOWHEAD = "slowhead"
+    UNFINISHED = "unfinished"
 
     @classmethod
     def parse(cls, text: str) -> FaultKind:
@@ -57,7 +76,16 @@ class FaultKind(enum.StrEnum):
 
 
 #: Kinds that act on the next event line rather than at the moment they trigger.
-ON_NEXT_EVENT = frozenset({FaultKind.DROP, FaultKind.SPLIT})
+ON_NEXT_EVENT = frozenset({FaultKind.DROP, FaultKind.SPLIT, FaultKind.BADCHUNK, FaultKind.BADGZIP})
+#: Kinds that answer a whole connection instead of the stream (`FaultBook.take_status`).
+ANSWERS = frozenset({FaultKind.STATUS, FaultKind.UNAVAILABLE})
+#: Kinds that act on the response head, so take no @WHEN.
+NO_WHEN = ANSWERS | {FaultKind.SLOWHEAD}
+#: The field each kind's =VALUE fills.
+VALUE_FIELD = {FaultKind.STALL: "seconds", FaultKind.STATUS: "status", FaultKind.THROTTLE: "bytes_per_second",
+               FaultKind.UNAVAILABLE: "seconds", FaultKind.SLOWHEAD: "seconds"}  # fmt: skip
+_DEFAULT_SECONDS = {FaultKind.STALL: DEFAULT_STALL, FaultKind.UNAVAILABLE: DEFAULT_RETRY_AFTER,
+                    FaultKind.SLOWHEAD: DEFAULT_SLOW_HEAD}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -65,8 +93,9 @@ class Fault:
     """One deterministic fault. Build it with `Fault.parse("drop@3")` or by fields.
 
     `after_events` / `after_seconds`: when it triggers on a connection (neither: at the
-    start). `count`: how many connections it hits (None: every one). `seconds` (stall),
-    `status` (status) and `bytes_per_second` (throttle) are the kinds' values.
+    start). `count`: how many connections it hits (None: every one). `seconds` (stall, the
+    Retry-After of unavailable, slowhead), `status` (status) and `bytes_per_second` (throttle)
+    are the kinds' values.
     """
 
     kind: FaultKind
@@ -92,23 +121,22 @@ class Fault:
 
     def _check_value(self, kind: FaultKind) -> None:
         given = {"seconds": self.seconds, "status": self.status, "bytes_per_second": self.bytes_per_second}
-        wanted = {FaultKind.STALL: "seconds", FaultKind.STATUS: "status", FaultKind.THROTTLE: "bytes_per_second"}
-        extra = [name for name, value in given.items() if value is not None and name != wanted.get(kind)]
+        extra = [name for name, value in given.items() if value is not None and name != VALUE_FIELD.get(kind)]
         if extra:
             raise UsageError(f"{kind}: takes no {extra[0]} (grammar: {GRAMMAR})")
-        if kind is FaultKind.STALL and self.seconds is None:
-            object.__setattr__(self, "seconds", DEFAULT_STALL)
-        if kind is FaultKind.STALL and not (
+        if kind in _DEFAULT_SECONDS and self.seconds is None:
+            object.__setattr__(self, "seconds", _DEFAULT_SECONDS[kind])
+        if kind in _DEFAULT_SECONDS and not (
             self.seconds is not None and self.seconds > 0 and math.isfinite(self.seconds)
         ):
-            raise UsageError(f"stall: expected a duration > 0 seconds, found {self.seconds}")
-        if kind is FaultKind.STATUS:
-            if self.status is None or not 400 <= self.status <= 599:
-                raise UsageError(
-                    f"status: expected an HTTP status 400..599, e.g. status=429 or status=503x2, found {self.status}"
-                )
-            if self.after_events is not None or self.after_seconds is not None:
-                raise UsageError("status: answers whole connections, so it takes no @ (use xCOUNT for how many)")
+            raise UsageError(f"{kind}: expected a duration > 0 seconds, found {self.seconds}")
+        if kind is FaultKind.STATUS and (self.status is None or not 400 <= self.status <= 599):
+            raise UsageError(
+                f"status: expected an HTTP status 400..599, e.g. status=429 or status=503x2, found {self.status}"
+            )
+        if kind in NO_WHEN and (self.after_events is not None or self.after_seconds is not None):
+            what = "acts on the response head" if kind is FaultKind.SLOWHEAD else "answers whole connections"
+            raise UsageError(f"{kind}: {what}, so it takes no @ (use xCOUNT for how many)")
         if kind is FaultKind.THROTTLE and not (
             self.bytes_per_second is not None and self.bytes_per_second > 0 and math.isfinite(self.bytes_per_second)
         ):
@@ -125,10 +153,9 @@ class Fault:
         kind = FaultKind.parse(m["kind"])
         fields: dict[str, float | int | None] = {}
         if m["value"] is not None:
-            name = {FaultKind.STALL: "seconds", FaultKind.STATUS: "status", FaultKind.THROTTLE: "bytes_per_second"}
-            if kind not in name:
+            if kind not in VALUE_FIELD:
                 raise UsageError(f"fault {spec!r}: {kind} takes no =VALUE (grammar: {GRAMMAR})")
-            fields[name[kind]] = (
+            fields[VALUE_FIELD[kind]] = (
                 _int(m["value"], spec, "status") if kind is FaultKind.STATUS else _num(m["value"], spec)
             )
         if m["count"] is not None and m["later"] is not None:
@@ -150,13 +177,9 @@ class Fault:
         return fault if isinstance(fault, Fault) else cls.parse(fault)
 
     def __str__(self) -> str:
-        value = {
-            FaultKind.STALL: self.seconds,
-            FaultKind.STATUS: self.status,
-            FaultKind.THROTTLE: self.bytes_per_second,
-        }
         out = self.kind.value
-        v = value.get(self.kind)
+        field = VALUE_FIELD.get(self.kind)
+        v = None if field is None else getattr(self, field)
         if v is not None:
             out += f"={_fmt(v)}"
         if self.count != 1:
@@ -209,10 +232,10 @@ class FaultBook:
             self._armed.append(_Armed(fault, len(self._armed)))
 
     def take_status(self) -> Fault | None:
-        """The status fault the next connection answers with, if any (claimed)."""
+        """The status or unavailable fault the next connection answers with, if any (claimed)."""
         with self._lock:
             for armed in self._armed:
-                if armed.fault.kind is FaultKind.STATUS and armed.left != 0:
+                if armed.fault.kind in ANSWERS and armed.left != 0:
                     armed.left = None if armed.left is None else armed.left - 1
                     return armed.fault
         return None
@@ -221,7 +244,7 @@ class FaultBook:
         """Stream faults that may still hit a connection that already had `done`."""
         with self._lock:
             return [(a.id, a.fault) for a in self._armed
-                    if a.fault.kind is not FaultKind.STATUS and a.left != 0 and a.id not in done]  # fmt: skip
+                    if a.fault.kind not in ANSWERS and a.left != 0 and a.id not in done]  # fmt: skip
 
     def claim(self, ident: int) -> bool:
         """Take one use of a fault; False when another connection took the last one."""
@@ -260,3 +283,14 @@ def status_answer(status: int, speed: float | None) -> tuple[bytes, tuple[tuple[
     reset = int(time.time()) + math.ceil(60 / (speed or 60))
     limits = (("x-rate-limit-limit", "50"), ("x-rate-limit-remaining", "0"), ("x-rate-limit-reset", str(reset)))
     return json.dumps(TOO_MANY_CONNECTIONS).encode(), limits
+
+
+def fault_answer(fault: Fault, speed: float | None) -> tuple[int, bytes, tuple[tuple[str, str], ...]]:
+    """Status, body and extra headers of a connection a status or unavailable fault answers; the
+    Retry-After on the recording's clock, whole seconds (at least 1, as a client may not sleep 0)."""
+    if fault.kind is FaultKind.UNAVAILABLE:
+        assert fault.seconds is not None
+        body, _ = status_answer(503, speed)
+        return 503, body, (("Retry-After", str(max(1, math.ceil(fault.seconds / (speed or 1.0))))),)
+    assert fault.status is not None
+    return fault.status, *status_answer(fault.status, speed)

@@ -85,6 +85,7 @@ class ConnectionLog:
     target: str = ""
     headers: tuple[tuple[str, str], ...] = ()  # the request's, the credentials' values redacted
     tunnel: str | None = None  # host of the CONNECT this request came through (proxy mode)
+    gzip: bool = False  # the request accepts a gzip body (Accept-Encoding)
     endpoint: str | None = None
     status: int | None = None
     recorded: int | None = None  # the recorded connection served first (its place in the endpoint's recording)
@@ -97,6 +98,7 @@ class ConnectionLog:
     vanished: bool = False
     error: str | None = None
     ended: float | None = None  # time.monotonic() once the connection was done with
+    killed: str | None = None  # set to end the stream as the connections API does (why)
     finished: threading.Event = field(default_factory=threading.Event, repr=False)
     _kind: bytearray = field(default_factory=bytearray, repr=False)
     _recorded: array[float] = field(default_factory=lambda: array("d"), repr=False)
@@ -107,7 +109,7 @@ class ConnectionLog:
 
     def took(self, request: Request) -> None:
         """The request this connection carries: its method, target and headers (credentials redacted)."""
-        self.method, self.target = request.method, request.target
+        self.method, self.target, self.gzip = request.method, request.target, request.accepts_gzip()
         self.headers = tuple((k, _redacted(k, v)) for k, v in request.headers)
 
     def finish(self) -> None:

@@ -4,7 +4,10 @@ It speaks the streams' wire protocol: chunked HTTP/1.1, one chunk per line with 
 `Content-Type: application/json; charset=utf-8`, TCP_NODELAY, a blank heartbeat line after
 `heartbeat` seconds of silence, bearer auth, and X's 400 bodies for bad query parameters.
 Events come from the object model (`Synth`), reproducible by seed: every connection with
-the same seed receives the same sequence.
+the same seed receives the same sequence. It also serves the filtered stream's rules API
+(`harness.replay._api`): its search-stream events name the installed rules in their
+`matching_rules` (event n the rule n mod count), and with no rule installed it sends
+heartbeats only.
 
     with LoopbackServer(ServeOptions(rate=50, heartbeat=0.1, seed=1)) as server:
         requests.get(server.base_url + "/2/tweets/search/stream", headers=..., stream=True)
@@ -16,8 +19,9 @@ import json
 import math
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import urlencode
 
@@ -26,9 +30,16 @@ from harness.cassette.synth import Synth, encode_line, problem_kinds
 from harness.errors import ParameterError, UnknownEndpointError, UsageError
 from harness.model import ENDPOINTS, Endpoint, resolve_endpoint
 from harness.model.params import check_query, invalid_request_body, parse_query
+from harness.replay._api import api_path, serve_api
+from harness.replay._connections import ConnectionTable
 from harness.replay._http_server import HEAD_TIMEOUT, MAX_CLIENTS, Client, LoopbackHTTPServer, printable, problem
+from harness.replay._payloads import FORCE_DISCONNECT_LINE
+from harness.replay._rules import RuleBook
+from harness.replay.log import ConnectionLog, End
 
 HEARTBEAT = b"\r\n"
+#: the loopback source's rules until a client changes them
+DEFAULT_RULES = ({"id": "1000000000000000001", "value": "loopback", "tag": "loopback"},)
 JSON_HEADERS = (("Content-Type", "application/json; charset=utf-8"),)
 
 #: Makes the lines of a connection: (endpoint name, connection index) -> lines with CRLF.
@@ -45,7 +56,8 @@ class ServeOptions:
     per connection (0: heartbeats only, `math.inf`: as fast as the socket takes them).
     `max_events`: per connection, then the stream ends cleanly. `error_every`: an in-stream
     error payload of `error_kind` after every N events. `gzip`: compress (with a sync flush
-    per line) for clients that accept gzip.
+    per line) for clients that accept gzip. `rules`: the filtered stream's first rules
+    (`{"value"[, "tag"]}` objects; default `DEFAULT_RULES`).
     """
 
     token: str | None = None
@@ -56,6 +68,7 @@ class ServeOptions:
     error_every: int | None = None
     error_kind: str = "operational-disconnect"
     gzip: bool = False
+    rules: Sequence[Mapping[str, str]] = DEFAULT_RULES
 
     def __post_init__(self) -> None:
         if math.isnan(self.rate) or self.rate < 0:
@@ -72,13 +85,18 @@ class ServeOptions:
             raise UsageError(f"error kind: expected one of {', '.join(problem_kinds())}, found {self.error_kind!r}")
 
 
-def synth_source(seed: int | None) -> EventSource:
-    """Valid events of the endpoint from the object model; each connection starts from `seed`."""
+def synth_source(seed: int | None, rules: RuleBook | None = None) -> EventSource:
+    """Valid events of the endpoint from the object model; each connection starts from `seed`.
+    With `rules`, search-stream events name the installed rules (b"": none is installed)."""
 
     def lines(endpoint: str, index: int) -> Iterator[bytes]:
         synth = Synth(seed)
+        n = 0
         while True:
-            yield encode_line(synth.event(endpoint))
+            event = synth.event(endpoint)
+            named = rules.assign(event, n) if rules is not None and endpoint == "search-stream" else event
+            n += named is not None
+            yield b"" if named is None else encode_line(named)
 
     return lines
 
@@ -100,7 +118,8 @@ class LoopbackServer:
                  log: Callable[[str], None] | None = None, request_timeout: float = HEAD_TIMEOUT,
                  max_clients: int = MAX_CLIENTS) -> None:  # fmt: skip
         self.options = options or ServeOptions()
-        self.source = source or synth_source(self.options.seed)
+        self.rules = RuleBook(self.options.rules, on_message=log)
+        self.source = source or synth_source(self.options.seed, self.rules)
         self.on_send = on_send
         self.log = log
         self.events_sent = 0
@@ -111,6 +130,8 @@ class LoopbackServer:
             raise UsageError(f"max_clients: expected a count >= 1, found {max_clients}")
         self._http = LoopbackHTTPServer(self._handle, host, port, head_timeout=request_timeout,
                                         max_clients=max_clients)  # fmt: skip
+        self.connection_table = ConnectionTable(self._wake)  # the connections API's
+        self._wakers: dict[int, threading.Event] = {}  # each stream's: set to end a wait early
 
     @property
     def base_url(self) -> str:
@@ -134,7 +155,15 @@ class LoopbackServer:
         return self
 
     def close(self) -> None:
+        self._http.stopping.set()
+        self._wake()
         self._http.close()
+
+    def _wake(self, *_: object) -> None:
+        with self._count_lock:
+            wakers = list(self._wakers.values())
+        for event in wakers:
+            event.set()
 
     def __enter__(self) -> LoopbackServer:
         return self.start()
@@ -169,6 +198,13 @@ class LoopbackServer:
         if request is None:
             return
         self._note(client, f"{request.method} {request.target}")
+        if api_path(request.path):  # the one way to what is not a stream
+            self._note(client, serve_api(client.sock, request, client.rfile, self.rules, self.options.token))
+            return
+        log = ConnectionLog(client.index, f"{client.peer[0]}:{client.peer[1]}", time.monotonic(), keep=0)
+        if ConnectionTable.handles(request.path):
+            reply = lambda status, body: self._refuse(client, status, HTTPStatus(status).phrase, body)  # noqa: E731
+            return self.connection_table.serve(request, client.rfile, log, self.options.token, reply)
         try:
             endpoint = endpoint_at(request.path)
         except UnknownEndpointError as exc:
@@ -195,12 +231,25 @@ class LoopbackServer:
         )
         headers = (*STREAM_HEADERS, ("Cache-Control", "no-cache, no-store"), ("X-Harness-Source", "loopback"))
         writer.start(200, "OK", headers)
-        sent, finished = self._stream(writer, endpoint, client.index)
-        if finished:
-            writer.finish()
+        entry, wake = self.connection_table.open(endpoint.name, log), threading.Event()
+        with self._count_lock:
+            self._wakers[client.index] = wake
+        try:
+            sent, finished = self._stream(writer, endpoint, client.index, log, wake)
+            if log.killed:
+                writer.send(FORCE_DISCONNECT_LINE)
+            if finished:
+                writer.finish()
+            log.end = End.COMPLETED if finished else End.STOPPED
+        finally:
+            with self._count_lock:
+                self._wakers.pop(client.index, None)
+            log.end = log.end or End.VANISHED
+            self.connection_table.close(entry)
         self._note(client, f"-> 200, {sent} event(s), {'ended' if finished else 'cut'}")
 
-    def _stream(self, writer: ChunkedWriter, endpoint: Endpoint, index: int) -> tuple[int, bool]:
+    def _stream(self, writer: ChunkedWriter, endpoint: Endpoint, index: int, log: ConnectionLog,
+                wake: threading.Event) -> tuple[int, bool]:  # fmt: skip
         """Send lines until max_events, the source ends (True) or the server stops (False).
 
         Events that are due together (a high rate, or `inf`) leave in one `sendall` of up
@@ -215,6 +264,8 @@ class LoopbackServer:
         sent = 0
         now = last = next_event = time.monotonic()
         while not stopping.is_set():
+            if log.killed:  # ended through the connections API
+                return sent, True
             if interval is not None and now >= next_event:
                 batch: list[bytes] = []
                 first, size = sent, 0
@@ -222,6 +273,9 @@ class LoopbackServer:
                     line = next(events, None)
                     if line is None:
                         limit = sent
+                        break
+                    if not line:  # no rule installed: nothing due before the next look
+                        next_event = now + (interval or 0.05)
                         break
                     batch.append(line)
                     size += len(line)
@@ -232,14 +286,15 @@ class LoopbackServer:
                 self._send(writer, batch, first, sent)
                 if sent == limit:
                     return sent, True
-                now = last = time.monotonic()
+                now = time.monotonic()
+                last = now if batch else last
                 continue
             if now - last >= o.heartbeat:
                 writer.send(HEARTBEAT)
                 last = now
             due = last + o.heartbeat if interval is None else min(next_event, last + o.heartbeat)
-            if due > now:
-                stopping.wait(due - now)
+            if due > now and wake.wait(due - now):
+                wake.clear()  # woken: a kill, or the server stopping, is looked at above
             now = time.monotonic()
         return sent, False
 

@@ -19,7 +19,6 @@ A recorded server close or network error is always replayed as such.
 from __future__ import annotations
 
 import contextlib
-import json
 import socket
 import threading
 import time
@@ -29,20 +28,25 @@ from typing import Any
 from urllib.parse import urlencode
 
 from harness._wire import BadRequest, Request, read_request, send_response
-from harness.errors import CassetteError, ParameterError, UnknownEndpointError, UsageError
+from harness.errors import CassetteError, UsageError
 from harness.model import resolve_endpoint
-from harness.model.params import check_query, invalid_request_body, parse_query
+from harness.model.rule_syntax import MAX_RULE_LENGTH, MAX_RULES
+from harness.replay._admit import Refusal, admit
+from harness.replay._api import api_path, serve_api
 from harness.replay._clock import Arrivals, Pacing
+from harness.replay._connections import ConnectionTable
 from harness.replay._http_server import HEAD_TIMEOUT, MAX_CLIENTS, Client, LoopbackHTTPServer, head_reader, printable
+from harness.replay._library import Library, Match
 from harness.replay._plan import Cursor, Cursors, OnEnd, Plan, Recording, Resume, check_settings, send_recorded
 from harness.replay._proxy import Interceptor, connect_refusal
 from harness.replay._ready import ready_info
-from harness.replay._recorded import Item, Recorded, scan
+from harness.replay._recorded import Item, Recorded
+from harness.replay._rules import RuleBook, RuleSpec
 from harness.replay._stream import Finish, Streamer, run
 from harness.replay._wait import Gate, Stopped, Vanished, Waiter
-from harness.replay.faults import Fault, FaultBook, FaultKind, phrase, status_answer
+from harness.replay.faults import Fault, FaultBook, FaultKind, fault_answer, phrase, status_answer
 from harness.replay.log import KEEP_LINES, AppliedFault, ConnectionLog, End, LineKind, SentLine
-from harness.replay.loopback import JSON_HEADERS, endpoint_at, generic_problem
+from harness.replay.loopback import JSON_HEADERS, generic_problem
 
 __all__ = ["AppliedFault", "ConnectionLog", "End", "Fault", "FaultKind", "LineKind", "OnEnd", "ReplayServer",
            "SentLine", "ready_info"]  # fmt: skip
@@ -60,6 +64,8 @@ class ReplayServer:
     connection's log (`ConnectionLog.lines`). Limits against hostile clients:
     `request_timeout` for a whole request head (and a TLS handshake), `max_clients` open
     connections (one more gets a 503), `consumers` bearer tokens remembered (as digests).
+    The filtered stream's rules (`rules`, a `RuleBook`: `.rules`, `.set()`) start as the cassette's,
+    else as given (`rules`: `{"value", "tag"}` objects); `max_rules`, `max_rule_length`: X's limits.
     """
 
     def __init__(self, cassettes: Sequence[str | Path], *, host: str = "127.0.0.1", port: int = 0,
@@ -67,7 +73,8 @@ class ReplayServer:
                  max_connections: int | None = None, faults: Sequence[Fault | str] = (), proxy: bool = False,
                  heartbeat: float = 20.0, on_message: Callable[[str], None] | None = None,
                  log_limit: int | None = None, log_lines: int = KEEP_LINES, request_timeout: float = HEAD_TIMEOUT,
-                 max_clients: int = MAX_CLIENTS, consumers: int = 10_000) -> None:  # fmt: skip
+                 max_clients: int = MAX_CLIENTS, consumers: int = 10_000, rules: Sequence[RuleSpec] | None = None,
+                 max_rules: int = MAX_RULES, max_rule_length: int = MAX_RULE_LENGTH) -> None:  # fmt: skip
         counts = {"max_connections": max_connections, "max_clients": max_clients, "consumers": consumers,
                   "log_lines": log_lines + 1}  # fmt: skip
         check_settings(speed=speed, heartbeat=heartbeat, request_timeout=request_timeout, token=token,
@@ -80,14 +87,11 @@ class ReplayServer:
         self.log_limit, self.log_lines, self.request_timeout = log_limit, log_lines, request_timeout
         self.warnings: list[str] = []
         self.admit: Callable[[ConnectionLog], tuple[int, bytes] | None] | None = None  # a refusal, or None
-        self.recordings: dict[str, Recording] = {}
-        for path in cassettes:
-            header, found = scan(path, self.warnings)
-            endpoint = resolve_endpoint(header.endpoint)
-            recording = self.recordings.setdefault(endpoint.name, Recording(endpoint))
-            if not recording.connections:
-                recording.query = dict(header.query)
-            recording.connections.extend(found)
+        self.library = Library(cassettes, self.warnings)
+        self.recordings: dict[str, Recording] = self.library.by_endpoint
+        self.mismatches = self.library.mismatches  # asked for, not in the cassettes (and how to record it)
+        self.rules = RuleBook(rules, max_rules=max_rules, max_length=max_rule_length, on_message=on_message)
+        self.rules.add_cassettes(self.library.scanned, self.warnings)
         self.log: list[ConnectionLog] = []
         self.connections = 0  # accepted in all
         self._lock = threading.Condition()
@@ -97,6 +101,7 @@ class ReplayServer:
         self._interceptor = Interceptor() if proxy else None
         self._arrivals = Arrivals()
         self._gate = Gate()
+        self.connection_table = ConnectionTable(self._wake_all)  # the connections API's
         try:
             self._http = LoopbackHTTPServer(self._handle, host, port, head_timeout=request_timeout,
                                             max_clients=max_clients)  # fmt: skip
@@ -145,19 +150,21 @@ class ReplayServer:
     def inject(self, fault: Fault | str) -> None:
         """Add a fault now; open streams look at it at once."""
         self.faults.add(Fault.coerce(fault))
-        for w in self._waiters():
+        self._wake_all()
+
+    def _wake_all(self, *_: object) -> None:
+        with self._lock:
+            waiters = [w for _, w in self._active.values() if w is not None]
+        for w in waiters:
             w.wake()
 
     def push(self, data: bytes) -> int:
         """Write `data` (whole lines) into every open stream now; returns into how many."""
-        waiters = self._waiters()
+        with self._lock:
+            waiters = [w for _, w in self._active.values() if w is not None]
         for w in waiters:
             w.push(data)
         return len(waiters)
-
-    def _waiters(self) -> list[Waiter]:
-        with self._lock:
-            return [w for _, w in self._active.values() if w is not None]
 
     def wait_connections(self, n: int, timeout: float) -> bool:
         """Wait until `n` connections were accepted in all; False on timeout."""
@@ -254,7 +261,7 @@ class ReplayServer:
 
     def _serve(self, client: Client, log: ConnectionLog) -> None:
         sock: Any = client.sock
-        request = self._read(sock, client.rfile, log)
+        request = self._read(sock, rfile := client.rfile, log)
         if request is None:
             return
         if request.method == "CONNECT":
@@ -270,46 +277,32 @@ class ReplayServer:
                 return
             with self._lock:
                 self._active[client.index][0] = sock
-            request = self._read(sock, head_reader(sock, self.request_timeout), log)
+            request = self._read(sock, rfile := head_reader(sock, self.request_timeout), log)
             if request is None:
                 return
         sock.settimeout(None)
-        self._route(sock, request, log)
+        if api_path(request.path):  # the one way to what is not a stream
+            return self._say(log, serve_api(sock, request, rfile, self.rules, self.token, log))
+        self._route(sock, request, log, rfile)
 
-    def _route(self, sock: Any, request: Request, log: ConnectionLog) -> None:
-        try:
-            endpoint = endpoint_at(request.path)
-        except UnknownEndpointError as exc:
-            self._refuse(sock, log, 404, generic_problem(404, "Not Found Error", str(exc)))
-            return
+    def _route(self, sock: Any, request: Request, log: ConnectionLog, rfile: Any) -> None:
+        if ConnectionTable.handles(request.path):
+            return self.connection_table.serve(request, rfile, log, self.token, lambda *a: self._refuse(sock, log, *a))
+        admitted = admit(request, self.recordings, self.token)
+        if isinstance(admitted, Refusal):
+            log.endpoint = admitted.endpoint
+            return self._refuse(sock, log, admitted.status, admitted.body)
+        endpoint, token, params = admitted.endpoint, admitted.token, admitted.params
         log.endpoint = endpoint.name
-        recording = self.recordings.get(endpoint.name)
-        if recording is None:
-            detail = f"no cassette for {endpoint.path}: this server replays {', '.join(self.recordings)}"
-            self._refuse(sock, log, 404, generic_problem(404, "Not Found Error", detail))
-            return
-        if request.method != "GET":
-            detail = f"{request.method} is not supported: streams are GET"
-            self._refuse(sock, log, 405, generic_problem(405, "Method Not Allowed", detail))
-            return
-        token = request.bearer()
-        if not token or (self.token is not None and token != self.token):
-            self._refuse(sock, log, 401, generic_problem(401, "Unauthorized", "Unauthorized"))
-            return
         if self.admit is not None and (verdict := self.admit(log)) is not None:
             return self._refuse(sock, log, *verdict)
-        params: dict[str, str] = {}
-        try:
-            params = parse_query(request.target.partition("?")[2])
-            check_query(endpoint, params)
-        except ParameterError as exc:
-            self._refuse(sock, log, 400, json.dumps(invalid_request_body(exc, params)).encode())
-            return
+        match = self.library.match(endpoint, params)
+        for note in match.missing:
+            self._say(log, note)
         fault = self.faults.take_status()
         if fault is not None:
-            assert fault.status is not None
             log.faults.append(AppliedFault(fault, time.monotonic() - log.started, 0))
-            self._refuse(sock, log, fault.status, *status_answer(fault.status, self.speed))
+            self._refuse(sock, log, *fault_answer(fault, self.speed))
             return
         with self._lock:
             busy = self._open.get(endpoint.name, 0)
@@ -320,17 +313,19 @@ class ReplayServer:
         if busy < 0:
             self._refuse(sock, log, 429, *status_answer(429, self.speed))
             return
+        entry = self.connection_table.open(endpoint.name, log)
         try:
-            self._stream(sock, recording, token, log, chunked=not request.http10)
+            self._stream(sock, match, token, log, chunked=not request.http10)
         finally:
             with self._lock:
                 self._open[endpoint.name] -= 1
+            self.connection_table.close(entry)
 
     # -- streaming -------------------------------------------------------------------------
-    def _stream(self, sock: Any, recording: Recording, token: str, log: ConnectionLog, chunked: bool) -> None:
-        loop = self.on_end is OnEnd.LOOP
+    def _stream(self, sock: Any, match: Match, token: str, log: ConnectionLog, chunked: bool) -> None:
+        loop, recording = self.on_end is OnEnd.LOOP, match.recording
         with self._lock:
-            cursor = self._cursors.claim(recording.endpoint.name, token, self._lock)
+            cursor = self._cursors.claim(recording.key, token, self._lock)
             resume, cursor.resume = cursor.resume, None
             serial = resume.serial if resume else cursor.next
             cursor.next = max(cursor.next, serial + 1)
@@ -343,30 +338,33 @@ class ReplayServer:
                 return self._say(log, f"{log.method} {log.target} -> {rec.status} (as recorded in {rec.name})")
             if rec is None and self.on_end is OnEnd.REFUSE:
                 return self._refuse(sock, log, *recording.gone())
-            self._send_stream(sock, recording, log, chunked, cursor, serial, rec, resume)
+            self._send_stream(sock, match, log, chunked, cursor, serial, rec, resume)
         finally:
             with self._lock:
                 self._cursors.release(cursor, self._lock)
         self._say(log, f"{log.end}: {log.events} event(s), {log.heartbeats} heartbeat(s)"
                        + "".join(f", fault {f.fault}" for f in log.faults))  # fmt: skip
 
-    def _send_stream(self, sock: Any, recording: Recording, log: ConnectionLog, chunked: bool, cursor: Cursor,
+    def _send_stream(self, sock: Any, match: Match, log: ConnectionLog, chunked: bool, cursor: Cursor,
                serial: int, rec: Recorded | None, resume: Resume | None) -> None:  # fmt: skip
-        plan = Plan(recording, serial, rec, resume, self.on_end)
+        plan = Plan(match.recording, serial, rec, resume, self.on_end)
         unsent: list[Item | Finish | None] = [resume.item if resume else None]
-        items = plan.items()
+        items = match.items(plan.items(), serial, rec, resume, self.on_end is OnEnd.LOOP)
         waiter = None
         try:  # a waiter may fail to be made (no file descriptor left): then nothing was served
             waiter = Waiter(sock, self._http.stopping, self._gate if self.speed is None else None)
             with self._lock:
                 self._active[log.index][1] = waiter
             pacing = Pacing(log.started, self.speed, self.heartbeat)
-            streamer = Streamer(sock, waiter, pacing, self.faults, log, chunked)
+            select = self.rules.selector if match.recording.endpoint.name == "search-stream" else None
+            streamer = Streamer(sock, waiter, pacing, self.faults, log, chunked, select)
             while not waiter.until(pacing.at(rec.offset if rec else 0.0)):
                 pass
             log.status = 200
-            streamer.head(200, rec.reason if rec else "OK", recording.headers(rec))
+            streamer.head(200, rec.reason if rec else "OK", match.recording.headers(rec))
             self._say(log, f"{log.method} {log.target} -> 200 ({plan.describe()})")
+            for note in match.notes:
+                self._say(log, note)
             log.end = run(streamer, items, lambda item: unsent.__setitem__(0, item))
         except Vanished:
             log.end, log.vanished = End.VANISHED, True

@@ -148,10 +148,11 @@ class Conduct:
         found = []
         now = time.monotonic()
         for log in self.logs():
-            if log.status != 200:
+            lines = log.lines
+            if log.status != 200 or (log.recorded is None and not lines):  # not a stream (an API call)
                 continue
             end = (log.ended if log.ended is not None else now) - log.started
-            times = [0.0, *(line.sent for line in log.lines), end]
+            times = [0.0, *(line.sent for line in lines), end]
             gap, at = max((b - a, a) for a, b in itertools.pairwise(times))
             if gap * self.rules.scale > READ_TIMEOUT * SLACK:
                 found.append(f"{Check.READ_TIMEOUT}: connection #{log.index} stayed open through "

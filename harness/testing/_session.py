@@ -43,7 +43,7 @@ def replaying(settings: StreamSettings, cassette: Path, *, proxy: bool) -> Itera
     conduct_rules = rules(settings)
     try:
         server = ReplayServer([cassette], speed=settings.speed, on_end=settings.on_end, faults=settings.faults,
-                              proxy=proxy)  # fmt: skip
+                              proxy=proxy, rules=settings.rules)  # fmt: skip
     except HarnessError as exc:
         pytest.fail(f"{settings.test}: cannot replay {cassette}: {exc}", pytrace=False)
     replay = StreamReplay(server)
@@ -54,7 +54,10 @@ def replaying(settings: StreamSettings, cassette: Path, *, proxy: bool) -> Itera
         block = blocked_network(guard) if settings.block_network else contextlib.nullcontext(guard)
         with block:
             yield replay
-    problems = [p for p in (conduct.report(), guard.report() if settings.block_network else None) if p]
+    # the consumer asked for fields or expansions the cassette lacks (unless allowed)
+    lacking = [*server.mismatches, "(or allow it: @pytest.mark.stream_cassette(allow_missing_fields=True))"]
+    lacked = "\n".join(lacking) if server.mismatches and not settings.allow_missing_fields else None
+    problems = [p for p in (lacked, conduct.report(), guard.report() if settings.block_network else None) if p]
     if problems:
         pytest.fail(f"{settings.test} (cassette {cassette}):\n" + "\n".join(problems), pytrace=False)
 
@@ -104,7 +107,7 @@ def record_ahead(settings: StreamSettings) -> None:
     params = dict(settings.params)
     if settings.record_url == LOOPBACK:
         with LoopbackServer(ServeOptions(token="loopback", rate=50.0, heartbeat=1.0, seed=0)) as source:
-            options = RecordOptions(params=params, token="loopback", base_url=source.base_url,
+            options = RecordOptions(params=params, token="loopback", base_url=source.base_url, read_rules=False,
                                     max_events=settings.max_events, duration=settings.duration)  # fmt: skip
             Recorder(endpoint, settings.cassette, options).run().raise_for_error()
         return

@@ -79,11 +79,13 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         "stream_cassette(name=None, *, speed=None, faults=(), on_end=None, endpoint=None, params=None, "
-        "max_events=None, duration=None, block_network=None, allowed_hosts=(), relax=(), connections=1, "
-        "redact_headers=(), redact_params=(), redact_json=()): the cassette the stream fixtures replay "
-        "(default: MODULE/TEST), a file name with or without its extension or a path relative to the cassette "
-        "dir; faults are replayer fault specs such as 'disconnect@5'; endpoint/params/max_events/duration say "
-        "what to record, redact_* what to keep out of it; block_network/allowed_hosts guard the replay; "
+        "max_events=None, duration=None, rules=None, allow_missing_fields=False, block_network=None, "
+        "allowed_hosts=(), relax=(), connections=1, redact_headers=(), redact_params=(), redact_json=()): the "
+        "cassette the stream fixtures replay (default: MODULE/TEST), a file name with or without its extension "
+        "or a path relative to the cassette dir; faults are replayer fault specs such as 'disconnect@5'; "
+        "endpoint/params/max_events/duration say what to record, redact_* what to keep out of it; rules, the "
+        "filtered stream's first rules ([{'value', 'tag'}], default: the cassette's); allow_missing_fields: pass "
+        "a test whose consumer asks for fields the cassette lacks; block_network/allowed_hosts guard the replay; "
         "relax names conduct checks not to apply (backoff, connections, read-timeout), connections how many "
         "streams may be open at once.",
     )
@@ -104,6 +106,8 @@ class StreamSettings:
     token_env: str = "X_BEARER_TOKEN"
     max_events: int | None = 20
     duration: float | None = 30.0
+    rules: tuple[Mapping[str, str], ...] | None = None  # the filtered stream's first rules (None: the cassette's)
+    allow_missing_fields: bool = False  # else a request for fields the cassette lacks fails the test
     test: str = ""  # the test's node id, for messages
     block_network: bool = False
     allowed_hosts: tuple[str, ...] = ()
@@ -177,7 +181,8 @@ def resolve_settings(request: pytest.FixtureRequest, config_fixture: Mapping[str
         return default
 
     known = {"name", "speed", "faults", "on_end", "endpoint", "params", "max_events", "duration", "record_mode",
-             "block_network", "allowed_hosts", "relax", "connections", *REDACT}  # fmt: skip
+             "rules", "allow_missing_fields", "block_network", "allowed_hosts", "relax", "connections",
+             *REDACT}  # fmt: skip
     unknown = sorted(set(mark_kw) - known)
     if unknown:
         _bad(f"stream_cassette: unknown argument(s) {unknown}: expected some of {sorted(known)}")
@@ -203,6 +208,8 @@ def resolve_settings(request: pytest.FixtureRequest, config_fixture: Mapping[str
         token_env=str(pick("token_env", "X_BEARER_TOKEN")),
         max_events=pick("max_events", 20),
         duration=pick("duration", 30.0),
+        rules=None if mark_kw.get("rules") is None else tuple(mark_kw["rules"]),
+        allow_missing_fields=bool(pick("allow_missing_fields", False)),
         test=request.node.nodeid,
         block_network=bool(pick("block_network", False)),
         allowed_hosts=strings(pick("allowed_hosts", ())),
