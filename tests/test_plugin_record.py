@@ -67,17 +67,19 @@ def test_rules_calls_go_upstream_and_into_the_header(pytester: pytest.Pytester) 
         def test_rules_then_stream(stream_replay):
             rules = stream_replay.base_url + "/2/tweets/search/stream/rules"
             r = requests.post(rules, json={{"add": [{{"value": "cats"}}]}}, headers=AUTH, timeout=10)
-            assert r.status_code == 404  # the built-in source serves no rules: its answer comes back as it is
+            assert r.status_code == 200 and r.json()["data"][0]["value"] == "cats"  # the source's answer
             with requests.get(stream_replay.url("search-stream"), headers=AUTH, stream=True, timeout=10) as s:
                 assert len([l for l in s.iter_lines() if l]) == 2
-            assert requests.get(rules, headers=AUTH, timeout=10).status_code == 404  # after: kept too
+            after = requests.get(rules, headers=AUTH, timeout=10).json()["data"]  # after the stream: kept too
+            assert "cats" in [rule["value"] for rule in after]
         """
     )
     pytester.runpytest(*ONCE).assert_outcomes(passed=1)
     header = Cassette(pytester.path / "cassettes" / "test_rules" / "test_rules_then_stream.jsonl").header
     calls = [(c["method"], c["path"], c["status"]) for c in header.api_calls]
-    assert calls == [("POST", "/2/tweets/search/stream/rules", 404), ("GET", "/2/tweets/search/stream/rules", 404)]
+    assert calls == [("POST", "/2/tweets/search/stream/rules", 200), ("GET", "/2/tweets/search/stream/rules", 200)]
     assert header.api_calls[0]["body"] == {"add": [{"value": "cats"}]}
+    assert "cats" in [rule["value"] for rule in header.api_calls[1]["response"]["data"]]
 
 
 def test_a_recording_without_a_connection_is_a_missing_cassette(

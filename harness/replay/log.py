@@ -34,7 +34,7 @@ class LineKind(enum.StrEnum):
     HEARTBEAT = "heartbeat"  # a recorded heartbeat
     KEEPALIVE = "keepalive"  # a heartbeat of the replayer's own, after the recording (on_end=hold)
     FAULT = "fault"  # a payload a fault sent (operational-disconnect)
-    PUSHED = "pushed"  # bytes the test pushed into the open stream (`ReplayServer.push`)
+    PUSHED = "pushed"  # bytes a test pushed (`ReplayServer.push`), sent at once (`due`: the next heartbeat's)
 
 
 _KINDS = tuple(LineKind)
