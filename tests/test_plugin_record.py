@@ -36,14 +36,14 @@ def test_consumer(stream_replay, request):
 
 
 def test_the_cassette_holds_the_consumers_own_request(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(test_rec=REQUESTS_CONSUMER)
+    pytester.makepyfile(test_plug_rec=REQUESTS_CONSUMER)
     pytester.runpytest(*ONCE).assert_outcomes(passed=1)
-    cassette = pytester.path / "cassettes" / "test_rec" / "test_consumer.jsonl"  # MODULE/TEST
+    cassette = pytester.path / "cassettes" / "test_plug_rec" / "test_consumer.jsonl"  # MODULE/TEST
     header = Cassette(cassette).header
     assert header.endpoint == "search-stream"
     assert dict(header.query) == {"tweet.fields": "lang,author_id", "expansions": "author_id"}
     assert header.labels["source"] == "loopback"
-    assert header.labels["test"] == "test_rec.py::test_consumer"
+    assert header.labels["test"] == "test_plug_rec.py::test_consumer"
     assert header.request_headers["Authorization"] == "Bearer <redacted>"
     lines = list(Cassette(cassette).events())
     assert len(lines) == 4
@@ -58,7 +58,7 @@ def test_the_cassette_holds_the_consumers_own_request(pytester: pytest.Pytester)
 
 def test_rules_calls_go_upstream_and_into_the_header(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
-        test_rules=f"""
+        test_plug_rules=f"""
         import pytest, requests
 
         AUTH = {{"Authorization": "Bearer {TOKEN}"}}
@@ -75,7 +75,7 @@ def test_rules_calls_go_upstream_and_into_the_header(pytester: pytest.Pytester) 
         """
     )
     pytester.runpytest(*ONCE).assert_outcomes(passed=1)
-    header = Cassette(pytester.path / "cassettes" / "test_rules" / "test_rules_then_stream.jsonl").header
+    header = Cassette(pytester.path / "cassettes" / "test_plug_rules" / "test_rules_then_stream.jsonl").header
     calls = [(c["method"], c["path"], c["status"]) for c in header.api_calls]
     assert calls == [("POST", "/2/tweets/search/stream/rules", 200), ("GET", "/2/tweets/search/stream/rules", 200)]
     assert header.api_calls[0]["body"] == {"add": [{"value": "cats"}]}
@@ -86,7 +86,7 @@ def test_a_recording_without_a_connection_is_a_missing_cassette(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     pytester.makepyfile(
-        test_idle="""
+        test_plug_idle="""
         import os, pytest, requests
 
         @pytest.mark.stream_cassette(max_events=2)
@@ -97,12 +97,12 @@ def test_a_recording_without_a_connection_is_a_missing_cassette(
                     assert len([l for l in r.iter_lines() if l]) == 2
         """
     )
-    cassette = pytester.path / "cassettes" / "test_idle" / "test_idle.jsonl"
+    cassette = pytester.path / "cassettes" / "test_plug_idle" / "test_idle.jsonl"
     result = pytester.runpytest(*ONCE)
     result.assert_outcomes(passed=1, errors=1)
     result.stdout.fnmatch_lines(
         [
-            f"test_idle.py::test_idle: the recording into {cassette} failed: the consumer opened no stream "
+            f"test_plug_idle.py::test_idle: the recording into {cassette} failed: the consumer opened no stream "
             "through the recording proxy. Nothing was kept: record mode 'once' records it again"
         ]
     )
@@ -111,7 +111,7 @@ def test_a_recording_without_a_connection_is_a_missing_cassette(
     write_cassette(cassette, Header(endpoint="search-stream", url="http://127.0.0.1/"), [])
     none = pytester.runpytest()
     none.assert_outcomes(errors=1)
-    none.stdout.fnmatch_lines(["test_idle.py::test_idle: cassette holds no connection (a failed recording): *"])
+    none.stdout.fnmatch_lines(["test_plug_idle.py::test_idle: cassette holds no connection (a failed recording): *"])
     monkeypatch.setenv("CONSUME", "1")
     pytester.runpytest(*ONCE).assert_outcomes(passed=1)  # once: recorded again
     assert any(isinstance(r, Connection) and r.status == 200 for r in Cassette(cassette))
@@ -127,15 +127,18 @@ def test_same_test_name_in_two_modules_gets_two_cassettes(pytester: pytest.Pytes
             with requests.get(url, headers={{"Authorization": "Bearer t"}}, stream=True, timeout=10) as r:
                 assert len([l for l in r.iter_lines() if l]) == 1
         """
-    pytester.makepyfile(test_a=body.format("lang"), test_b=body.format("source"))
+    pytester.makepyfile(test_plug_a=body.format("lang"), test_plug_b=body.format("source"))
     pytester.runpytest(*ONCE).assert_outcomes(passed=2)
-    queries = {m: Cassette(pytester.path / "cassettes" / m / "test_x.jsonl").header.query for m in ("test_a", "test_b")}
-    assert queries == {"test_a": {"tweet.fields": "lang"}, "test_b": {"tweet.fields": "source"}}
+    queries = {
+        m: Cassette(pytester.path / "cassettes" / m / "test_x.jsonl").header.query
+        for m in ("test_plug_a", "test_plug_b")
+    }
+    assert queries == {"test_plug_a": {"tweet.fields": "lang"}, "test_plug_b": {"tweet.fields": "source"}}
 
 
 def test_xdk_records_then_replays_its_own_session(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
-        test_sdk="""
+        test_plug_sdk="""
         import pytest
         from xdk import Client
 
@@ -151,7 +154,7 @@ def test_xdk_records_then_replays_its_own_session(pytester: pytest.Pytester) -> 
         """
     )
     pytester.runpytest(*ONCE).assert_outcomes(passed=1)
-    cassette = pytester.path / "cassettes" / "test_sdk" / "test_xdk.jsonl"
+    cassette = pytester.path / "cassettes" / "test_plug_sdk" / "test_xdk.jsonl"
     assert dict(Cassette(cassette).header.query) == {"tweet.fields": "lang"}
     assert 0 < len(list(Cassette(cassette).events())) <= 10  # until xdk hung up (or max_events)
     pytester.runpytest().assert_outcomes(passed=1)
@@ -159,7 +162,7 @@ def test_xdk_records_then_replays_its_own_session(pytester: pytest.Pytester) -> 
 
 def test_tweepy_records_through_the_proxy_fixture(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
-        test_tw="""
+        test_plug_tw="""
         import pytest, tweepy
 
         class Client(tweepy.StreamingClient):
@@ -179,14 +182,14 @@ def test_tweepy_records_through_the_proxy_fixture(pytester: pytest.Pytester) -> 
         """
     )
     pytester.runpytest(*ONCE).assert_outcomes(passed=1)
-    cassette = pytester.path / "cassettes" / "test_tw" / "test_tweepy.jsonl"
+    cassette = pytester.path / "cassettes" / "test_plug_tw" / "test_tweepy.jsonl"
     assert dict(Cassette(cassette).header.query) == {"tweet.fields": "lang"}
     pytester.runpytest().assert_outcomes(passed=1)
 
 
 def test_duration_ends_the_recording_for_the_consumer_too(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
-        test_dur="""
+        test_plug_dur="""
         import pytest, requests
 
         @pytest.mark.stream_cassette(max_events=10_000, duration=0.5)
@@ -200,7 +203,7 @@ def test_duration_ends_the_recording_for_the_consumer_too(pytester: pytest.Pytes
         """
     )
     pytester.runpytest(*ONCE).assert_outcomes(passed=1)
-    records = list(Cassette(pytester.path / "cassettes" / "test_dur" / "test_for_half_a_second.jsonl"))
+    records = list(Cassette(pytester.path / "cassettes" / "test_plug_dur" / "test_for_half_a_second.jsonl"))
     assert records[-1].reason == "client-stopped"  # type: ignore[union-attr]
 
 
@@ -208,7 +211,7 @@ def test_the_upstream_route_is_the_one_before_the_test_changed_the_environment(p
     """The proxy fixture points HTTPS_PROXY and the CA bundle at the test's own proxy, for the consumer:
     the recording's own connection upstream keeps the route it had (else it would loop into itself)."""
     pytester.makepyfile(
-        test_route="""
+        test_plug_route="""
         import os, pytest, requests
 
         @pytest.mark.stream_cassette(max_events=2)
