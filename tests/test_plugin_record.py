@@ -80,6 +80,7 @@ def test_rules_calls_go_upstream_and_into_the_header(pytester: pytest.Pytester) 
     assert calls == [("POST", "/2/tweets/search/stream/rules", 200), ("GET", "/2/tweets/search/stream/rules", 200)]
     assert header.api_calls[0]["body"] == {"add": [{"value": "cats"}]}
     assert "cats" in [rule["value"] for rule in header.api_calls[1]["response"]["data"]]
+    assert header.rules is not None and "cats" in [rule["value"] for rule in header.rules]  # in effect at the start
 
 
 def test_a_recording_without_a_connection_is_a_missing_cassette(

@@ -36,6 +36,7 @@ from harness.record._response import LineCheck
 from harness.record._segment import Counts, Segment
 from harness.record.recorder import RecordOptions
 from harness.record.redact import RedactingWriter, Redaction
+from harness.record.rules import setup_rules
 from harness.record.target import Target
 from harness.replay._http_server import HEAD_TIMEOUT, Client, LoopbackHTTPServer, head_reader, printable, problem
 from harness.replay._plan import HOP_BY_HOP
@@ -261,7 +262,7 @@ class RecordingProxy:
         url = self.upstream + endpoint.path
         headers = {**self._upstream_headers(request), "Accept-Encoding": "gzip"}
         redaction = self.redaction.with_secret(request.bearer())
-        writer = self._writer(endpoint, url, params, headers, redaction)
+        writer = self._writer(endpoint, url, params, headers, redaction, request.bearer())
         gone = threading.Event()
         session = _Session(self, Target(endpoint, url, params), gone)
         o = self.options
@@ -284,8 +285,11 @@ class RecordingProxy:
         log.end = End.VANISHED if gone.is_set() else End.COMPLETED
 
     def _writer(self, endpoint: Endpoint, url: str, params: dict[str, str], headers: dict[str, str],
-                redaction: Redaction) -> CassetteWriter:  # fmt: skip
+                redaction: Redaction, bearer: str | None) -> CassetteWriter:  # fmt: skip
         if self.writer is None:
+            rules = None
+            if endpoint.name == "search-stream":  # the rules in effect as the stream begins, as the recorder reads them
+                rules, _ = setup_rules(url, self.token or bearer, redaction, None, False, self.notes.append)
             self._header = Header(
                 endpoint=endpoint.name,
                 url=redaction.url(url, params),
@@ -294,6 +298,7 @@ class RecordingProxy:
                 recorded_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
                 tool=f"x-stream-harness/{__version__}",
                 labels=self.labels,
+                rules=rules,
                 api_calls=tuple(self.api_calls),
             )
             self.path.parent.mkdir(parents=True, exist_ok=True)
