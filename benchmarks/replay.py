@@ -135,7 +135,7 @@ def sleep_reference(n: int = 400, gap: float = 0.02) -> str:
 
 def timing(seconds: float, tmp: Path) -> None:
     rate = 20.0
-    header, records = synthetic_session("search-stream", events=int(seconds * rate), seed=7, rate=rate)
+    header, records = synthetic_session("search-stream", events=int(seconds * rate), seed=7, rate=rate, practice=False)
     path = write_cassette(tmp / "timing.jsonl", header, records)
     events = [r for r in records if isinstance(r, Line) and not r.is_heartbeat]
     print(f"timing: {len(events)} events over {events[-1].offset:.0f} s at 1x (20 events/s, heartbeats as recorded)")
@@ -211,10 +211,12 @@ def plain_throughput(events: int, tmp: Path) -> None:
 
 def load(tmp: Path) -> dict[str, object]:
     """The load targets: byte-identical bodies for every client, peak RSS, 1x lateness alongside the load."""
-    header, records = synthetic_session("search-stream", events=2000, seed=3, rate=1000.0)
+    header, records = synthetic_session("search-stream", events=2000, seed=3, rate=1000.0, practice=False)
     fast = write_cassette(tmp / "load-2k.jsonl", header, records)
     many = big_cassette(tmp / "load-50k.jsonl", 50_000, ascii_only=True, size=512)
-    header, records = synthetic_session("search-stream", events=300, seed=5, rate=20.0)  # about 15 s at 1x
+    header, records = synthetic_session(
+        "search-stream", events=300, seed=5, rate=20.0, practice=False
+    )  # about 15 s at 1x
     slow = write_cassette(tmp / "paced.jsonl", header, records)
     figures: dict[str, object] = {}
     runs = (("paced_alone", fast, 0, 50, 0.0), ("1000_clients_2k_events", fast, 1000, 50, 15.0),

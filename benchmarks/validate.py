@@ -57,7 +57,7 @@ BATCH = 256  # lines per Contract.inspect_lines call, as `harness validate` does
 
 def events(n: int, seed: int = 7) -> list[bytes]:
     """`n` valid search-stream lines of 1.5-2.6 KB (about 2 KB on average)."""
-    synth, out = Synth(seed, optional=0.5, depth=4), list[bytes]()
+    synth, out = Synth(seed, optional=0.5, depth=4, practice=False), list[bytes]()  # the schema-drawn corpus
     while len(out) < n:
         line = encode_line(synth.event(ENDPOINT))
         if 1500 <= len(line) <= 2600:

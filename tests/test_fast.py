@@ -134,7 +134,7 @@ def mutated(draw: st.DrawFn, payload: Any) -> Any:
 @st.composite
 def cases(draw: st.DrawFn) -> tuple[str, Any]:
     endpoint = draw(st.sampled_from(sorted(ENDPOINTS)))
-    payload = draw(xs.events(endpoint, optional=0.4) | xs.error_payloads())
+    payload = draw(xs.events(endpoint, optional=0.4, edge=True) | xs.error_payloads())
     return schemagen.event_file(endpoint), draw(mutated(payload))
 
 
@@ -182,7 +182,9 @@ def test_the_fallback_never_accepts_what_the_reference_rejects(
 @given(data=st.data())
 def test_batches_of_lines_equal_the_reference_line_by_line(data: st.DataObject) -> None:
     endpoint = data.draw(st.sampled_from(sorted(ENDPOINTS)))
-    payloads = data.draw(st.lists(xs.events(endpoint, optional=0.3) | xs.error_payloads(), min_size=2, max_size=6))
+    payloads = data.draw(
+        st.lists(xs.events(endpoint, optional=0.3, edge=True) | xs.error_payloads(), min_size=2, max_size=6)
+    )
     payloads = [data.draw(mutated(p)) if data.draw(st.booleans()) else p for p in payloads]
     raws = [json.dumps(p, ensure_ascii=False).encode("utf-8", "surrogatepass") for p in payloads]
     schema = schemagen.event_file(endpoint)
@@ -196,7 +198,7 @@ def test_batches_of_lines_equal_the_reference_line_by_line(data: st.DataObject) 
 def test_valid_payloads_take_the_fast_path(data: st.DataObject) -> None:
     """Not just equal verdicts: generated (valid) payloads never need the reference."""
     endpoint = data.draw(st.sampled_from(sorted(ENDPOINTS)))
-    payload = data.draw(xs.events(endpoint) | xs.error_payloads())
+    payload = data.draw(xs.events(endpoint, edge=True) | xs.error_payloads())
     raw = json.dumps(payload, ensure_ascii=False).encode("utf-8", "surrogatepass")
     for profile in Profile:
         for native in (True, False):

@@ -158,7 +158,7 @@ def test_inspect_summarizes_a_cassette() -> None:
     assert "over 2 connection(s)" in out
     assert "events       60" in out
     assert "1 in-stream error payload(s), 0 non-200 response(s)" in out
-    assert "[1] HTTP 200 at +22.883s" in out and "client-stopped" in out
+    assert "[1] HTTP 200 at +29.809s" in out and "client-stopped" in out
     assert "s per bar, peak" in out
     doc = json.loads(CliRunner().invoke(main, ["inspect", "--format", "json", str(SAMPLE)]).output)
     assert doc[0]["events"] == 60 and len(doc[0]["connections"]) == 2 and sum(doc[0]["rate"]) == 60

@@ -74,7 +74,7 @@ def test_the_native_checker_is_built() -> None:
 @given(data=st.data(), profile=st.sampled_from(list(Profile)))
 def test_sure_only_of_what_the_reference_accepts(data: st.DataObject, profile: Profile) -> None:
     endpoint = data.draw(st.sampled_from(sorted(ENDPOINTS)))
-    payload = data.draw(xs.events(endpoint, optional=0.4) | xs.error_payloads())
+    payload = data.draw(xs.events(endpoint, optional=0.4, edge=True) | xs.error_payloads())
     raw = data.draw(encoded(data.draw(mutated(payload))))
     schema = schemagen.event_file(endpoint)
     [kind] = NATIVE[profile].kinds(schema, [raw])
@@ -86,7 +86,7 @@ def test_sure_only_of_what_the_reference_accepts(data: st.DataObject, profile: P
 @given(data=st.data(), profile=st.sampled_from(list(Profile)))
 def test_sure_only_of_decoded_payloads_the_reference_accepts(data: st.DataObject, profile: Profile) -> None:
     endpoint = data.draw(st.sampled_from(sorted(ENDPOINTS)))
-    payload = data.draw(mutated(data.draw(xs.events(endpoint, optional=0.4) | xs.error_payloads())))
+    payload = data.draw(mutated(data.draw(xs.events(endpoint, optional=0.4, edge=True) | xs.error_payloads())))
     schema = schemagen.event_file(endpoint)
     if NATIVE[profile].accepts(schema, payload):
         assert REFERENCE[profile].violations(schema, payload) == []
@@ -139,7 +139,7 @@ def test_decoded_payloads_of_python_types(change: dict[str, Any], sure: bool) ->
 @given(data=st.data())
 def test_bytes_garbled_anywhere(data: st.DataObject) -> None:
     """Cut, doubled, replaced or inserted bytes: JSON syntax, UTF-8 and escapes as json.loads reads them."""
-    payload = data.draw(xs.events("search-stream", optional=0.2))
+    payload = data.draw(xs.events("search-stream", optional=0.2, edge=True))
     raw = bytearray(data.draw(encoded(payload)))
     for _ in range(data.draw(st.integers(1, 3))):
         at = data.draw(st.integers(0, len(raw)))
@@ -164,7 +164,7 @@ def test_bytes_garbled_anywhere(data: st.DataObject) -> None:
 @given(data=st.data())
 def test_sure_of_valid_events_and_error_payloads(data: st.DataObject) -> None:
     endpoint = data.draw(st.sampled_from(sorted(ENDPOINTS)))
-    payload = data.draw(xs.events(endpoint) | xs.error_payloads())
+    payload = data.draw(xs.events(endpoint, edge=True) | xs.error_payloads())
     raw = data.draw(encoded(payload))
     # "about:blank" is a URI the native rule does not cover (http and https only)
     blank = any(p["type"] == "about:blank" for p in payload.get("errors", ()))

@@ -487,7 +487,9 @@ def test_cli_prints_listening_first_writes_the_ready_file_and_stops_on_sigterm(t
             time.sleep(0.02)
         info = json.loads(ready.read_text())
         assert info["url"] == first.removeprefix("listening ")
-        assert info["endpoints"]["firehose-ja"] == info["url"] + "/2/tweets/firehose/stream/lang/ja?partition=1"
+        assert info["endpoints"]["firehose-ja"].startswith(
+            info["url"] + "/2/tweets/firehose/stream/lang/ja?partition=1&"
+        )
         r = requests.get(info["endpoints"]["search-stream"], headers={"Authorization": "Bearer x"}, timeout=5)
         assert r.status_code == 503  # the fault
         assert requests.get(info["endpoints"]["search-stream"], headers={"Authorization": "Bearer x"},

@@ -79,7 +79,7 @@ def test_strict_profile_refuses_unknown_members() -> None:
 @given(data=st.data())
 def test_instances_of_every_definition_validate(data: st.DataObject) -> None:
     name = data.draw(st.sampled_from(sorted(DEFINITIONS)))
-    instance = data.draw(xs.objects(name))
+    instance = data.draw(xs.objects(name, edge=True))
     for engine in ENGINES.values():
         assert engine.violations(schemagen.definition_file(name), instance) == [], (name, instance)
 
@@ -88,7 +88,7 @@ def test_instances_of_every_definition_validate(data: st.DataObject) -> None:
 @given(data=st.data())
 def test_generated_events_validate(data: st.DataObject) -> None:
     endpoint = data.draw(st.sampled_from(list(ENDPOINTS)))
-    event = data.draw(xs.events(endpoint))
+    event = data.draw(xs.events(endpoint, edge=True))
     assert "data" in event and "errors" not in event
     for profile in Profile:
         assert Contract(profile).check_event(event, endpoint) == [], event
@@ -181,7 +181,7 @@ def _set(doc: Any, pointer: str, value: Any) -> Any:
 @given(data=st.data())
 def test_targeted_mutations_are_caught_at_their_pointer(data: st.DataObject) -> None:
     endpoint = data.draw(st.sampled_from(list(ENDPOINTS)))
-    event = data.draw(xs.events(endpoint) | xs.error_payloads())
+    event = data.draw(xs.events(endpoint, edge=True) | xs.error_payloads())
     envelope = Ref(ENDPOINTS[endpoint].event)
     sites = [(p, d, v) for p, d, v in _sites(envelope, event) if p and not isinstance(d, AnyObj)]
     pointer, decl, value = data.draw(st.sampled_from(sites))

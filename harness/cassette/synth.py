@@ -2,7 +2,9 @@
 
 One generator walks the model's declarations; where its choices come from is a `Source`:
 `random.Random` for the loopback server and the sample cassettes (reproducible by seed),
-hypothesis draws for `harness.testing.strategies` (so failures shrink).
+hypothesis draws for `harness.testing.strategies` (so failures shrink). By default events
+are what the live API sends for a request (`harness.cassette._live`, from the declarations
+of `harness.model.practice`); `practice=False` draws from the schema alone.
 """
 
 from __future__ import annotations
@@ -13,9 +15,10 @@ import math
 import random
 
 # The stdlib's regex parser: walking its tree generates strings a pattern matches.
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from functools import cache
 from typing import Any, Protocol, TypeVar
+from urllib.parse import urlencode
 
 from harness._version import __version__
 from harness._wire import STREAM_HEADERS
@@ -36,8 +39,11 @@ from harness.model import (
     Union_,
     resolve_endpoint,
 )
+from harness.model.dialect import Dialect
 from harness.model.patterns import Chars, Node, Repeat
 from harness.model.patterns import parse as parse_pattern
+from harness.model.practice import ALWAYS, NON_EMPTY, SNOWFLAKES
+from harness.model.snowflake import snowflake
 from harness.model.visit import Visitor
 
 T = TypeVar("T")
@@ -58,7 +64,7 @@ class Source(Protocol):
 class RandomSource:
     """Choices from a seeded `random.Random`."""
 
-    def __init__(self, seed: int | None = None) -> None:
+    def __init__(self, seed: int | str | None = None) -> None:
         self.random = random.Random(seed)
 
     def integer(self, lo: int, hi: int) -> int:
@@ -81,16 +87,22 @@ class Synth(Visitor[_At, Any]):
 
     `optional` is the chance an optional member is present; below `depth` levels of
     nesting only required members are generated, which keeps payloads finite and
-    realistically sized.
+    realistically sized. `practice` (the default) draws what the live API sends (see
+    `harness.model.practice`: members always sent, snowflake ids, events shaped by the
+    request); without it, the schema's minimum and corners.
     """
 
-    def __init__(self, seed: int | None = None, *, source: Source | None = None,
-                 optional: float = 0.5, max_items: int = 3, depth: int = 4) -> None:  # fmt: skip
+    def __init__(self, seed: int | str | None = None, *, source: Source | None = None, optional: float = 0.5,
+                 max_items: int = 3, depth: int = 4, practice: bool = True) -> None:  # fmt: skip
         self.source: Source = source if source is not None else RandomSource(seed)
         self.optional = optional
         self.max_items = max_items
         self.max_depth = depth
+        self.practice = practice
         self.lang = "en"
+        self.now_ms = int(_EPOCH.timestamp() * 1000)  # the session's clock: events advance it
+        self._issued: set[int] = set()
+        self._live: dict[tuple[str, str, str], Any] = {}
 
     # -- choices -------------------------------------------------------------------------
     def chance(self, p: float) -> bool:
@@ -108,7 +120,21 @@ class Synth(Visitor[_At, Any]):
         return self.visit(t, (hint, depth))
 
     def alias(self, d: Alias, at: _At) -> Any:
+        if self.practice and d.name in SNOWFLAKES:
+            return str(self.snowflake(self.now_ms - self.source.integer(0, 86_400_000)))
+        if self.practice and d.name == "MediaKey":
+            return f"3_{self.snowflake(self.now_ms - self.source.integer(0, 60_000))}"
         return self.value(d.type, d.name, at[1])
+
+    def snowflake(self, ms: int) -> int:
+        """A snowflake made at `ms` that this generator has not issued before."""
+        sequence = self.source.integer(0, 4095)
+        while (found := snowflake(ms, self.source.integer(0, 1023), sequence)) in self._issued:
+            sequence += 1
+            ms += sequence // 4096
+            sequence %= 4096
+        self._issued.add(found)
+        return found
 
     def union(self, d: Union_, at: _At) -> dict[str, Any]:
         variant = self.choice(d.variants)
@@ -122,9 +148,13 @@ class Synth(Visitor[_At, Any]):
         depth = at[1]
         out: dict[str, Any] = {}
         deep = depth >= self.max_depth
+        always = ALWAYS.get(obj.name, ()) if self.practice else ()
         for f in obj.fields:
-            if f.required or (not deep and self.chance(self.optional)):
-                out[f.name] = self.value(f.type, f.name, depth + 1)
+            if f.required or f.name in always or (not deep and self.chance(self.optional)):
+                t = f.type
+                if self.practice and isinstance(t, Arr) and (obj.name, f.name) in NON_EMPTY:
+                    t = Arr(t.items, max(1, t.min_items or 0), t.max_items)
+                out[f.name] = self.value(t, f.name, depth + 1)
         if obj.require_any and not any(k in out for k in obj.require_any):
             first = obj.field(obj.require_any[0])
             out[first.name] = self.value(first.type, first.name, depth + 1)
@@ -219,10 +249,25 @@ class Synth(Visitor[_At, Any]):
         return self.choice([chr(c) for lo, hi in chars.ranges for c in range(lo, hi + 1)])
 
     # -- payloads ------------------------------------------------------------------------
-    def event(self, endpoint: str) -> dict[str, Any]:
-        """A valid stream event (with `data`) of an endpoint, name or path."""
+    def event(self, endpoint: str, query: Mapping[str, str] | None = None,
+              dialect: Dialect | str = Dialect.CLASSIC) -> dict[str, Any]:  # fmt: skip
+        """A valid stream event (with `data`) of an endpoint, name or path.
+
+        In practice (the default), shaped as live by the request's `query` (its `*.fields`
+        and `expansions`), consistent within the event and across this generator's events,
+        and named as `dialect` names it; else drawn from the schema alone (classic).
+        """
         e = resolve_endpoint(endpoint)
-        self.lang = "ja" if e.name == "firehose-ja" else "en"
+        self.lang = _lang(e.path)
+        if self.practice:
+            key = (e.name, json.dumps(sorted((query or {}).items())), Dialect.parse(dialect).value)
+            live = self._live.get(key)
+            if live is None:
+                from harness.cassette._live import LiveEvents
+
+                live = self._live[key] = LiveEvents(self, e, query or {}, Dialect.parse(dialect))
+            event: dict[str, Any] = live.event()
+            return event
         envelope = DEFINITIONS[e.event]
         assert isinstance(envelope, Obj)
         out: dict[str, Any] = {}
@@ -253,6 +298,12 @@ class Synth(Visitor[_At, Any]):
         raise KeyError(f"unknown problem kind {kind!r}: expected one of {', '.join(kinds)}")
 
 
+def _lang(path: str) -> str:
+    """The language of a `/lang/xx` stream, else English."""
+    head, _, lang = path.rstrip("/").rpartition("/")
+    return lang if head.endswith("/lang") else "en"
+
+
 def problem_kinds() -> list[str]:
     """Every Problem subtype slug the model knows (`operational-disconnect`, ...)."""
     union = DEFINITIONS["Problem"]
@@ -268,17 +319,25 @@ def encode_line(payload: Any) -> bytes:
 def synthetic_session(endpoint: str, *, events: int = 20, seed: int = 0, rate: float = 2.0,
                       heartbeat: float = 20.0, connections: int = 1,
                       errors: Sequence[str] = (), source: Source | None = None,
-                      ) -> tuple[Header, list[Record]]:  # fmt: skip
+                      query: Mapping[str, str] | None = None, dialect: Dialect | str = Dialect.CLASSIC,
+                      practice: bool = True) -> tuple[Header, list[Record]]:  # fmt: skip
     """A whole recorded session of valid events, labelled `source: synthetic`.
 
     Events arrive with exponential gaps of mean `1/rate` seconds; a heartbeat fills every
     `heartbeat` seconds of silence, as the live API does. Each connection but the last ends
     with the in-stream error payload of the matching kind in `errors` (if any) and a server
-    close, the way an operational disconnect looks on the wire.
+    close, the way an operational disconnect looks on the wire. The events answer `query`
+    (default: `typical_query`, a rich request) in `dialect`; their ids and times follow
+    the session's clock.
     """
+    from harness.cassette._live import typical_query
+
     e = resolve_endpoint(endpoint)
+    query = dict(typical_query(e) if query is None else query)
     rng = source if source is not None else RandomSource(seed)
-    synth = Synth(source=rng)
+    # the content's own choices: what an event holds does not move when the others arrive
+    synth = Synth(source=rng if source is not None else RandomSource(f"events-{seed}"), practice=practice)
+    start_ms = synth.now_ms
     records: list[Record] = []
     per_connection = [events // connections + (i < events % connections) for i in range(connections)]
     started = 0.0
@@ -291,7 +350,8 @@ def synthetic_session(endpoint: str, *, events: int = 20, seed: int = 0, rate: f
                 t, gap = t + heartbeat, gap - heartbeat
                 records.append(Line(round(t, 6), b"\r\n"))
             t += gap
-            records.append(Line(round(t, 6), encode_line(synth.event(e.name))))
+            synth.now_ms = max(synth.now_ms, start_ms + int((started + t) * 1000))
+            records.append(Line(round(t, 6), encode_line(synth.event(e.name, query, dialect))))
         last = index == connections - 1
         if not last and index < len(errors):
             t += rng.real(0.01, 0.5)
@@ -299,13 +359,16 @@ def synthetic_session(endpoint: str, *, events: int = 20, seed: int = 0, rate: f
         t += rng.real(0.01, 0.5)
         records.append(Close(round(t, 6), CloseReason.CLIENT_STOPPED if last else CloseReason.SERVER_CLOSED))
         started += t + rng.real(0.05, 0.5)
+    labels = {"source": "synthetic", "seed": str(seed)}
+    if Dialect.parse(dialect) is not Dialect.CLASSIC:
+        labels["dialect"] = Dialect.parse(dialect).value
     header = Header(
         endpoint=e.name,
-        url=f"https://api.x.com{e.path}" + ("?partition=1" if any(p.name == "partition" for p in e.params) else ""),
-        query={"partition": "1"} if any(p.name == "partition" for p in e.params) else {},
+        url=f"https://api.x.com{e.path}" + (f"?{urlencode(query, safe=',:')}" if query else ""),
+        query=query,
         request_headers={"Authorization": "Bearer <redacted>", "User-Agent": f"x-stream-harness/{__version__}"},
         recorded_at=_EPOCH.isoformat().replace("+00:00", "Z"),
         tool=f"x-stream-harness/{__version__}",
-        labels={"source": "synthetic", "seed": str(seed)},
+        labels=labels,
     )
     return header, records

@@ -13,9 +13,13 @@ import click
 
 from harness._version import __version__
 from harness.cassette import CassetteWarning
+from harness.cli._dialect import dialect_option
+from harness.cli._rate import LIVE, Rate
 from harness.contract import schemagen
 from harness.contract._parallel import ParallelValidation
 from harness.contract.checker import ENGINES
+from harness.contract.dialects import hint as dialect_hint
+from harness.contract.dialects import matching_dialects
 from harness.contract.report import Baseline
 from harness.contract.schemagen import Profile
 from harness.errors import HarnessError
@@ -73,6 +77,7 @@ def main() -> None:
     show_default=True,
     help="Processes to validate with (0: one per core); same findings, in the same order.",
 )
+@dialect_option
 def validate(
     paths: tuple[Path, ...],
     endpoint: str | None,
@@ -82,6 +87,7 @@ def validate(
     baseline: Path | None,
     engine: str,
     jobs: int,
+    dialect: str,
 ) -> None:
     """Validate cassettes, directories of them, or raw NDJSON dumps of stream lines.
 
@@ -90,7 +96,8 @@ def validate(
     """
     profile = Profile.STRICT if strict else Profile.DEFAULT
     jobs = jobs or os.cpu_count() or 1
-    run = ParallelValidation(profile, engine=engine, jobs=jobs, endpoint=endpoint)
+    run = ParallelValidation(profile, engine=engine, jobs=jobs, endpoint=endpoint, dialect=dialect)
+    broken: list[str] = []  # files with new violations: do they match the other dialect?
     known = Baseline.load(baseline) if baseline else Baseline([])
     progress = _Progress(run) if fmt == "text" and sys.stderr.isatty() else None
     failing = known_count = 0
@@ -102,13 +109,18 @@ def validate(
             k = known.match(finding)
             entry["known"] = k.reason if k else None
             failing, known_count = failing + (k is None), known_count + (k is not None)
+            broken += [finding.file] if k is None else []
             click.echo(("," if i else "") + "\n  " + json.dumps(entry, ensure_ascii=False), nl=False)
         summary = run.tally.as_dict() | {"known": known_count, "stale_baseline": [vars(s) for s in known.stale()]}
+        summary["dialect"] = dialect
+        matched = matching_dialects(broken, dialect, profile=profile, engine=engine, endpoint=endpoint)
+        summary["matches_other_dialect"] = {file: d.value for file, d in matched.items()}
         click.echo('\n], "summary": ' + json.dumps(summary, ensure_ascii=False) + "}")
     else:
         for finding in run.run(paths):
             k = known.match(finding)
             failing, known_count = failing + (k is None), known_count + (k is not None)
+            broken += [finding.file] if k is None else []
             if progress:
                 progress.clear()
             if not quiet:
@@ -122,6 +134,8 @@ def validate(
             click.echo(f"  baseline: {known_count} known violation(s), {failing} new")
         for s in known.stale():
             click.echo(f"  stale baseline entry (no longer found): {s.file} {s.pointer} {s.keyword}")
+        for file, d in matching_dialects(broken, dialect, profile=profile, engine=engine, endpoint=endpoint).items():
+            click.echo(f"  {dialect_hint(file, d)}")
     sys.exit(1 if failing or known.stale() else 0)
 
 
@@ -173,25 +187,43 @@ def schemas_check(root: Path) -> None:
 )
 @click.option("--events", default=20, show_default=True, type=click.IntRange(min=0), help="Events in all.")
 @click.option("--seed", default=0, show_default=True, type=int, help="Same seed, same cassette.")
-@click.option("--rate", default=2.0, show_default=True, type=click.FloatRange(min=0.001), help="Mean events/s.")
+@click.option("--rate", default=2.0, show_default=True, type=Rate(0.001), help="Mean events/s, or live: the stream's.")
 @click.option("--heartbeat", default=20.0, show_default=True, type=click.FloatRange(min=0.01), help="Seconds.")
 @click.option("--connections", default=1, show_default=True, type=click.IntRange(min=1), help="Reconnects + 1.")
-def synth(endpoint: str, output: Path, events: int, seed: int, rate: float, heartbeat: float, connections: int) -> None:
+@click.option(
+    "--param", "params", multiple=True, help="Request parameter NAME=VALUE (repeatable; default: a rich one)."
+)
+@dialect_option
+def synth(endpoint: str, output: Path, events: int, seed: int, rate: float | str, heartbeat: float, connections: int,
+          params: tuple[str, ...], dialect: str) -> None:  # fmt: skip
     """Write a synthetic cassette of valid ENDPOINT events drawn from the object model.
 
-    Connections after the first follow an operational-disconnect payload, as on the wire.
+    Events answer the request (`--param tweet.fields=lang`...) as live; without one, every
+    field a stream sends and every expansion. Connections after the first follow an
+    operational-disconnect payload, as on the wire.
     """
     from harness.cassette import write_cassette
     from harness.cassette.synth import synthetic_session
+    from harness.model import resolve_endpoint
+    from harness.model.params import check_query, parse_pairs
+    from harness.model.practice import live_rate
+
+    query = None
+    rate = live_rate(resolve_endpoint(endpoint)) if rate == LIVE else rate
+    if params:
+        query = parse_pairs(params)
+        check_query(resolve_endpoint(endpoint), query)
 
     header, records = synthetic_session(
         endpoint,
         events=events,
         seed=seed,
-        rate=rate,
+        rate=float(rate),
         heartbeat=heartbeat,
         connections=connections,
         errors=["operational-disconnect"] * (connections - 1),
+        query=query,
+        dialect=dialect,
     )
     write_cassette(output, header, records)
     click.echo(f"wrote {output}: {events} event(s) over {connections} connection(s), seed {seed}")

@@ -17,7 +17,10 @@ from typing import Any
 
 import click
 
+from harness.cli._dialect import dialect_option
+from harness.cli._rate import LIVE, Rate
 from harness.errors import UsageError
+from harness.model.dialect import Dialect
 from harness.model.params import parse_pairs
 from harness.record.recorder import (
     DEFAULT_BASE_URL,
@@ -261,8 +264,9 @@ def room_for(max_clients: int) -> None:
     "--rate",
     default=2.0,
     show_default=True,
-    type=click.FloatRange(min=0),
-    help="Events per second per connection; 0 for heartbeats only, inf for as fast as possible.",
+    type=Rate(0),
+    help="Events per second per connection; 0 for heartbeats only, inf for as fast as possible, live for each "
+    "stream's own.",
 )
 @click.option(
     "--heartbeat",
@@ -292,18 +296,21 @@ def room_for(max_clients: int) -> None:
     help="Seconds for a whole request head.",
 )
 @click.option("--quiet", "-q", is_flag=True, help="Do not log connections on stderr.")
-def serve(host: str, port: int, token: str | None, rate: float, heartbeat: float, seed: int | None,
+@dialect_option
+def serve(host: str, port: int, token: str | None, rate: float | str, heartbeat: float, seed: int | None,
           max_events: int | None, error_every: int | None, error_kind: str, gzip: bool, ready_file: Path | None,
-          max_clients: int, request_timeout: float, quiet: bool) -> None:  # fmt: skip
+          max_clients: int, request_timeout: float, quiet: bool, dialect: str) -> None:  # fmt: skip
     """Serve the three streams on loopback with synthetic events: no credentials needed.
 
-    The first line on stdout is `listening http://HOST:PORT`. Stops on Ctrl-C or SIGTERM.
+    Events answer each request's *.fields and expansions as live. The first line on stdout
+    is `listening http://HOST:PORT`. Stops on Ctrl-C or SIGTERM.
     """
     from harness.replay.loopback import LoopbackServer, ServeOptions, ready_info
 
-    options = ServeOptions(token=token, rate=rate, heartbeat=heartbeat,
+    live = rate == LIVE
+    options = ServeOptions(token=token, rate=0.0 if live else float(rate), live=live, heartbeat=heartbeat,
                            seed=seed, max_events=max_events, error_every=error_every, error_kind=error_kind,
-                           gzip=gzip)  # fmt: skip
+                           gzip=gzip, dialect=Dialect.parse(dialect))  # fmt: skip
     log = None if quiet else (lambda text: click.echo(text, err=True))
     room_for(max_clients)
     try:

@@ -25,6 +25,7 @@ from harness.contract import schemagen
 from harness.contract._native import NativeModel, available
 from harness.contract.schemagen import Profile
 from harness.contract.validator import FORMATS, Engine, ReferenceEngine, Violation, loads, payload_kind
+from harness.model.dialect import Dialect
 
 __all__ = ["Cyclic", "FastEngine", "no_gc", "plain_json"]
 
@@ -79,17 +80,23 @@ class FastEngine:
     """
 
     def __init__(
-        self, profile: Profile | str = Profile.DEFAULT, *, reference: Engine | None = None, native: bool = True
+        self,
+        profile: Profile | str = Profile.DEFAULT,
+        *,
+        reference: Engine | None = None,
+        native: bool = True,
+        dialect: Dialect | str = Dialect.CLASSIC,
     ) -> None:
         self.profile = Profile.parse(profile)
+        self.dialect = Dialect.parse(dialect)
         #: the native checker of raw lines (None: not built, or not wanted)
-        self.native = NativeModel(self.profile) if native and available() else None
+        self.native = NativeModel(self.profile, self.dialect) if native and available() else None
         if reference is None:
-            reference = ReferenceEngine(self.profile)
+            reference = ReferenceEngine(self.profile, self.dialect)
         self.reference: Engine = reference
         self._rust: dict[str, Any] = {}
         self._registry: Any = None
-        self._exact_numbers = _small_bounds(schemagen.generate(self.profile))
+        self._exact_numbers = _small_bounds(schemagen.generate(self.profile, self.dialect))
 
     def fallback(self, schema: str) -> Any:
         """jsonschema-rs' validator of one generated schema file, with the reference's formats."""
@@ -97,7 +104,7 @@ class FastEngine:
         if found is None:
             import jsonschema_rs  # here: only an install without the C checker needs it
 
-            schemas = schemagen.generate(self.profile)
+            schemas = schemagen.generate(self.profile, self.dialect)
             if self._registry is None:
                 self._registry = jsonschema_rs.Registry([(s["$id"], s) for s in schemas.values()])
             found = self._rust[schema] = jsonschema_rs.Draft202012Validator(

@@ -20,7 +20,8 @@ from typing import Any
 from harness.contract import schemagen
 from harness.contract._patterns import URI_EXACT
 from harness.contract.schemagen import Profile
-from harness.model import DEFINITIONS, ENDPOINTS, Alias, AnyObj, Arr, Bool, Int, Num, Obj, Ref, Str, Tup, Type, Union_
+from harness.model import ENDPOINTS, Alias, AnyObj, Arr, Bool, Int, Num, Obj, Ref, Str, Tup, Type, Union_
+from harness.model.dialect import Dialect, definitions
 from harness.model.patterns import Chars, Group, Node, PatternError, Repeat
 from harness.model.patterns import parse as parse_pattern
 from harness.model.visit import Visitor
@@ -57,20 +58,21 @@ def available() -> bool:
 class NativeModel:
     """Every definition of the model as native checker nodes, in one profile."""
 
-    def __init__(self, profile: Profile | str = Profile.DEFAULT) -> None:
+    def __init__(self, profile: Profile | str = Profile.DEFAULT, dialect: Dialect | str = Dialect.CLASSIC) -> None:
         if _speedups is None:
             raise RuntimeError(MISSING)
         self.profile = Profile.parse(profile)
+        self.model = definitions(Dialect.parse(dialect))
         self.nodes: list[tuple[Any, ...] | None] = []
         self._named: dict[str, int] = {}
         self._nodes_of = _Nodes()
         #: schema file -> (root node, field index of `data`, of `errors`; -1: no envelope)
         self.roots: dict[str, tuple[int, int, int]] = {}
-        for name in DEFINITIONS:
+        for name in self.model:
             self.definition_node(name)
         for endpoint in ENDPOINTS.values():
             self._root(schemagen.event_file(endpoint.name), endpoint.event)
-        for name in DEFINITIONS:
+        for name in self.model:
             self._root(schemagen.definition_file(name), name)
         self.program = _speedups.Program(tuple(self.nodes))
 
@@ -95,7 +97,7 @@ class NativeModel:
         return lambda block, start: run(root, block, start, data, errors, records)
 
     def _root(self, schema: str, name: str) -> None:
-        d = DEFINITIONS[name]
+        d = self.model[name]
         envelope = (-1, -1)
         if isinstance(d, Obj):
             names = [f.name for f in d.fields]
@@ -113,7 +115,7 @@ class NativeModel:
         if found is not None:
             return found
         index = self._named[name] = self.add_node(None)  # first: references to it may recur
-        self.nodes[index] = self._nodes_of.visit_definition(DEFINITIONS[name], self)
+        self.nodes[index] = self._nodes_of.visit_definition(self.model[name], self)
         return index
 
     def _type(self, t: Type) -> int:

@@ -62,9 +62,9 @@ MIN_BYTES_PER_TASK = 1 << 18  # ...and at least, where a file is cut into 8 task
 _contract: Contract | None = None  # a worker process's own
 
 
-def _init_worker(profile: str, engine: str) -> None:
+def _init_worker(profile: str, engine: str, dialect: str = "classic") -> None:
     global _contract
-    _contract = Contract(profile, engine)
+    _contract = Contract(profile, engine, dialect)
 
 
 def _check_lines(
@@ -152,10 +152,11 @@ class ParallelValidation(Validating):
     build their own contract from `profile` and `engine`, so they take no other)."""
 
     def __init__(self, profile: Profile | str = Profile.DEFAULT, *, engine: str = "fast", jobs: int = 2,
-                 endpoint: str | None = None, contract: Contract | None = None) -> None:  # fmt: skip
+                 endpoint: str | None = None, contract: Contract | None = None,
+                 dialect: str = "classic") -> None:  # fmt: skip
         if contract is not None and jobs != 1:
             raise UsageError("a contract of your own is checked in this process: jobs=1")
-        super().__init__(contract or Contract(profile, engine), endpoint=endpoint)
+        super().__init__(contract or Contract(profile, engine, dialect), endpoint=endpoint)
         self.jobs, self.engine = jobs, engine
 
     def run(self, paths: Iterable[str | Path]) -> Iterator[Finding]:
@@ -165,7 +166,7 @@ class ParallelValidation(Validating):
                 yield from step.apply(task[0](*task[1], self.contract) if task is not None else None)
             return
         context = multiprocessing.get_context(start_method())
-        initargs = (self.contract.profile.value, self.engine)
+        initargs = (self.contract.profile.value, self.engine, self.contract.dialect.value)
         with ProcessPoolExecutor(self.jobs, mp_context=context, initializer=_init_worker, initargs=initargs) as pool:
             window: deque[_Step] = deque()
             for step in self._steps(paths):

@@ -12,6 +12,7 @@ from harness.contract.schemagen import Profile
 from harness.contract.validator import PROBLEM_SCHEMA, Engine, ReferenceEngine, Violation, loads, not_json, payload_kind
 from harness.errors import UsageError
 from harness.model import resolve_endpoint
+from harness.model.dialect import Dialect
 
 __all__ = ["ENGINES", "Contract"]
 
@@ -22,15 +23,18 @@ class Contract:
     """The X streams' contract: validate events, error payloads and raw lines.
 
     `engine` is an `Engine`, or "fast" (the default: the reference's verdicts, fast) or
-    "reference" (jsonschema itself, for every payload).
+    "reference" (jsonschema itself, for every payload). `dialect`: the member names the
+    payloads must use (classic, or 2.167: see `harness.model.dialect`).
     """
 
-    def __init__(self, profile: Profile | str = Profile.DEFAULT, engine: Engine | str | None = None) -> None:
+    def __init__(self, profile: Profile | str = Profile.DEFAULT, engine: Engine | str | None = None,
+                 dialect: Dialect | str = Dialect.CLASSIC) -> None:  # fmt: skip
         self.profile = Profile.parse(profile)
+        self.dialect = Dialect.parse(dialect)
         if engine is None or engine == "fast":
-            engine = FastEngine(self.profile)
+            engine = FastEngine(self.profile, dialect=self.dialect)
         elif engine == "reference":
-            engine = ReferenceEngine(self.profile)
+            engine = ReferenceEngine(self.profile, self.dialect)
         elif isinstance(engine, str):
             raise UsageError(f"unknown engine {engine!r}: expected one of {', '.join(ENGINES)}")
         self.engine: Engine = engine

@@ -2,7 +2,8 @@
 
 One file per definition (`Tweet.json`, `Problem.json`, ...) and one event schema per
 endpoint (`search-stream.event.json`), in two profiles: `default` lets unknown members
-through (X adds fields without notice), `strict` refuses them so drift is caught. The
+through (X adds fields without notice), `strict` refuses them so drift is caught; and in
+two dialects (`harness.model.dialect`): classic at the root, 2.167 under `2.167/`. The
 output is deterministic, so the checked-in `schemas/` can be compared byte for byte.
 """
 
@@ -34,6 +35,7 @@ from harness.model import (
     Type,
     Union_,
 )
+from harness.model.dialect import Dialect, definitions
 from harness.model.visit import Visitor
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -66,8 +68,8 @@ def event_file(endpoint: str) -> str:
     return f"{endpoint}.event.json"
 
 
-def schema_uri(filename: str, profile: Profile = Profile.DEFAULT) -> str:
-    return f"{BASE_URI}{profile.folder}{filename}"
+def schema_uri(filename: str, profile: Profile = Profile.DEFAULT, dialect: Dialect = Dialect.CLASSIC) -> str:
+    return f"{BASE_URI}{dialect.folder}{profile.folder}{filename}"
 
 
 class _Schemas(Visitor[Profile, Schema]):
@@ -167,10 +169,10 @@ def type_schema(t: Type) -> Schema:
     return _SCHEMAS.visit(t, Profile.DEFAULT)
 
 
-def definition_schema(d: Definition, profile: Profile) -> Schema:
+def definition_schema(d: Definition, profile: Profile, dialect: Dialect = Dialect.CLASSIC) -> Schema:
     head: Schema = {
         "$schema": DIALECT,
-        "$id": schema_uri(definition_file(d.name), profile),
+        "$id": schema_uri(definition_file(d.name), profile, dialect),
         "title": d.name,
     }
     if d.doc:
@@ -178,11 +180,11 @@ def definition_schema(d: Definition, profile: Profile) -> Schema:
     return {**head, **_SCHEMAS.visit_definition(d, profile)}
 
 
-def event_schema(endpoint: str, profile: Profile) -> Schema:
+def event_schema(endpoint: str, profile: Profile, dialect: Dialect = Dialect.CLASSIC) -> Schema:
     e = ENDPOINTS[endpoint]
     return {
         "$schema": DIALECT,
-        "$id": schema_uri(event_file(e.name), profile),
+        "$id": schema_uri(event_file(e.name), profile, dialect),
         "title": f"{e.name} event",
         "description": f"One JSON line of {e.method} {e.path}.",
         "$ref": definition_file(e.event),
@@ -190,13 +192,13 @@ def event_schema(endpoint: str, profile: Profile) -> Schema:
 
 
 @cache
-def generate(profile: Profile = Profile.DEFAULT) -> Mapping[str, Schema]:
-    """Every schema of one profile, keyed by file name relative to the profile folder."""
+def generate(profile: Profile = Profile.DEFAULT, dialect: Dialect = Dialect.CLASSIC) -> Mapping[str, Schema]:
+    """Every schema of one profile and dialect, keyed by file name relative to their folder."""
     out: dict[str, Schema] = {}
-    for name, d in DEFINITIONS.items():
-        out[definition_file(name)] = definition_schema(d, profile)
+    for name, d in definitions(dialect).items():
+        out[definition_file(name)] = definition_schema(d, profile, dialect)
     for name in ENDPOINTS:
-        out[event_file(name)] = event_schema(name, profile)
+        out[event_file(name)] = event_schema(name, profile, dialect)
     return dict(sorted(out.items()))
 
 
@@ -205,11 +207,12 @@ def render(schema: Schema) -> str:
 
 
 def rendered_tree() -> dict[str, str]:
-    """Every file of every profile, relative path → text, as `schemas/` must hold them."""
+    """Every file of every dialect and profile, relative path → text, as `schemas/` must hold them."""
     files: dict[str, str] = {}
-    for profile in Profile:
-        for filename, schema in generate(profile).items():
-            files[profile.folder + filename] = render(schema)
+    for dialect in Dialect:
+        for profile in Profile:
+            for filename, schema in generate(profile, dialect).items():
+                files[dialect.folder + profile.folder + filename] = render(schema)
     return files
 
 

@@ -27,6 +27,7 @@ from referencing.jsonschema import DRAFT202012
 from harness.contract import schemagen
 from harness.contract._patterns import DATE_TIME, URI_EXACT, URI_FAST
 from harness.contract.schemagen import Profile
+from harness.model.dialect import Dialect
 
 PROBLEM_SCHEMA = schemagen.definition_file("Problem")
 
@@ -175,9 +176,10 @@ def _shorten(text: str, limit: int = 240) -> str:
 class ReferenceEngine:
     """jsonschema's Draft202012Validator with format checks and ECMA-262 `pattern`."""
 
-    def __init__(self, profile: Profile | str = Profile.DEFAULT) -> None:
+    def __init__(self, profile: Profile | str = Profile.DEFAULT, dialect: Dialect | str = Dialect.CLASSIC) -> None:
         self.profile = Profile.parse(profile)
-        self.schemas = schemagen.generate(self.profile)
+        self.dialect = Dialect.parse(dialect)
+        self.schemas = schemagen.generate(self.profile, self.dialect)
         if "unevaluatedProperties" in json.dumps(self.schemas):
             # jsonschema's reads patternProperties with Python's `$`, and is not corrected here
             raise ValueError("the generated schemas use unevaluatedProperties: correct its `$` first")

@@ -29,7 +29,9 @@ from harness._wire import BATCH_BYTES, STREAM_HEADERS, BadRequest, ChunkedWriter
 from harness.cassette.synth import Synth, encode_line, problem_kinds
 from harness.errors import ParameterError, UnknownEndpointError, UsageError
 from harness.model import ENDPOINTS, Endpoint, resolve_endpoint
+from harness.model.dialect import Dialect
 from harness.model.params import check_query, invalid_request_body, parse_query
+from harness.model.practice import live_rate
 from harness.replay._api import api_path, serve_api
 from harness.replay._connections import ConnectionTable
 from harness.replay._http_server import HEAD_TIMEOUT, MAX_CLIENTS, Client, LoopbackHTTPServer, printable, problem
@@ -57,7 +59,9 @@ class ServeOptions:
     `max_events`: per connection, then the stream ends cleanly. `error_every`: an in-stream
     error payload of `error_kind` after every N events. `gzip`: compress (with a sync flush
     per line) for clients that accept gzip. `rules`: the filtered stream's first rules
-    (`{"value"[, "tag"]}` objects; default `DEFAULT_RULES`).
+    (`{"value"[, "tag"]}` objects; default `DEFAULT_RULES`). `dialect`: the member names of the
+    events (classic, or 2.167 as xdk 0.10.6 expects). `live`: each stream at its own live rate
+    (`harness.model.practice.live_rate`) instead of `rate`.
     """
 
     token: str | None = None
@@ -69,8 +73,11 @@ class ServeOptions:
     error_kind: str = "operational-disconnect"
     gzip: bool = False
     rules: Sequence[Mapping[str, str]] = DEFAULT_RULES
+    dialect: Dialect | str = Dialect.CLASSIC
+    live: bool = False
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "dialect", Dialect.parse(self.dialect))
         if math.isnan(self.rate) or self.rate < 0:
             raise UsageError(f"rate: expected events per second >= 0 (or inf), found {self.rate}")
         if not self.heartbeat > 0:
@@ -85,20 +92,38 @@ class ServeOptions:
             raise UsageError(f"error kind: expected one of {', '.join(problem_kinds())}, found {self.error_kind!r}")
 
 
-def synth_source(seed: int | None, rules: RuleBook | None = None) -> EventSource:
-    """Valid events of the endpoint from the object model; each connection starts from `seed`.
-    With `rules`, search-stream events name the installed rules (b"": none is installed)."""
+def synth_source(
+    seed: int | None, dialect: Dialect | str = Dialect.CLASSIC, rules: RuleBook | None = None
+) -> EventSource:
+    """Valid events of the endpoint from the object model, as a bare request gets them;
+    each connection starts from `seed`. (The server's own source answers each request's
+    `*.fields` and `expansions`: see `request_lines`.)"""
 
     def lines(endpoint: str, index: int) -> Iterator[bytes]:
-        synth = Synth(seed)
-        n = 0
-        while True:
-            event = synth.event(endpoint)
-            named = rules.assign(event, n) if rules is not None and endpoint == "search-stream" else event
-            n += named is not None
-            yield b"" if named is None else encode_line(named)
+        return request_lines(seed, dialect, endpoint, {}, rules)
 
     return lines
+
+
+def request_lines(seed: int | None, dialect: Dialect | str, endpoint: str, query: Mapping[str, str],
+                  rules: RuleBook | None = None) -> Iterator[bytes]:  # fmt: skip
+    """Events of `endpoint` as live answers a request with `query`, named in `dialect`.
+
+    Each partition of a stream carries its own events, as live: partition 1 those of `seed`.
+    With `rules`, search-stream events name the installed rules (b"": none is installed).
+    """
+    partition = query.get("partition", "1")
+    synth = Synth(seed if seed is None or partition == "1" else f"{seed}/partition-{partition}")
+    n = 0
+    while True:
+        event = synth.event(endpoint, query, dialect)
+        if rules is not None and endpoint == "search-stream":
+            named = rules.assign(event, n)
+            if named is None:
+                yield b""
+                continue
+            n, event = n + 1, named
+        yield encode_line(event)
 
 
 def generic_problem(status: int, title: str, detail: str) -> bytes:
@@ -119,7 +144,8 @@ class LoopbackServer:
                  max_clients: int = MAX_CLIENTS) -> None:  # fmt: skip
         self.options = options or ServeOptions()
         self.rules = RuleBook(self.options.rules, on_message=log)
-        self.source = source or synth_source(self.options.seed, self.rules)
+        self._own_source = source is None  # then each request's query shapes its events
+        self.source = source or synth_source(self.options.seed, self.options.dialect, self.rules)
         self.on_send = on_send
         self.log = log
         self.events_sent = 0
@@ -235,7 +261,7 @@ class LoopbackServer:
         with self._count_lock:
             self._wakers[client.index] = wake
         try:
-            sent, finished = self._stream(writer, endpoint, client.index, log, wake)
+            sent, finished = self._stream(writer, endpoint, client.index, params, log, wake)
             if log.killed:
                 writer.send(FORCE_DISCONNECT_LINE)
             if finished:
@@ -248,8 +274,8 @@ class LoopbackServer:
             self.connection_table.close(entry)
         self._note(client, f"-> 200, {sent} event(s), {'ended' if finished else 'cut'}")
 
-    def _stream(self, writer: ChunkedWriter, endpoint: Endpoint, index: int, log: ConnectionLog,
-                wake: threading.Event) -> tuple[int, bool]:  # fmt: skip
+    def _stream(self, writer: ChunkedWriter, endpoint: Endpoint, index: int, query: Mapping[str, str],
+                log: ConnectionLog, wake: threading.Event) -> tuple[int, bool]:  # fmt: skip
         """Send lines until max_events, the source ends (True) or the server stops (False).
 
         Events that are due together (a high rate, or `inf`) leave in one `sendall` of up
@@ -257,9 +283,13 @@ class LoopbackServer:
         """
         o = self.options
         stopping = self._http.stopping
-        events = self.source(endpoint.name, index)
+        if self._own_source:
+            events = request_lines(o.seed, o.dialect, endpoint.name, query, self.rules)
+        else:
+            events = self.source(endpoint.name, index)
         problems = Synth(o.seed)
-        interval = None if o.rate == 0 else 1.0 / o.rate
+        rate = live_rate(endpoint) if o.live else o.rate
+        interval = None if rate == 0 else 1.0 / rate
         limit = o.max_events if o.max_events is not None else -1
         sent = 0
         now = last = next_event = time.monotonic()

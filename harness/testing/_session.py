@@ -76,7 +76,8 @@ def recording(settings: StreamSettings, *, proxy: bool) -> Iterator[StreamReplay
         pytest.fail(f"{s.test}: {exc}", pytrace=False)
     with contextlib.ExitStack() as stack:
         if s.record_url == LOOPBACK:
-            source = stack.enter_context(LoopbackServer(ServeOptions(rate=50.0, heartbeat=1.0, seed=0)))
+            serve = ServeOptions(rate=50.0, heartbeat=1.0, seed=0, dialect=s.dialect)
+            source = stack.enter_context(LoopbackServer(serve))
             upstream, token, labels = source.base_url, None, {"source": "loopback"}
         else:
             upstream, token = s.record_url, os.environ.get(s.token_env) or None
@@ -106,7 +107,8 @@ def record_ahead(settings: StreamSettings) -> None:
         )
     params = dict(settings.params)
     if settings.record_url == LOOPBACK:
-        with LoopbackServer(ServeOptions(token="loopback", rate=50.0, heartbeat=1.0, seed=0)) as source:
+        serve = ServeOptions(token="loopback", rate=50.0, heartbeat=1.0, seed=0, dialect=settings.dialect)
+        with LoopbackServer(serve) as source:
             options = RecordOptions(params=params, token="loopback", base_url=source.base_url, read_rules=False,
                                     max_events=settings.max_events, duration=settings.duration)  # fmt: skip
             Recorder(endpoint, settings.cassette, options).run().raise_for_error()

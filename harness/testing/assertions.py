@@ -39,8 +39,8 @@ def _describe(v: Violation, payload: Any, raw: bytes | str | None) -> str:
 class ContractChecker:
     """What the `contract` fixture gives a test."""
 
-    def __init__(self, profile: Profile | str = Profile.DEFAULT) -> None:
-        self.contract = Contract(profile)
+    def __init__(self, profile: Profile | str = Profile.DEFAULT, dialect: str = "classic") -> None:
+        self.contract = Contract(profile, dialect=dialect)
 
     def violations(self, payload: Any, *, endpoint: str) -> list[Violation]:
         if isinstance(payload, (bytes, str)):

@@ -69,6 +69,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         help="Environment variable holding the bearer token used to record (default X_BEARER_TOKEN).",
     )
+    group.addoption(
+        "--stream-dialect",
+        choices=["classic", "2.167"],
+        default=None,
+        help="Member names (default classic) the contract fixture checks and loopback recordings use; 2.167: xdk's.",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -79,15 +85,15 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         "stream_cassette(name=None, *, speed=None, faults=(), on_end=None, endpoint=None, params=None, "
-        "max_events=None, duration=None, rules=None, allow_missing_fields=False, block_network=None, "
+        "max_events=None, duration=None, rules=None, allow_missing_fields=False, dialect=None, block_network=None, "
         "allowed_hosts=(), relax=(), connections=1, redact_headers=(), redact_params=(), redact_json=()): the "
         "cassette the stream fixtures replay (default: MODULE/TEST), a file name with or without its extension "
         "or a path relative to the cassette dir; faults are replayer fault specs such as 'disconnect@5'; "
         "endpoint/params/max_events/duration say what to record, redact_* what to keep out of it; rules, the "
         "filtered stream's first rules ([{'value', 'tag'}], default: the cassette's); allow_missing_fields: pass "
-        "a test whose consumer asks for fields the cassette lacks; block_network/allowed_hosts guard the replay; "
-        "relax names conduct checks not to apply (backoff, connections, read-timeout), connections how many "
-        "streams may be open at once.",
+        "a test whose consumer asks for fields the cassette lacks; dialect: the member names to record and check "
+        "(classic or 2.167); block_network/allowed_hosts guard the replay; relax names conduct checks not to "
+        "apply (backoff, connections, read-timeout), connections how many streams may be open at once.",
     )
 
 
@@ -108,6 +114,7 @@ class StreamSettings:
     duration: float | None = 30.0
     rules: tuple[Mapping[str, str], ...] | None = None  # the filtered stream's first rules (None: the cassette's)
     allow_missing_fields: bool = False  # else a request for fields the cassette lacks fails the test
+    dialect: str = "classic"  # a harness.model.dialect.Dialect value
     test: str = ""  # the test's node id, for messages
     block_network: bool = False
     allowed_hosts: tuple[str, ...] = ()
@@ -172,6 +179,7 @@ def resolve_settings(request: pytest.FixtureRequest, config_fixture: Mapping[str
         "record_url": opt("--stream-record-url"),
         "token_env": opt("--stream-token-env"),
         "block_network": opt("--stream-block-network"),
+        "dialect": opt("--stream-dialect"),
     }
 
     def pick(key: str, default: Any) -> Any:
@@ -181,7 +189,7 @@ def resolve_settings(request: pytest.FixtureRequest, config_fixture: Mapping[str
         return default
 
     known = {"name", "speed", "faults", "on_end", "endpoint", "params", "max_events", "duration", "record_mode",
-             "rules", "allow_missing_fields", "block_network", "allowed_hosts", "relax", "connections",
+             "rules", "allow_missing_fields", "dialect", "block_network", "allowed_hosts", "relax", "connections",
              *REDACT}  # fmt: skip
     unknown = sorted(set(mark_kw) - known)
     if unknown:
@@ -210,6 +218,7 @@ def resolve_settings(request: pytest.FixtureRequest, config_fixture: Mapping[str
         duration=pick("duration", 30.0),
         rules=None if mark_kw.get("rules") is None else tuple(mark_kw["rules"]),
         allow_missing_fields=bool(pick("allow_missing_fields", False)),
+        dialect=str(pick("dialect", "classic")),
         test=request.node.nodeid,
         block_network=bool(pick("block_network", False)),
         allowed_hosts=strings(pick("allowed_hosts", ())),
@@ -318,11 +327,11 @@ def stream_recorder(stream_settings: StreamSettings) -> Iterator[RecorderFactory
 
 
 @pytest.fixture
-def contract() -> ContractChecker:
+def contract(request: pytest.FixtureRequest) -> ContractChecker:
     """Contract assertions: `contract.assert_valid(payload, endpoint=...)`, `assert_cassette_valid(path)`."""
     from harness.testing.assertions import ContractChecker
 
-    return ContractChecker()
+    return ContractChecker(dialect=request.config.getoption("--stream-dialect", None) or "classic")
 
 
 def apply_env(monkeypatch: pytest.MonkeyPatch, env: dict[str, str | None]) -> None:
