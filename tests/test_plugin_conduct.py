@@ -45,7 +45,7 @@ def test_requests_assert_requested_and_all_played(pytester: pytest.Pytester, tap
 @pytest.mark.stream_cassette("s", speed="max", on_end="close", allow_missing_fields=True)
 def test_seen(stream_replay):
     assert not stream_replay.all_played
-    status, lines = consume(stream_replay.url("search-stream") + "?tweet.fields=lang")
+    status, lines = consume(stream_replay.base_url + "/2/tweets/search/stream?tweet.fields=lang")
     assert status == 200 and len(lines) == 40
     stream_replay.wait_connections(1)
     [seen] = stream_replay.requests
@@ -57,7 +57,7 @@ def test_seen(stream_replay):
 
 @pytest.mark.stream_cassette("s", speed="max", on_end="close")
 def test_not_requested(stream_replay):
-    consume(stream_replay.url("search-stream"))
+    consume(stream_replay.base_url + "/2/tweets/search/stream")
     stream_replay.assert_requested("/2/tweets/search/stream", query={"expansions": "author_id"})
 
 @pytest.mark.stream_cassette("s", speed=10)
