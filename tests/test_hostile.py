@@ -278,10 +278,10 @@ def test_the_fallback_checks_each_uri_once_on_its_own(monkeypatch: pytest.Monkey
     contract = Contract(engine=_fast.FastEngine(native=False))
     [v] = contract.check_line(line, ENDPOINT)
     assert (v.pointer, v.keyword) == ("/data/entities/urls/30/url", "format")
-    assert all("\n" not in value for value in seen) and set(seen) == {u["url"] for u in urls}
-    # jsonschema-rs asks once per value and pass: the raw line's, then the decoded payload's
-    # (the reference asks its own checker)
-    assert len(seen) <= 2 * len(urls)
+    assert all("\n" not in value for value in seen) and set(seen) <= {u["url"] for u in urls}
+    # jsonschema-rs checks the usual URIs against their pattern (a linear regex) without
+    # asking the rule; the rule is asked of the unusual one only, alone
+    assert "a b" in seen and len(seen) <= 2 * len(urls)
 
 
 # -- a line limit: bounded memory, linear time -----------------------------------------------

@@ -241,3 +241,20 @@ def test_a_single_threaded_cli_gives_the_same_report_with_forked_workers(tmp_pat
     ]
     assert [r.returncode for r in runs] == [1, 1], runs[1].stderr
     assert runs[0].stdout == runs[1].stdout
+
+
+def test_a_dump_that_drifts_and_recovers_reports_as_one_process(tmp_path: Path) -> None:
+    """Hundreds of invalid lines in a row (the native pass is skipped, then tried again),
+    heartbeats among them, then valid lines, then a drift again: as the sequential reading."""
+    _parallel.BYTES_PER_TASK = 1 << 22
+    events = [json.loads(line) for line in _events("firehose-ja", 40, 5)]
+    for i, event in enumerate(events):
+        event["data"]["id"] = str(i + 1)
+    good = [encode_line(e) for e in events]
+    drifted = [encode_line({**e, "data": {**e["data"], "id": f"x{i}"}}) for i, e in enumerate(events)]
+    lines = [*(drifted * 5), b"\r\n", *(drifted * 3), *(good * 10), b"\r\n", *(drifted * 8), *good]
+    path = tmp_path / "drift.ndjson"
+    path.write_bytes(b"".join(lines))
+    sequential = outcome(SequentialValidation(Contract(), endpoint="firehose-ja"), [path])
+    assert len(sequential[0]) == 16 * 40
+    assert outcome(_parallel.ParallelValidation(jobs=1, endpoint="firehose-ja"), [path]) == sequential

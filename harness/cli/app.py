@@ -14,13 +14,10 @@ import click
 from harness._version import __version__
 from harness.cassette import CassetteWarning
 from harness.cli._dialect import dialect_option
+from harness.cli._lazy import LazyGroup
 from harness.cli._rate import LIVE, Rate
 from harness.contract import schemagen
-from harness.contract._parallel import ParallelValidation
-from harness.contract.checker import ENGINES
-from harness.contract.dialects import hint as dialect_hint
-from harness.contract.dialects import matching_dialects
-from harness.contract.report import Baseline
+from harness.contract._names import ENGINES
 from harness.contract.schemagen import Profile
 from harness.errors import HarnessError
 from harness.model import ENDPOINTS
@@ -28,7 +25,7 @@ from harness.model import ENDPOINTS
 ENDPOINT_HELP = "Endpoint short name or path: " + ", ".join(ENDPOINTS)
 
 
-class HarnessGroup(click.Group):
+class HarnessGroup(LazyGroup):
     """Turns the harness's own errors into one line on stderr and exit code 2."""
 
     def invoke(self, ctx: click.Context) -> Any:
@@ -55,12 +52,27 @@ def main() -> None:
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--endpoint", "-e", help=f"Validate raw NDJSON files as lines of this endpoint. {ENDPOINT_HELP}.")
 @click.option("--strict", is_flag=True, help="Unknown object members are violations (catches drift).")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "junit"]), default="text", show_default=True)
 @click.option("--quiet", "-q", is_flag=True, help="Text format: print the summary only.")
+@click.option(
+    "--all/--grouped",
+    "every",
+    default=None,
+    help="Text format: every finding (the default unless stdout is a TTY), or findings grouped "
+    "by schema location, keyword and pointer (the default on a TTY).",
+)
+@click.option(
+    "--max-examples",
+    type=click.IntRange(min=0),
+    default=1,
+    show_default=True,
+    help="Example messages kept per group.",
+)
 @click.option(
     "--baseline",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="JSON list of known violations ({file, pointer, keyword, reason}): reported, not failing.",
+    help="JSON list of known violations ({file, pointer, keyword, reason}; a pointer with * names a group): "
+    "reported, not failing.",
 )
 @click.option(
     "--engine",
@@ -84,6 +96,8 @@ def validate(
     strict: bool,
     fmt: str,
     quiet: bool,
+    every: bool | None,
+    max_examples: int,
     baseline: Path | None,
     engine: str,
     jobs: int,
@@ -94,63 +108,24 @@ def validate(
     Exit status: 0 all valid (or only known violations), 1 violations found (or a stale
     baseline entry), 2 usage error or unreadable input.
     """
+    from harness.cli._validate import report  # here: `harness --help` does without it
+    from harness.contract._parallel import ParallelValidation
+
     profile = Profile.STRICT if strict else Profile.DEFAULT
     jobs = jobs or os.cpu_count() or 1
     run = ParallelValidation(profile, engine=engine, jobs=jobs, endpoint=endpoint, dialect=dialect)
-    broken: list[str] = []  # files with new violations: do they match the other dialect?
-    known = Baseline.load(baseline) if baseline else Baseline([])
-    progress = _Progress(run) if fmt == "text" and sys.stderr.isatty() else None
-    failing = known_count = 0
-    if fmt == "json":
-        # Streamed so that a long run's findings are never all held in memory.
-        click.echo('{"violations": [', nl=False)
-        for i, finding in enumerate(run.run(paths)):
-            entry = finding.as_dict()
-            k = known.match(finding)
-            entry["known"] = k.reason if k else None
-            failing, known_count = failing + (k is None), known_count + (k is not None)
-            broken += [finding.file] if k is None else []
-            click.echo(("," if i else "") + "\n  " + json.dumps(entry, ensure_ascii=False), nl=False)
-        summary = run.tally.as_dict() | {"known": known_count, "stale_baseline": [vars(s) for s in known.stale()]}
-        summary["dialect"] = dialect
-        matched = matching_dialects(broken, dialect, profile=profile, engine=engine, endpoint=endpoint)
-        summary["matches_other_dialect"] = {file: d.value for file, d in matched.items()}
-        click.echo('\n], "summary": ' + json.dumps(summary, ensure_ascii=False) + "}")
-    else:
-        for finding in run.run(paths):
-            k = known.match(finding)
-            failing, known_count = failing + (k is None), known_count + (k is not None)
-            broken += [finding.file] if k is None else []
-            if progress:
-                progress.clear()
-            if not quiet:
-                click.echo(f"known ({k.reason}): {finding}" if k else str(finding))
-            if progress:
-                progress.show()
-        if progress:
-            progress.clear()
-        click.echo(run.tally.summary())
-        if baseline:
-            click.echo(f"  baseline: {known_count} known violation(s), {failing} new")
-        for s in known.stale():
-            click.echo(f"  stale baseline entry (no longer found): {s.file} {s.pointer} {s.keyword}")
-        for file, d in matching_dialects(broken, dialect, profile=profile, engine=engine, endpoint=endpoint).items():
-            click.echo(f"  {dialect_hint(file, d)}")
-    sys.exit(1 if failing or known.stale() else 0)
+    every = not sys.stdout.isatty() if every is None else every
 
+    def other_dialect(broken: list[str]) -> dict[str, tuple[str, str]]:
+        """Of the files with new violations, those that match the other dialect, and a line saying so."""
+        from harness.contract.dialects import hint, matching_dialects
 
-class _Progress:
-    """A status line on stderr, for a TTY only."""
+        found = matching_dialects(broken, dialect, profile=profile, engine=engine, endpoint=endpoint)
+        return {file: (d.value, hint(file, d)) for file, d in found.items()}
 
-    def __init__(self, run: ParallelValidation) -> None:
-        self.run = run
-
-    def show(self) -> None:
-        t = self.run.tally
-        click.echo(f"\r{t.files} file(s), {t.events} event(s), {t.violation_count} violation(s)", err=True, nl=False)
-
-    def clear(self) -> None:
-        click.echo("\r\033[K", err=True, nl=False)
+    status = report(run, paths, fmt=fmt, every=every, quiet=quiet, baseline=baseline, max_examples=max_examples,
+                    dialect=(dialect, other_dialect))  # fmt: skip
+    sys.exit(status)
 
 
 @main.group()
@@ -265,16 +240,3 @@ def import_(vcr_cassette: Path, out: Path, endpoint: str | None) -> None:
 
     n = import_vcr(vcr_cassette, out, endpoint=endpoint)
     click.echo(f"wrote {out}: {n} connection(s) imported")
-
-
-def _register() -> None:
-    # Commands living in their own modules, so that each stays small.
-    from harness.cli.edit import COMMANDS as edit_commands
-    from harness.cli.replay import COMMANDS as replay_commands
-    from harness.cli.stream import COMMANDS as stream_commands
-
-    for command in (*stream_commands, *replay_commands, *edit_commands):
-        main.add_command(command)
-
-
-_register()

@@ -1,4 +1,4 @@
-"""`harness slice`, `harness cat` and `harness diff`: registered on the main group by `harness.cli.app`."""
+"""`harness slice`, `harness cat` and `harness diff`: imported when one runs (`harness.cli._lazy`)."""
 
 from __future__ import annotations
 
@@ -18,8 +18,10 @@ _IN = click.Path(dir_okay=False, path_type=Path)
 @click.option("--time", "time_", metavar="A:B", help="Seconds A up to before B on the cassette's clock.")
 @click.option("--output", "-o", "out", required=True, type=_IN, help="The cassette to write (.gz: gzip).")
 def slice_(cassette: Path, events: str | None, time_: str | None, out: Path) -> None:
-    """Cut CASSETTE to a run of events or a span of time, keeping its timing: the heartbeats,
-    reconnections and gaps in between stay as recorded; a connection cut short ends `client-stopped`."""
+    """Cut CASSETTE to a run of events or a span of time, keeping its timing.
+
+    The heartbeats, reconnections and gaps in between stay as recorded; a connection cut short
+    ends `client-stopped`."""
     from harness.cassette.edit import parse_span, slice_cassette
 
     if (events is None) == (time_ is None):
@@ -32,8 +34,10 @@ def slice_(cassette: Path, events: str | None, time_: str | None, out: Path) -> 
 @click.argument("cassettes", nargs=-1, required=True, type=_IN)
 @click.option("--output", "-o", "out", required=True, type=_IN, help="The cassette to write (.gz: gzip).")
 def cat(cassettes: tuple[Path, ...], out: Path) -> None:
-    """Join cassettes of one endpoint: their connections in sequence, each cassette starting when
-    the one before it ended (a replay serves them as successive reconnections)."""
+    """Join cassettes of one endpoint: their connections in sequence.
+
+    Each cassette starts when the one before it ended (a replay serves them as successive
+    reconnections)."""
     from harness.cassette.edit import cat_cassettes
 
     click.echo(cat_cassettes(cassettes, out).describe())
@@ -44,8 +48,10 @@ def cat(cassettes: tuple[Path, ...], out: Path) -> None:
 @click.argument("b", type=_IN)
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def diff(a: Path, b: Path, fmt: str) -> None:
-    """What changed from recording A to recording B: fields and their types, enum values seen,
-    error payloads (exit 1 when any changed), event rate and heartbeat cadence (figures)."""
+    """What changed from recording A to recording B.
+
+    Fields and their types, enum values seen, error payloads (exit 1 when any changed), event
+    rate and heartbeat cadence (figures)."""
     from harness.cassette.compare import diff_cassettes
 
     result = diff_cassettes(a, b)

@@ -203,6 +203,9 @@ def _skip_line(f: BinaryIO) -> None:
         pass
 
 
+_MISSES, _RETRY = 64, 256  # native calls that took no line before a drift is assumed; lines between tries
+
+
 def ndjson_block(contract: Contract, endpoint: str, block: Block) -> tuple[Run, int]:
     """A block of raw stream lines checked (line numbers from 1 at its start), and how
     many lines it holds. Blank lines are heartbeats."""
@@ -215,17 +218,21 @@ def ndjson_block(contract: Contract, endpoint: str, block: Block) -> tuple[Run, 
             run.check(contract, endpoint, pending)
             pending.clear()
 
-    start, lineno = 0, 0
+    start, lineno, misses = 0, 0, 0
     while start < len(data):
-        if native is not None:  # valid lines and blank ones in one call, then one line here
+        # valid lines and blank ones in one call, then one line here; in a drift (every line
+        # invalid) the call is tried again only every `_RETRY` lines
+        lines = 0
+        if native is not None and (misses < _MISSES or misses % _RETRY == 0):
             end, lines, events, errors, heartbeats, _, _ = native(data, start)
-            if lines:
-                flush()  # before: event indices follow the lines' order
-                run.events, run.errors = run.events + events, run.errors + errors
-                run.payloads, run.heartbeats = run.payloads + events + errors, run.heartbeats + heartbeats
-                start, lineno = end, lineno + lines
-                if start >= len(data):
-                    break
+        misses = 0 if lines else misses + 1
+        if lines:
+            flush()  # before: event indices follow the lines' order
+            run.events, run.errors = run.events + events, run.errors + errors
+            run.payloads, run.heartbeats = run.payloads + events + errors, run.heartbeats + heartbeats
+            start, lineno = end, lineno + lines
+            if start >= len(data):
+                break
         long = longs.get(start)
         raw, start, lineno = *_line_at(data, start), lineno + 1
         if long is not None:

@@ -22,6 +22,7 @@ from typing import Any
 import orjson
 
 from harness.contract import schemagen
+from harness.contract._located import Locator, Unsettled
 from harness.contract._native import NativeModel, available
 from harness.contract.schemagen import Profile
 from harness.contract.validator import FORMATS, Engine, ReferenceEngine, Violation, loads, payload_kind
@@ -91,12 +92,35 @@ class FastEngine:
         self.dialect = Dialect.parse(dialect)
         #: the native checker of raw lines (None: not built, or not wanted)
         self.native = NativeModel(self.profile, self.dialect) if native and available() else None
-        if reference is None:
-            reference = ReferenceEngine(self.profile, self.dialect)
-        self.reference: Engine = reference
+        self._reference = reference  # None: jsonschema's, made when first asked (a valid run never does)
+        self._locates = reference is None or isinstance(reference, ReferenceEngine)
+        self._locator: Locator | None = None
         self._rust: dict[str, Any] = {}
         self._registry: Any = None
         self._exact_numbers = _small_bounds(schemagen.generate(self.profile, self.dialect))
+        self._stash: dict[int, tuple[bytes | str, str, list[Violation]]] = {}
+        self._collectors: dict[str, Any] = {}
+        self._drifting = False  # the last large batch was mostly invalid
+        self._collecting: Any = None
+
+    @property
+    def reference(self) -> Engine:
+        """The engine that gives the verdict and violations of what the fast path does not accept."""
+        if self._reference is None:
+            self._reference = ReferenceEngine(self.profile, self.dialect)
+        return self._reference
+
+    @property
+    def locator(self) -> Locator | None:
+        """The reference's violations located by jsonschema-rs (None: a reference of another kind)."""
+        if self._locator is None and self._locates:
+            self._locator = Locator(self.profile, self._reference_engine, self.dialect)
+        return self._locator
+
+    def _reference_engine(self) -> ReferenceEngine:
+        reference = self.reference
+        assert isinstance(reference, ReferenceEngine)
+        return reference
 
     def fallback(self, schema: str) -> Any:
         """jsonschema-rs' validator of one generated schema file, with the reference's formats."""
@@ -112,6 +136,22 @@ class FastEngine:
             )
         return found
 
+    def collector(self, schema: str) -> Any:
+        """jsonschema-rs' validator of one schema file for collecting errors: formats as the
+        pattern of their usual values (`Locator.collector`), so that it seldom calls back into Python."""
+        found = self._collectors.get(schema)
+        if found is None:
+            import jsonschema_rs
+
+            locator = self.locator
+            assert locator is not None
+            if self._collecting is None:
+                self._collecting = locator.collector()
+            found = self._collectors[schema] = jsonschema_rs.Draft202012Validator(
+                locator.collecting[schema], validate_formats=True, formats=dict(FORMATS), registry=self._collecting
+            )
+        return found
+
     def accepts(self, schema: str, payload: Any) -> bool:
         """True only if the reference accepts `payload` too (False: ask the reference)."""
         if self.native is not None and schema in self.native.roots and self.native.accepts(schema, payload):
@@ -124,8 +164,16 @@ class FastEngine:
             return False
 
     def violations(self, schema: str, payload: Any) -> list[Violation]:
-        if self.accepts(schema, payload):
+        if self.native is not None and schema in self.native.roots and self.native.accepts(schema, payload):
             return []
+        try:
+            if plain_json(payload):
+                if self.locator is None:
+                    return [] if self.fallback(schema).is_valid(payload) else self.reference.violations(schema, payload)
+                errors = list(self.collector(schema).iter_errors(payload))
+                return self.locator.violations(schema, payload, errors) if errors else []
+        except (Unsettled, Exception):  # Cyclic, not UTF-8, an integer beyond its range...: the reference
+            pass
         return self.reference.violations(schema, payload)
 
     def line_kinds(self, schema: str, raws: Sequence[bytes | str]) -> list[str | None]:
@@ -138,24 +186,55 @@ class FastEngine:
         schemas is bounded beyond 2**53, that float is on the same side of every bound as
         the integer, so the verdict is the same; else `validator.loads` reads the line.
         """
-        if self.native is not None and schema in self.native.roots:
+        collect = self._locates and self._exact_numbers
+        # A drifted stream (most lines invalid, batch after batch): the native checker's no is
+        # known in advance, so its pass is skipped until a batch is mostly valid again.
+        drifting = collect and self._drifting and len(raws) >= _DRIFT_BATCH
+        if self.native is not None and schema in self.native.roots and not drifting:
             kinds = self.native.kinds(schema, raws)
             if None not in kinds:
+                self._drifting = False
                 return kinds
         else:
             kinds = [None] * len(raws)
 
         decode = orjson.loads if self._exact_numbers else loads
-        is_valid = self.fallback(schema).is_valid
+        # A line the native checker did not prove valid is nearly always invalid: jsonschema-rs
+        # collects its errors at once, and its findings are kept for `line_violations` (this
+        # batch's only: the payload itself is not kept).
+        rust = self.collector(schema) if collect else self.fallback(schema)
+        self._stash = {}
         for i, kind in enumerate(kinds):
             if kind is None:
                 try:
                     value = decode(raws[i])
-                    if is_valid(value):
+                    if not collect:
+                        if rust.is_valid(value):
+                            kinds[i] = payload_kind(value)
+                        continue
+                    errors = list(rust.iter_errors(value))
+                    if not errors:
                         kinds[i] = payload_kind(value)
-                except Exception:  # not JSON to orjson, not UTF-8...: the reference decides
+                    elif self.locator is not None:  # the violations only are kept: memory stays small
+                        found = self.locator.violations(schema, value, errors, decoded=False)
+                        if found:
+                            self._stash[id(raws[i])] = (raws[i], payload_kind(value), found)
+                        else:  # only unusual format values, which the reference accepts
+                            kinds[i] = payload_kind(value)
+                except Exception:  # not JSON to orjson, not UTF-8, Unsettled...: the reference decides
                     pass
+        if len(raws) >= _DRIFT_BATCH:
+            self._drifting = 2 * kinds.count(None) > len(raws)
         return kinds
+
+    def line_violations(self, schema: str, raw: bytes | str) -> tuple[str, list[Violation]]:
+        """(kind, violations) of a raw line of the last `line_kinds` batch that was not proven
+        valid; ValueError where it is not JSON (as `validator.loads` says)."""
+        kept = self._stash.pop(id(raw), None)
+        if kept is not None and kept[0] is raw:
+            return kept[1], kept[2]
+        payload = loads(raw)
+        return payload_kind(payload), self.violations(schema, payload)
 
     def line_kind(self, schema: str, raw: bytes | str) -> str | None:
         """`line_kinds` of one line."""
@@ -175,6 +254,8 @@ def no_gc() -> Iterator[None]:
         if collecting:
             gc.enable()
 
+
+_DRIFT_BATCH = 64  # lines in a batch for its share of invalid lines to count
 
 _EXACT = 2**53  # integers up to here are floats exactly
 

@@ -12,11 +12,39 @@ import re
 
 # The stdlib's regex parser: used to prove a pattern safe to run without its anchors.
 import re._parser as sre_parse  # type: ignore[import-not-found]
+from functools import cache
 from typing import Any
 
 from harness.model.formats import DATE_TIME, URI_FAST
 
-__all__ = ["DATE_TIME", "URI_EXACT", "URI_FAST", "anchored_body"]
+__all__ = ["DATE_TIME", "URI_EXACT", "URI_FAST", "anchored_body", "ecma_pattern"]
+
+
+@cache
+def ecma_pattern(pattern: str) -> re.Pattern[str]:
+    """Compile a schema `pattern` with ECMA-262 semantics for `$`.
+
+    JSON Schema patterns are ECMA-262 regexes, where `$` (no multiline flag) matches only
+    at the very end. Python's `$` also matches before a final newline, so jsonschema lets
+    "123\\n" through `^[0-9]{1,19}$`; here `$` outside a class becomes `\\Z`.
+    """
+    out: list[str] = []
+    i, in_class = 0, False
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\":
+            out.append(pattern[i : i + 2])
+            i += 2
+            continue
+        if in_class:
+            in_class = c != "]"
+        elif c == "[":
+            in_class = True
+        elif c == "$":
+            c = r"\Z"
+        out.append(c)
+        i += 1
+    return re.compile("".join(out))
 
 
 def anchored_body(pattern: str, *, verbose: bool = False) -> str | None:

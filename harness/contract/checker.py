@@ -8,6 +8,7 @@ from typing import Any
 
 from harness.contract import schemagen
 from harness.contract._fast import Cyclic, FastEngine, plain_json
+from harness.contract._names import ENGINES
 from harness.contract.schemagen import Profile
 from harness.contract.validator import PROBLEM_SCHEMA, Engine, ReferenceEngine, Violation, loads, not_json, payload_kind
 from harness.errors import UsageError
@@ -15,8 +16,6 @@ from harness.model import resolve_endpoint
 from harness.model.dialect import Dialect
 
 __all__ = ["ENGINES", "Contract"]
-
-ENGINES = ("fast", "reference")
 
 
 class Contract:
@@ -97,13 +96,17 @@ class Contract:
                 out.append((kind, []))
                 continue
             try:
-                payload = loads(raw)
+                out.append(self._line(schema, raw))
             except ValueError as exc:
                 text = raw if isinstance(raw, str) else raw.decode("utf-8", "replace")
                 out.append(("event", [not_json(text, str(exc))]))
-                continue
-            out.append((payload_kind(payload), self.engine.violations(schema, payload)))
         return out
+
+    def _line(self, schema: str, raw: bytes | str) -> tuple[str, list[Violation]]:
+        if isinstance(self.engine, FastEngine):
+            return self.engine.line_violations(schema, raw)
+        payload = loads(raw)
+        return payload_kind(payload), self.engine.violations(schema, payload)
 
     def is_valid(self, payload: Any, endpoint: str) -> bool:
         return not self.check_event(payload, endpoint)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.contract._findings import SUFFIXES, Finding, Tally, expand, is_cassette
+from harness.contract._groups import group_pointer
 from harness.contract._parallel import ParallelValidation
 from harness.contract.checker import Contract
 from harness.errors import InputError
@@ -42,19 +43,26 @@ def validate_paths(
 
 @dataclass(frozen=True)
 class Known:
-    """A violation a baseline file declares expected, with the reason why."""
+    """A violation a baseline file declares expected, with the reason why.
+
+    An entry may name a group: a pointer with `*` for array indices (as groups show it)
+    matches the finding at any index, and `schema_location`, when given, must be the
+    finding's too; no `file` (or "*") matches every file."""
 
     file: str
     pointer: str
     keyword: str
     reason: str = ""
+    schema_location: str | None = None
 
     def matches(self, f: Finding) -> bool:
         name = Path(f.file).as_posix()
-        return (name == self.file or name.endswith("/" + self.file)) and (
-            f.violation.pointer,
-            f.violation.keyword,
-        ) == (self.pointer, self.keyword)
+        if self.file not in ("", "*") and not (name == self.file or name.endswith("/" + self.file)):
+            return False
+        v = f.violation
+        if v.keyword != self.keyword or self.schema_location not in (None, v.schema_location):
+            return False
+        return v.pointer == self.pointer or ("*" in self.pointer and group_pointer(v.pointer) == self.pointer)
 
 
 class Baseline:
@@ -72,12 +80,16 @@ class Baseline:
     def load(cls, path: str | Path) -> Baseline:
         try:
             entries = json.loads(Path(path).read_text(encoding="utf-8"))
-            return cls(Known(e["file"], e["pointer"], e["keyword"], e.get("reason", "")) for e in entries)
+            return cls(
+                Known(e.get("file", ""), e["pointer"], e["keyword"], e.get("reason", ""), e.get("schema_location"))
+                for e in entries
+            )
         except OSError as exc:
             raise InputError(f"{path}: cannot read the baseline: {exc.strerror or exc}") from None
         except (ValueError, KeyError, TypeError) as exc:
             raise InputError(
-                f"{path}: expected a JSON list of {{file, pointer, keyword, reason}} objects ({exc!r})"
+                f"{path}: expected a JSON list of {{file, pointer, keyword, reason}} objects"
+                f" (schema_location optional; a pointer may have * for array indices) ({exc!r})"
             ) from None
 
     def match(self, finding: Finding) -> Known | None:

@@ -328,7 +328,8 @@ def stream_recorder(stream_settings: StreamSettings) -> Iterator[RecorderFactory
 
 @pytest.fixture
 def contract(request: pytest.FixtureRequest) -> ContractChecker:
-    """Contract assertions: `contract.assert_valid(payload, endpoint=...)`, `assert_cassette_valid(path)`."""
+    """Contract assertions: `contract.assert_valid(payload, endpoint=...)`, `assert_cassette_valid(path)`;
+    `contract.strict.assert_valid(...)` with the strict profile (unknown members are violations)."""
     from harness.testing.assertions import ContractChecker
 
     return ContractChecker(dialect=request.config.getoption("--stream-dialect", None) or "classic")

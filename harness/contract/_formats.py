@@ -1,0 +1,74 @@
+"""The reference's `date-time` and `uri` rules on strings, shared by every engine (jsonschema's
+checks without their `$` slip); jsonschema itself is imported only for an unusual value."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from collections.abc import Callable
+from functools import lru_cache
+
+from harness.contract._patterns import DATE_TIME, URI_EXACT, URI_FAST
+
+__all__ = ["FORMATS", "USUAL", "date_time", "uri"]
+
+# The native checker's rules, a part of the reference's: what they match is settled at once.
+_USUAL_DATE_TIME = re.compile(DATE_TIME).fullmatch
+_USUAL_URI = re.compile(URI_FAST).fullmatch if URI_EXACT is not None else lambda _: None
+#: per format, a regex (ASCII classes only: the same in every engine) whose whole-value
+#: matches the reference accepts; None where there is none
+USUAL = {"date-time": DATE_TIME, "uri": URI_FAST if URI_EXACT is not None else None}
+
+
+def date_time(value: str) -> bool:
+    """The reference's `date-time` on a string: jsonschema's check, without its `$` slip."""
+    return bool(_USUAL_DATE_TIME(value)) or _unusual(value, "date-time")
+
+
+def uri(value: str) -> bool:
+    """The reference's `uri` on a string: jsonschema's check, without its `$` slip."""
+    return bool(_USUAL_URI(value)) or _unusual(value, "uri")
+
+
+@lru_cache(maxsize=1024)
+def _unusual(value: str, name: str) -> bool:
+    # A value that fails the contract is checked more than once (the fast engine's finding, then
+    # the reference's message): jsonschema's slow check once.
+    return not value.endswith("\n") and _stock_conforms(value, name)
+
+
+def _stock_conforms(value: str, name: str) -> bool:
+    rule = _STOCK.get(name)
+    if rule is None:
+        from jsonschema import Draft202012Validator  # a format without a rule of its own here
+
+        return bool(Draft202012Validator.FORMAT_CHECKER.conforms(value, name))
+    return rule(value)
+
+
+def _stock_rules() -> dict[str, Callable[[str], bool]]:
+    """jsonschema's own `date-time` and `uri` checks on strings, as its format module sets them
+    up from what is installed, without importing jsonschema (a drifted run's findings need
+    only these); `tests/test_located.py` holds them to jsonschema's checker."""
+    rules: dict[str, Callable[[str], bool]] = {}
+    if importlib.util.find_spec("rfc3339_validator") is not None:
+        from rfc3339_validator import validate_rfc3339  # type: ignore[import-untyped]
+
+        rules["date-time"] = lambda v: bool(validate_rfc3339(v.upper()))
+    else:
+        rules["date-time"] = lambda v: True  # jsonschema checks no date-time then
+    if importlib.util.find_spec("rfc3987") is not None:
+        return rules  # jsonschema's uri is rfc3987's then: asked of jsonschema itself
+    if importlib.util.find_spec("rfc3986_validator") is not None:
+        from rfc3986_validator import validate_rfc3986  # type: ignore[import-untyped]
+
+        rules["uri"] = lambda v: bool(validate_rfc3986(v, rule="URI"))
+    else:
+        rules["uri"] = lambda v: True
+    return rules
+
+
+_STOCK = _stock_rules()
+
+
+FORMATS = {"date-time": date_time, "uri": uri}

@@ -1,0 +1,174 @@
+"""Findings located by jsonschema-rs are the reference's: a differential test over generated,
+mutated and drifted events of every endpoint, in both profiles.
+
+Every finding is compared whole: pointer, keyword, schema location and message (the
+messages are the reference's own wording everywhere: none may differ)."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import jsonschema
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_fast import DATE_TIMES, REFERENCE, URIS, cases, sites
+
+from harness.contract import schemagen
+from harness.contract._fast import FastEngine
+from harness.contract._located import Unsettled
+from harness.contract.checker import Contract
+from harness.contract.schemagen import Profile
+from harness.contract.validator import FORMATS, ReferenceEngine, Violation
+from harness.model import ENDPOINTS
+from harness.testing import strategies as xs
+
+LEGACY = ["Wed Oct 10 20:19:24 +0000 2018", "2018-10-10 20:19:24", "1539202764", "2018-10-10T20:19:24"]
+
+
+class _Whole(ReferenceEngine):
+    """The reference, counting the payloads it is asked about whole."""
+
+    def __init__(self, profile: Profile) -> None:
+        super().__init__(profile)
+        self.asked = 0
+
+    def violations(self, schema: str, payload: Any) -> list[Violation]:
+        self.asked += 1
+        return super().violations(schema, payload)
+
+
+WHOLE = {p: _Whole(p) for p in Profile}
+FAST = {p: FastEngine(p, reference=WHOLE[p]) for p in Profile}
+
+
+@st.composite
+def drifted(draw: st.DrawFn, payload: Any) -> Any:
+    """`payload` as a drifted API sends it: legacy dates, renamed and unknown members."""
+    doc = copy.deepcopy(payload)
+    objects = [(path, v) for path, v in sites(doc) if isinstance(v, dict) and v]
+    for _ in range(draw(st.integers(1, 3))):
+        if not objects:
+            break
+        _, target = draw(st.sampled_from(objects))
+        key = draw(st.sampled_from(sorted(target)))
+        how = draw(st.sampled_from(["legacy", "rename", "unknown"]))
+        if how == "legacy":
+            target[key] = draw(st.sampled_from(LEGACY))
+        elif how == "rename":
+            target[key + draw(st.sampled_from(["_", "s", "x"]))] = target.pop(key)
+        else:
+            target["legacy_" + key] = draw(st.sampled_from([1, "x", None, [], {}]))
+    return doc
+
+
+def located(profile: Profile, schema: str, payload: Any) -> list[Violation]:
+    engine = FAST[profile]
+    assert engine.locator is not None
+    errors = list(engine.fallback(schema).iter_errors(payload))
+    return engine.locator.violations(schema, payload, errors) if errors else []
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=cases(), profile=st.sampled_from(list(Profile)), data=st.data())
+def test_located_findings_are_the_references(case: tuple[str, Any], profile: Profile, data: st.DataObject) -> None:
+    schema, payload = case
+    if data.draw(st.booleans()):
+        payload = data.draw(drifted(payload))
+    expected = REFERENCE[profile].violations(schema, payload)
+    try:
+        got = located(profile, schema, payload)
+    except (Unsettled, UnicodeError):  # the engine asks the reference whole: checked in test_fast
+        return
+    assert got == expected
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_drifted_lines_are_settled_without_the_whole_reference(data: st.DataObject) -> None:
+    """A drifted line's findings come from the located keywords, not from the reference over
+    the whole event; they equal the reference's, line by line and in batches."""
+    endpoint = data.draw(st.sampled_from(sorted(ENDPOINTS)))
+    schema = schemagen.event_file(endpoint)
+    profile = data.draw(st.sampled_from(list(Profile)))
+    payloads = [data.draw(drifted(data.draw(xs.events(endpoint, optional=0.5)))) for _ in range(3)]
+    raws = [json.dumps(p).encode() for p in payloads]
+    contract = Contract(profile, FAST[profile])
+    before = WHOLE[profile].asked
+    got = contract.inspect_lines(raws, endpoint)
+    assert WHOLE[profile].asked == before
+    assert got == [("event", REFERENCE[profile].violations(schema, p)) for p in payloads]
+
+
+def test_a_legacy_created_at_is_one_format_finding() -> None:
+    event = {"data": {"id": "1", "text": "hi", "edit_history_tweet_ids": ["1"], "created_at": LEGACY[0]}}
+    raw = json.dumps(event).encode()
+    before = WHOLE[Profile.DEFAULT].asked
+    kind, found = Contract(Profile.DEFAULT, FAST[Profile.DEFAULT]).inspect_line(raw, "search-stream")
+    assert WHOLE[Profile.DEFAULT].asked == before
+    assert (kind, found) == (
+        "event",
+        [
+            Violation(
+                "/data/created_at",
+                "format",
+                "Tweet.json#/properties/created_at/format",
+                f"{LEGACY[0]!r} is not a 'date-time'",
+            )
+        ],
+    )
+
+
+def test_a_huge_integer_keeps_the_references_reading() -> None:
+    """orjson reads an integer beyond 64 bits as a float: a finding over it is the reference's."""
+    raw = b'{"data": {"id": "1", "text": 123456789012345678901234567890, "edit_history_tweet_ids": ["1"]}}'
+    _, found = Contract(Profile.DEFAULT, FAST[Profile.DEFAULT]).inspect_line(raw, "search-stream")
+    assert [v.message for v in found] == ["123456789012345678901234567890 is not of type 'string'"]
+
+
+STOCK = jsonschema.Draft202012Validator.FORMAT_CHECKER
+DATE_LIKE = st.from_regex(
+    r"\A[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})?\n?\Z"
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=st.one_of(st.text(max_size=40), DATE_LIKE, st.sampled_from([*DATE_TIMES, *URIS, *LEGACY])))
+def test_the_format_rules_are_jsonschemas_without_importing_it(value: str) -> None:
+    """The formats' slow path runs rfc3339-validator and rfc3986-validator as jsonschema
+    sets them up, without jsonschema: the same verdicts as its checker."""
+    for name, rule in FORMATS.items():
+        assert rule(value) == (not value.endswith("\n") and STOCK.conforms(value, name)), (name, value)
+
+
+def test_an_unusual_valid_uri_is_no_finding_and_asks_no_reference() -> None:
+    """jsonschema-rs checks a uri against the pattern of usual URIs; one outside it that the
+    reference's rule accepts (`mailto:`) is no finding, and the line is valid."""
+    urls = [{"start": 0, "end": 1, "url": u} for u in ("mailto:a@b.c", "https://t.co/x", "http://[::1]:80/x")]
+    event = {"data": {"id": "1", "text": "hi", "edit_history_tweet_ids": ["1"], "entities": {"urls": urls}}}
+    contract = Contract(Profile.DEFAULT, FAST[Profile.DEFAULT])
+    before = WHOLE[Profile.DEFAULT].asked
+    assert contract.inspect_line(json.dumps(event), "search-stream") == ("event", [])
+    assert contract.check_event(event, "search-stream") == []
+    urls[0]["url"] = "mailto:a b"
+    expected = REFERENCE[Profile.DEFAULT].violations("search-stream.event.json", event)
+    assert [v.pointer for v in expected] == ["/data/entities/urls/0/url"]
+    assert contract.inspect_line(json.dumps(event), "search-stream") == ("event", expected)
+    assert WHOLE[Profile.DEFAULT].asked == before
+
+
+def test_batches_through_a_drift_and_back_keep_the_references_findings() -> None:
+    """A drifted run skips the native checker's pass; the findings stay the reference's as
+    the stream drifts, recovers and drifts again."""
+    contract = Contract(Profile.DEFAULT, FastEngine(Profile.DEFAULT, reference=WHOLE[Profile.DEFAULT]))
+    schema = schemagen.event_file("search-stream")
+    tweet = {"id": "1", "text": "hi", "edit_history_tweet_ids": ["1"]}
+    good = [{"data": {**tweet, "id": str(i + 1)}} for i in range(100)]
+    bad = [{"data": {**tweet, "created_at": f"Wed Oct 10 20:19:{i % 60:02d} +0000 2018"}} for i in range(100)]
+    mixed = [*good[:50], {"data": {**tweet, "id": "x"}}, *good[50:]]
+    for batch in (bad, mixed, bad, good, [*bad[:10], *good]):
+        raws = [json.dumps(p).encode() for p in batch]
+        assert contract.inspect_lines(raws, "search-stream") == [
+            ("event", REFERENCE[Profile.DEFAULT].violations(schema, p)) for p in batch
+        ]
