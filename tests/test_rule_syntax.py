@@ -176,3 +176,33 @@ def test_matching_rules_are_rewritten_whatever_the_line_looks_like(
     assert out is not None and out.endswith(b"\r\n")
     assert json.loads(out) == {**event, "matching_rules": [{"id": rule["id"], "tag": tag}]}
     assert book.select(encode_line({**event, "matching_rules": [{"id": "8"}]})) is None
+
+
+@pytest.mark.parametrize(
+    ("value", "refused"),
+    [
+        ("-(cats dogs)", True),  # every term negated by its group
+        ("-(cats OR dogs) -birds", True),
+        ("(-(cats dogs))", True),  # a group around a negated group keeps it negated
+        ("-(-(cats dogs))", False),  # negated twice: positive
+        ("-(-cats) dogs", False),
+        ("birds -(cats OR dogs)", False),
+    ],
+)
+def test_a_negated_group_negates_its_terms(value: str, refused: bool) -> None:
+    problems = check_rule(value)
+    assert bool(problems) is refused, problems
+    if refused:
+        assert "non-negation term" in problems[0]
+
+
+def test_nesting_as_deep_as_the_length_allows_is_parsed() -> None:
+    depth = 5000
+    node = parse_rule("(" * depth + "cats" + ")" * depth, max_length=4 * depth)
+    assert terms(node) == [Term("keyword", "cats", False, None, depth + 1)]
+    assert "never closed" in check_rule("(" * depth + "cats", max_length=4 * depth)[0]
+
+
+def test_a_proximity_of_thousands_of_digits_is_too_large_not_a_crash() -> None:
+    problems = check_rule('"cats dogs"~' + "9" * 5000, max_length=10_000)
+    assert len(problems) == 1 and "is too large" in problems[0]

@@ -22,6 +22,7 @@ from harness.cli._rate import LIVE, Rate
 from harness.errors import UsageError
 from harness.model.dialect import Dialect
 from harness.model.params import parse_pairs
+from harness.model.rule_syntax import MAX_RULE_LENGTH, MAX_RULES
 from harness.record.recorder import (
     DEFAULT_BASE_URL,
     MAX_LINE,
@@ -171,7 +172,7 @@ def _summary(result: RecordResult, validate: bool) -> str:
 @click.option(
     "--rules-snapshot/--no-rules-snapshot",
     default=None,
-    help="search-stream: read the rules in effect into the cassette first (default: when TARGET is a name or --rules).",
+    help="search-stream: read the rules in effect into the cassette (default: a named TARGET; always with --rules).",
 )
 def record(target: str, cassette: Path, params: tuple[str, ...], token: str | None, base_url: str,
            endpoint: str | None, max_events: int | None, duration: float | None, reconnect: bool,
@@ -187,13 +188,15 @@ def record(target: str, cassette: Path, params: tuple[str, ...], token: str | No
     reported; without --reconnect the exit code is then 1. Errors exit 2.
     """
     if loopback:
-        from harness.replay.loopback import LoopbackServer, ServeOptions
+        from harness.replay.loopback import LOOPBACK_TOKEN, LoopbackServer, ServeOptions
 
         # The built-in source at 20 events/s with 2 s heartbeats: a realistic session, quickly.
-        with LoopbackServer(ServeOptions(token="loopback", rate=20.0, heartbeat=2.0)) as source:
+        # Its rules are read when asked for (--rules-snapshot) or installed (--rules).
+        snapshot = rules_snapshot if rules_snapshot is not None else rules_file is not None
+        with LoopbackServer(ServeOptions(token=LOOPBACK_TOKEN, rate=20.0, heartbeat=2.0)) as source:
             ctx = click.get_current_context()
-            ctx.invoke(record, **{**ctx.params, "token": "loopback", "base_url": source.base_url, "loopback": False,
-                                  "labels": (*labels, "source=loopback"), "rules_snapshot": False})  # fmt: skip
+            ctx.invoke(record, **{**ctx.params, "token": LOOPBACK_TOKEN, "base_url": source.base_url, "loopback": False,
+                                  "labels": (*labels, "source=loopback"), "rules_snapshot": snapshot})  # fmt: skip
         return
     if not token:
         raise UsageError("no bearer token: pass --token or set X_BEARER_TOKEN")
@@ -295,11 +298,16 @@ def room_for(max_clients: int) -> None:
     type=click.FloatRange(min=0, min_open=True),
     help="Seconds for a whole request head.",
 )
+@click.option("--max-rules", default=MAX_RULES, show_default=True, type=click.IntRange(min=1),
+              help="The filtered stream's rule cap (X's Basic level: 25; Pro: 1000).")  # fmt: skip
+@click.option("--max-rule-length", default=MAX_RULE_LENGTH, show_default=True, type=click.IntRange(min=1),
+              help="Characters per filtered-stream rule (X's Basic level: 512; Pro: 1024).")  # fmt: skip
 @click.option("--quiet", "-q", is_flag=True, help="Do not log connections on stderr.")
 @dialect_option
 def serve(host: str, port: int, token: str | None, rate: float | str, heartbeat: float, seed: int | None,
           max_events: int | None, error_every: int | None, error_kind: str, gzip: bool, ready_file: Path | None,
-          max_clients: int, request_timeout: float, quiet: bool, dialect: str) -> None:  # fmt: skip
+          max_clients: int, request_timeout: float, max_rules: int, max_rule_length: int,
+          quiet: bool, dialect: str) -> None:  # fmt: skip
     """Serve the three streams on loopback with synthetic events: no credentials needed.
 
     Events answer each request's *.fields and expansions as live. The first line on stdout
@@ -310,7 +318,8 @@ def serve(host: str, port: int, token: str | None, rate: float | str, heartbeat:
     live = rate == LIVE
     options = ServeOptions(token=token, rate=0.0 if live else float(rate), live=live, heartbeat=heartbeat,
                            seed=seed, max_events=max_events, error_every=error_every, error_kind=error_kind,
-                           gzip=gzip, dialect=Dialect.parse(dialect))  # fmt: skip
+                           gzip=gzip, dialect=Dialect.parse(dialect), max_rules=max_rules,
+                           max_rule_length=max_rule_length)  # fmt: skip
     log = None if quiet else (lambda text: click.echo(text, err=True))
     room_for(max_clients)
     try:

@@ -137,7 +137,7 @@ def _tokens(value: str) -> list[_Tok]:
             j, proximity = end + 1, None
             m = re.compile(r"~([0-9]+)").match(value, j)
             if m:
-                proximity, j = int(m.group(1)), m.end()
+                proximity, j = int(m.group(1)[:10]), m.end()  # bounded: int() refuses over 4300 digits
             out.append(_Tok("phrase", phrase, i + 1, proximity))
             i = j
         else:
@@ -174,6 +174,24 @@ def _closing_quote(value: str, start: int) -> int:
     raise _fail(value, "A quote is never closed", start + 1)
 
 
+class _Open:
+    """A group being read: its `(` (None: the whole rule), its negation, what it holds so far."""
+
+    def __init__(self, tok: _Tok | None, negated: bool) -> None:
+        self.tok, self.negated = tok, negated
+        self.branches: list[Node] = []  # ORed
+        self.items: list[Node] = []  # ANDed, since the last OR
+
+    def close(self, last: Node) -> Node:
+        branches = [*self.branches, last]
+        node = branches[0] if len(branches) == 1 else Group(tuple(branches), any_of=True)
+        if not self.negated:
+            return node
+        if isinstance(node, Term):
+            return Term(node.kind, node.value, not node.negated, node.proximity, node.position)
+        return Group(node.items, node.any_of, not node.negated)
+
+
 class _Parser:
     def __init__(self, value: str) -> None:
         self.value = value
@@ -187,50 +205,45 @@ class _Parser:
         return _fail(self.value, message, tok.position if tok else len(self.value) + 1)
 
     def parse(self) -> Node:
-        node = self.or_expr()
-        tok = self.peek()
-        if tok is not None:
-            raise self.fail("Unmatched ')'" if tok.kind == ")" else f"Unexpected {tok.text!r}", tok)
+        """The rule's tree, built with a stack of open groups rather than recursion: a rule of
+        1024 characters may nest 500 groups deep, beyond Python's recursion limit."""
+        root = _Open(None, False)
+        stack = [root]
+        while (tok := self.peek()) is not None:
+            top = stack[-1]
+            if tok.kind == "OR":
+                top.branches.append(self.conjunction(top, tok))
+            elif tok.kind == ")":
+                node = top.close(self.conjunction(top, tok))
+                if top is root:
+                    raise self.fail("Unmatched ')'", tok)
+                stack.pop()
+                stack[-1].items.append(node)
+            else:
+                negated = tok.kind == "-"
+                if negated:
+                    self.i += 1
+                    tok = self.peek()
+                    if tok is None or tok.kind in ("OR", ")", "-"):
+                        raise self.fail("A '-' must be followed by what it negates", tok)
+                if tok.kind == "(":
+                    stack.append(_Open(tok, negated))
+                else:
+                    top.items.append(self.term(tok, negated))
+            self.i += 1
+        top = stack[-1]
+        node = top.close(self.conjunction(top, None))
+        if top is not root:
+            raise self.fail("A '(' is never closed", top.tok)
         return node
 
-    def or_expr(self) -> Node:
-        branches = [self.and_expr()]
-        while (tok := self.peek()) is not None and tok.kind == "OR":
-            self.i += 1
-            branches.append(self.and_expr())
-        return branches[0] if len(branches) == 1 else Group(tuple(branches), any_of=True)
-
-    def and_expr(self) -> Node:
-        items: list[Node] = []
-        while (tok := self.peek()) is not None and tok.kind not in ("OR", ")"):
-            items.append(self.unary())
-        if not items:
-            tok = self.peek()
-            where = "an empty group" if tok is not None and tok.kind == ")" else "nothing"
-            what = "OR" if tok is not None and tok.kind == "OR" else where
+    def conjunction(self, top: _Open, tok: _Tok | None) -> Node:
+        """The terms read since the group's start or its last OR (ANDed); fails on none."""
+        if not top.items:
+            what = "OR" if tok is not None and tok.kind == "OR" else "an empty group" if tok is not None else "nothing"
             raise self.fail(f"Expected a term, found {what}", tok)
+        items, top.items = top.items, []
         return items[0] if len(items) == 1 else Group(tuple(items))
-
-    def unary(self) -> Node:
-        tok = self.peek()
-        assert tok is not None
-        negated = tok.kind == "-"
-        if negated:
-            self.i += 1
-            tok = self.peek()
-            if tok is None or tok.kind in ("OR", ")", "-"):
-                raise self.fail("A '-' must be followed by what it negates", tok)
-        self.i += 1
-        if tok.kind == "(":
-            inner = self.or_expr()
-            close = self.peek()
-            if close is None or close.kind != ")":
-                raise self.fail("A '(' is never closed", tok)
-            self.i += 1
-            if isinstance(inner, Term):
-                return Term(inner.kind, inner.value, negated != inner.negated, inner.proximity, inner.position)
-            return Group(inner.items, inner.any_of, negated)
-        return self.term(tok, negated)
 
     def term(self, tok: _Tok, negated: bool) -> Term:
         text, at = tok.text, tok.position
@@ -269,9 +282,20 @@ class _Parser:
 
 def terms(node: Node) -> list[Term]:
     """Every term of a parsed rule, in order."""
-    if isinstance(node, Term):
-        return [node]
-    return [t for item in node.items for t in terms(item)]
+    return [t for t, _ in _walk(node)]
+
+
+def _walk(node: Node) -> list[tuple[Term, bool]]:
+    """Each term, and whether it is negated in effect (by itself or by a group around it)."""
+    out: list[tuple[Term, bool]] = []
+    todo: list[tuple[Node, bool]] = [(node, False)]
+    while todo:
+        at, outer = todo.pop()
+        if isinstance(at, Term):
+            out.append((at, outer != at.negated))
+        else:
+            todo.extend((item, outer != at.negated) for item in reversed(at.items))
+    return out
 
 
 def parse_rule(value: str, max_length: int = MAX_RULE_LENGTH) -> Node:
@@ -281,14 +305,14 @@ def parse_rule(value: str, max_length: int = MAX_RULE_LENGTH) -> Node:
     if len(value) > max_length:
         raise RuleError(value, [f"Rule is {len(value)} characters long: the limit is {max_length}"])
     node = _Parser(value).parse()
-    found = terms(node)
+    found = _walk(node)
     details: list[str] = []
-    if not any(not t.negated for t in found):
+    if all(negated for _, negated in found):
         details.append("Rules must contain a non-negation term (at position 1)")
-    elif not any(t.standalone and not t.negated for t in found):
+    elif not any(t.standalone and not negated for t, negated in found):
         details.append(
             "Rules must contain at least one positive standalone operator; "
-            f"{', '.join(sorted({t.kind + ':' for t in found if not t.standalone}))} require another one "
+            f"{', '.join(sorted({t.kind + ':' for t, _ in found if not t.standalone}))} require another one "
             "(at position 1)"
         )
     if details:

@@ -137,7 +137,8 @@ class Recorder:
         except HarnessError as exc:  # a parameter may quote the token back
             raise self.redaction.exception(exc) from None
         self.path = Path(cassette)
-        reads = o.read_rules if o.read_rules is not None else o.rules is not None or "://" not in target
+        # rules to install are always set up (and read back); else as asked, by default for a named stream
+        reads = o.rules is not None or (o.read_rules if o.read_rules is not None else "://" not in target)
         self._reads_rules = reads and self.target.endpoint.name == "search-stream"
         self.rules: tuple[Rule, ...] | None = None  # read before connecting, for the header
         self.api_calls: tuple[Mapping[str, Any], ...] = ()

@@ -5,8 +5,10 @@
 Before `harness record search-stream` connects, the rules in effect are read
 (`GET .../rules`) into the cassette header's `rules`. With `--rules FILE` the rules of the file
 are first validated by the live API (`dry_run=true`); with `--replace-rules` the other rules
-are deleted; then the file's missing rules are added. Every call and the live API's answer
-go into the header's `api_calls`, with the token redacted like everything the recorder writes.
+are deleted; then the file's missing rules are added (a dry run refused for the rule cap alone
+does not stop `--replace-rules`, which makes room: the syntax is then checked here). Every call
+and the live API's answer go into the header's `api_calls`, with the token redacted like
+everything the recorder writes.
 """
 
 from __future__ import annotations
@@ -21,10 +23,13 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from harness.errors import StreamError, UsageError
+from harness.model.rule_syntax import check_rule
 from harness.record import _http_client
 from harness.record.redact import Redaction
 
 MAX_ANSWER = 1 << 20  # bytes of a rules answer read at most
+MAX_LENGTH = 1024  # characters of a rule checked here (X's Pro level: the live API has the last word)
+MAX_PAGES = 100  # of GET .../rules: 100,000 rules at most (a server that pages forever is stopped)
 Rule = Mapping[str, str]
 Calls = tuple[Mapping[str, Any], ...]
 
@@ -76,7 +81,12 @@ class RulesSetup:
 
     def _install(self, wanted: tuple[Rule, ...]) -> None:
         body = {"add": [dict(r) for r in wanted]}
-        checked = self._call("POST", {"dry_run": "true"}, body)
+        try:
+            checked = self._call("POST", {"dry_run": "true"}, body)
+        except StreamError:
+            if not (self.replace and _only_cap(self.calls[-1])):
+                raise
+            checked = self._checked_here(wanted)
         invalid = _summary(checked, "invalid") or ("errors" in checked and not _summary(checked, "valid"))
         if invalid:
             raise UsageError(f"--rules: the live API refused the rules in a dry run: {_problems(checked)}")
@@ -93,12 +103,31 @@ class RulesSetup:
             if _summary(added, "not_created") or _summary(added, "invalid"):
                 raise StreamError(f"--rules: the live API did not create every rule: {_problems(added)}")
 
+    def _checked_here(self, wanted: tuple[Rule, ...]) -> dict[str, Any]:
+        """A dry run refused for the rule cap alone, with --replace-rules (the rules replaced make
+        room; a dry run counts them): the rules' syntax is checked here, as the replay checks it."""
+        errors = [{"value": r["value"], "details": d} for r in wanted if (d := check_rule(r["value"], MAX_LENGTH))]
+        if errors:
+            raise UsageError(f"--rules: invalid rules: {_problems({'errors': errors})}")
+        return {}
+
     def _current(self) -> tuple[Rule, ...]:
-        answer = self._call("GET", {}, None)
-        data = answer.get("data", [])
-        if not isinstance(data, list):
-            raise StreamError(f"GET {self._shown()}: expected a list of rules in data, found {json.dumps(data)[:120]}")
-        return tuple({k: str(r[k]) for k in ("id", "value", "tag") if k in r} for r in data if isinstance(r, dict))
+        """Every rule in effect: the pages of `GET .../rules` (a page holds at most 1000 rules)."""
+        rules: list[Rule] = []
+        query: dict[str, str] = {}
+        for _ in range(MAX_PAGES):
+            answer = self._call("GET", query, None)
+            data = answer.get("data", [])
+            if not isinstance(data, list):
+                found = json.dumps(data)[:120]
+                raise StreamError(f"GET {self._shown()}: expected a list of rules in data, found {found}")
+            rules.extend({k: str(r[k]) for k in ("id", "value", "tag") if k in r} for r in data if isinstance(r, dict))
+            meta = answer.get("meta")
+            token = meta.get("next_token") if isinstance(meta, dict) else None
+            if not isinstance(token, str) or not token or not data:
+                return tuple(rules)
+            query = {"pagination_token": token}
+        raise StreamError(f"GET {self._shown()}: still a next page after {MAX_PAGES} pages of rules")
 
     def _shown(self) -> str:
         return self.redaction.message(urlsplit(self.url).path)
@@ -122,7 +151,7 @@ class RulesSetup:
             raise StreamError(self.redaction.message(f"{method} {self.url}: {exc}")) from None
         try:
             answer = json.loads(self.redaction.text(raw.decode("utf-8", "replace")))
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):  # not JSON, or a nesting bomb
             answer = {"text": self.redaction.text(raw.decode("utf-8", "replace"))[:2000]}
         if not isinstance(answer, dict):
             answer = {"value": answer}
@@ -151,6 +180,17 @@ def setup_rules(stream_url: str, token: str | None, redaction: Redaction, wanted
 
 def _context(url: str) -> Any:
     return _http_client.ca_context() if url.startswith("https:") else None
+
+
+def _only_cap(call: Mapping[str, Any]) -> bool:
+    """A call refused for the rule cap and nothing else."""
+    errors = call["response"].get("errors")
+    return (
+        call["status"] == 400
+        and isinstance(errors, list)
+        and bool(errors)
+        and all(isinstance(e, dict) and str(e.get("type", "")).endswith("/rule-cap") for e in errors)
+    )
 
 
 def _summary(answer: Mapping[str, Any], key: str) -> int:

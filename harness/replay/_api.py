@@ -1,22 +1,26 @@
 """The API paths around the streams, answered the same way by the replayer and `harness serve`.
 
-One dispatch point (`api_answer`) for every path that is not a stream: the filtered stream's
-rules API (`GET`/`POST /2/tweets/search/stream/rules`, `GET .../rules/counts`), with X's
-answers: spec shapes, `invalid-request` 400s for bad parameters, bodies that are not JSON
-and wrong content types, 401 without a bearer token, 405 for other methods.
+One dispatch point (`serve_api`) for every path that is not a stream: the filtered stream's
+rules API (`GET`/`POST /2/tweets/search/stream/rules`, `GET .../rules/counts`) and the
+connections API (`/2/connections`...: `harness.replay._connections`), with X's answers: spec
+shapes, `invalid-request` 400s for bad parameters, bodies that are not JSON and wrong content
+types, 401 without a bearer token, 405 for other methods.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from harness._wire import ChunkDecoder, ChunkError, Request, send_response
 from harness.errors import ParameterError
 from harness.model.params import parse_query
 from harness.model.rules import COUNTS_PATH, RULES_PATH
+from harness.replay._connections import ConnectionTable
 from harness.replay._http_server import problem
 from harness.replay._rules import RuleBook, invalid_request
 from harness.replay.faults import phrase
@@ -26,6 +30,7 @@ MAX_BODY = 1 << 20  # bytes of a request body; X's own limit is far below
 COUNT_FIELDS = ("all_project_client_apps", "cap_per_client_app", "cap_per_project", "client_app_rules_count",
                 "project_rules_count")  # fmt: skip
 _RULE_ID = re.compile(r"[0-9]{1,19}\Z")
+_COUNT = re.compile(r"[0-9]{1,19}\Z")  # a byte count: ASCII digits, few enough for int()
 _PATHS = {RULES_PATH: "rules", COUNTS_PATH: "rules/counts"}
 JSON_HEADERS = (("Content-Type", "application/json; charset=utf-8"),)
 
@@ -36,17 +41,31 @@ class _Refused(Exception):
         self.status, self.body = status, body
 
 
+@dataclass(frozen=True)
+class Apis:
+    """What the API paths answer from: the app's rules, the server's stream connections."""
+
+    rules: RuleBook
+    connections: ConnectionTable
+
+
 def api_path(path: str) -> str | None:
     """The API this path is (a short name for the log), or None: a stream's path, or nothing."""
+    if ConnectionTable.handles(path):
+        return "connections"
     return _PATHS.get(path.rstrip("/") if path != "/" else path)
 
 
-def serve_api(sock: Any, request: Request, rfile: BinaryIO, book: RuleBook, token: str | None,
+def serve_api(sock: Any, request: Request, rfile: BinaryIO, apis: Apis, token: str | None,
               log: ConnectionLog | None = None) -> str:  # fmt: skip
     """Answer `request` (at an `api_path`) on `sock`, noted in `log`; returns the line to log."""
-    status, body = api_answer(request, rfile, book, token)
+    if (request.header("Expect") or "").lower() == "100-continue" and request.method in ("POST", "DELETE"):
+        with contextlib.suppress(OSError):  # curl waits a second for this before sending a body over 1 KB
+            sock.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
+    status, body = api_answer(request, rfile, apis, token)
     if log is not None:
-        log.endpoint, log.status, log.end = api_path(request.path), status, End.COMPLETED
+        log.endpoint, log.status = api_path(request.path), status
+        log.end = End.COMPLETED if status < 400 else End.REFUSED
     try:
         send_response(sock, status, phrase(status), JSON_HEADERS, body)
     except OSError:
@@ -55,12 +74,16 @@ def serve_api(sock: Any, request: Request, rfile: BinaryIO, book: RuleBook, toke
     return f"{request.method} {request.target} -> {status}"
 
 
-def api_answer(request: Request, rfile: BinaryIO, book: RuleBook, token: str | None) -> tuple[int, bytes]:
+def api_answer(request: Request, rfile: BinaryIO, apis: Apis, token: str | None) -> tuple[int, bytes]:
     """The status and JSON body answering `request` at an `api_path`; `token`: the one accepted (None: any)."""
     given = request.bearer()
     if not given or (token is not None and given != token):
         return 401, problem(401, "Unauthorized", "Unauthorized")
     which = api_path(request.path)
+    if which == "connections":
+        answer = apis.connections.answer(request, rfile)
+        return answer.status, json.dumps(answer.body).encode()
+    book = apis.rules
     allowed = ("GET", "POST") if which == "rules" else ("GET",)
     if request.method not in allowed:
         detail = f"{request.method} is not supported at {request.path}: expected {' or '.join(allowed)}"
@@ -137,7 +160,7 @@ def _change(book: RuleBook, params: Mapping[str, str], request: Request, rfile: 
             raise _Refused(400, invalid_request(f"Content-Type: expected application/json, found {found}"))
         try:
             body = json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as exc:
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: [[[[... nested too deep
             raise _Refused(400, invalid_request(f"the body is not valid JSON: {exc}")) from None
     return book.change(body, dry_run, delete_all)
 
@@ -162,8 +185,8 @@ def _body(request: Request, rfile: BinaryIO) -> bytes:
                 parts.append(piece)
             return b"".join(parts)
         length_text = request.header("Content-Length") or "0"
-        if not length_text.isdigit():
-            raise _Refused(400, invalid_request(f"Content-Length: expected a byte count, found {length_text!r}"))
+        if not _COUNT.match(length_text):  # ASCII digits only: isdigit() takes "²", which int() refuses
+            raise _Refused(400, invalid_request(f"Content-Length: expected a byte count, found {length_text!r:.40}"))
         length = int(length_text)
         if length > MAX_BODY:
             raise _too_large()

@@ -10,9 +10,13 @@ gets in: the documented way out of a 429 TooManyConnections.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
+import re
+import socket
 import threading
+import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
@@ -34,9 +38,13 @@ from harness.replay.log import ConnectionLog, End
 
 PREFIX = "/2/connections"
 KEEP_INACTIVE = 1000  # past connections remembered for GET ?status=inactive
-KILL_WAIT = 5.0  # seconds a kill waits for the streams it ended to finish
+KILL_GRACE = 0.5  # seconds a killed stream has to end by itself (its payload, its last chunk)
+KILL_WAIT = 5.0  # seconds a kill waits in all for the streams it ended to finish
 MAX_BODY = 64 * 1024
 FORCED = "operator_disconnect"
+# ASCII digits only, few enough for int(): str.isdigit() also takes "²" (which int() refuses)
+_TOKEN = re.compile(r"p[0-9]{1,9}\Z")
+_COUNT = re.compile(r"[0-9]{1,19}\Z")
 _REASONS = {
     End.COMPLETED: "server_closed_connection",
     End.DROPPED: "server_dropped_connection",
@@ -63,6 +71,7 @@ class Entry:
     disconnected_at: str | None = None
     disconnect_reason: str | None = None
     ended: threading.Event = field(default_factory=threading.Event, repr=False)
+    sock: socket.socket | None = field(default=None, repr=False)  # closed when the stream does not end
 
     def as_json(self, fields: Iterable[str]) -> dict[str, str]:
         values = {
@@ -99,9 +108,9 @@ class ConnectionTable:
         self._entries: OrderedDict[str, Entry] = OrderedDict()
 
     # -- the server's side ---------------------------------------------------------------------
-    def open(self, endpoint: str, log: ConnectionLog) -> Entry:
-        """A stream connection of `endpoint` (a short name) begins."""
-        entry = Entry(str(uuid.uuid4()), STREAM_ID_OF[endpoint], log.peer.rpartition(":")[0], _now(), log)
+    def open(self, endpoint: str, log: ConnectionLog, sock: socket.socket | None = None) -> Entry:
+        """A stream connection of `endpoint` (a short name) on `sock` begins."""
+        entry = Entry(str(uuid.uuid4()), STREAM_ID_OF[endpoint], log.peer.rpartition(":")[0], _now(), log, sock=sock)
         with self._lock:
             self._entries[entry.id] = entry
             inactive = [k for k, e in self._entries.items() if e.disconnected_at is not None]
@@ -122,30 +131,29 @@ class ConnectionTable:
             return [e for e in self._entries.values() if e.disconnected_at is None]
 
     def kill(self, entries: list[Entry]) -> None:
-        """End these streams; returns once they have ended (or after KILL_WAIT)."""
+        """End these streams; returns once they have ended (or after KILL_WAIT).
+
+        A stream that has not ended after KILL_GRACE (blocked writing to a client that does not
+        read) has its connection shut down, as the live API closes it: its slot is free at once.
+        """
+        start = time.monotonic()
         for entry in entries:
             entry.log.killed = FORCED
             self._wake(entry.log.index)
         for entry in entries:
-            entry.ended.wait(KILL_WAIT)
+            if not entry.ended.wait(max(0.0, start + KILL_GRACE - time.monotonic())) and entry.sock is not None:
+                with contextlib.suppress(OSError):  # the plain socket's, under TLS too: its own thread closes it
+                    socket.socket.shutdown(entry.sock, socket.SHUT_RDWR)
+        for entry in entries:
+            entry.ended.wait(max(0.0, start + KILL_WAIT - time.monotonic()))
 
     # -- the API -------------------------------------------------------------------------------
     @staticmethod
     def handles(path: str) -> bool:
         return path == PREFIX or path.startswith(PREFIX + "/")
 
-    def serve(self, request: Request, rfile: BinaryIO, log: ConnectionLog, token: str | None,
-              send: Callable[[int, bytes], None]) -> None:  # fmt: skip
-        """Answer a call (`send(status, body)`): authorized as the streams are (`token`: the one accepted)."""
-        log.endpoint, sent = request.path, request.bearer()
-        if not sent or (token is not None and sent != token):
-            return send(401, problem(401, "Unauthorized", "Unauthorized"))
-        reply = self.answer(request, rfile)
-        send(reply.status, json.dumps(reply.body).encode())
-        log.end = End.COMPLETED if reply.status == 200 else End.REFUSED
-
     def answer(self, request: Request, rfile: BinaryIO) -> Answer:
-        """The answer to one call of the API (authorization already checked)."""
+        """The answer to one call of the API (authorization already checked: `harness.replay._api`)."""
         path = request.path.rstrip("/") or "/"
         rest = path[len(PREFIX) + 1 :] if path != PREFIX else ""
         if "/" in rest:
@@ -187,7 +195,7 @@ class ConnectionTable:
         start = 0
         if "pagination_token" in params:
             token = params["pagination_token"]
-            start = int(token[1:]) if token[:1] == "p" and token[1:].isdigit() else -1
+            start = int(token[1:]) if _TOKEN.match(token) else -1
             if not 0 < start < len(found):
                 return _bad(f"pagination_token: not a token of this replay's, found {token!r}", "pagination_token",
                             params)  # fmt: skip
@@ -246,8 +254,8 @@ def _json_body(request: Request, rfile: BinaryIO) -> Any:
     if (request.header("Transfer-Encoding") or "").lower() not in ("", "identity"):
         raise ValueError("expected a body framed by Content-Length, found Transfer-Encoding")
     length = request.header("Content-Length") or ""
-    if not length.isdigit() or int(length) > MAX_BODY:
-        raise ValueError(f"expected a Content-Length of at most {MAX_BODY} bytes, found {length or 'none'}")
+    if not _COUNT.match(length) or int(length) > MAX_BODY:
+        raise ValueError(f"expected a Content-Length of at most {MAX_BODY} bytes, found {length[:40] or 'none'}")
     try:
         data = rfile.read(int(length))
     except OSError as exc:  # TimeoutError included: the body is due with the head
@@ -256,5 +264,5 @@ def _json_body(request: Request, rfile: BinaryIO) -> Any:
         raise ValueError(f"the body ended after {len(data)} of its {length} bytes")
     try:
         return json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:  # RecursionError: nested too deep
         raise ValueError(f"the body is not JSON: {exc}") from None

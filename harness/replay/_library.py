@@ -48,7 +48,7 @@ class Match:
     def items(self, items: Iterator[Item | Finish], serial: int, rec: Recorded | None, resume: Resume | None,
               loop: bool) -> Generator[Item | Finish, None, None]:  # fmt: skip
         """The plan's `items`, after the backfill the request asks for, shaped to its query."""
-        again = self._backfill(serial, rec, resume, loop) if self.backfill > 0 else []  # now: its note goes first
+        again = self._backfill(serial, rec, resume, loop) if self.backfill > 0 else iter(())  # now: its note first
         if ("start_time" in self.query or "end_time" in self.query) and self.recording.connections:
             if any(math.isnan(r.origin) for r in self.recording.connections):
                 self.notes.append("start_time/end_time ignored: the cassette does not say when it was recorded")
@@ -80,38 +80,55 @@ class Match:
                 item = Finish(item.offset - shift, item.clean, item.serial)
             yield item
 
-    def _served(self, again: list[Item], items: Iterator[Item | Finish]) -> Generator[Item | Finish, None, None]:
+    def _served(self, again: Iterator[Item], items: Iterator[Item | Finish]) -> Generator[Item | Finish, None, None]:
         served: Iterator[Item | Finish] = itertools.chain(again, items)
         if self.shape is not None and self.shape.changes:
             served = shaped(served, self.shape, self.recording.endpoint.name)
         try:
             yield from served
         finally:
-            if isinstance(items, Generator):
-                items.close()
+            for source in (again, items):  # their files
+                if isinstance(source, Generator):
+                    source.close()
 
-    def _backfill(self, serial: int, rec: Recorded | None, resume: Resume | None, loop: bool) -> list[Item]:
-        """The events recorded in the backfill's minutes before the cut (bounded: at most 5 minutes)."""
+    def _backfill(self, serial: int, rec: Recorded | None, resume: Resume | None, loop: bool) -> Iterator[Item]:
+        """The events recorded in the backfill's minutes before the cut (at most 5 minutes), read
+        lazily: counted now (for the log), then read again as they are sent, never held all at once."""
         if rec is None:
-            return []
+            return iter(())
         if resume is not None and resume.item is not None:  # a cut connection taken up: its lines before the cut
             source, stop, cut = rec, resume.item.position, resume.item.recorded
         elif serial > 0 and resume is None:  # the connection before ended: its last minutes
             before = self.recording.at(serial - 1, loop)
             if before is None or before.status != 200:
-                return []
+                return iter(())
             source, stop, cut = before, -1, before.close.offset
         else:
-            return []
-        since, again = cut - self.backfill, []
+            return iter(())
+        since, count, first = cut - self.backfill, 0, None
         with contextlib.closing(read_items(source, serial, 0.0)) as lines:
             for item in lines:
                 if item.position == stop:
                     break
                 if item.event and item.recorded >= since:
-                    again.append(Item(rec.offset, *item[1:]))  # due at once, after the head
-        self.notes.append(f"backfill: {len(again)} event(s) of the {self.backfill / 60:g} minute(s) before the cut")
-        return again
+                    count += 1
+                    first = first or item
+        self.notes.append(f"backfill: {count} event(s) of the {self.backfill / 60:g} minute(s) before the cut")
+        return _again(source, serial, first, stop, rec.offset, since) if first is not None else iter(())
+
+
+def _again(source: Recorded, serial: int, first: Item, stop: int, due: float,
+           since: float) -> Generator[Item, None, None]:  # fmt: skip
+    """The backfill's events, from `first` up to the line at `stop` (-1: the connection's end), due at once."""
+    with contextlib.closing(read_items(source, serial, 0.0, first.position, first.number)) as lines:
+        for item in lines:
+            if item.position == stop:
+                return
+            if item.event and item.recorded >= since:
+                yield Item(due, *item[1:])  # due at once, after the head
+
+
+MAX_MISMATCHES = 100  # different `Match.missing` messages kept
 
 
 class Library:
@@ -156,8 +173,8 @@ class Library:
         m = Match(recording, query, shape(endpoint, recording.query, query))
         if m.shape is not None and m.shape.missing:
             m.missing.append(missing_message(endpoint.name, recording.source, m.shape, recording.query, query))
-            if m.missing[0] not in self.mismatches:
-                self.mismatches.append(m.missing[0])
+            if len(self.mismatches) < MAX_MISMATCHES and m.missing[0] not in self.mismatches:
+                self.mismatches.append(m.missing[0])  # bounded: a client may ask for any of 2^N field sets
         return m
 
 

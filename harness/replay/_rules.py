@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import re
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -24,8 +25,11 @@ from harness.errors import UsageError
 from harness.model.problems import problem_tags
 from harness.model.rule_syntax import MAX_RULE_LENGTH, MAX_RULES, check_rule
 from harness.replay._recorded import Recorded, read_items
+from harness.replay._rule_lines import MARK, line_tail, matching_rules
 
 FIRST_ID = 1_900_000_000_000_000_000  # ids of rules added here: 19-digit, above any recorded one
+_TOKEN = re.compile(r"[0-9]{16}\Z")  # ASCII digits: str.isdigit() takes "²", which int() refuses
+_RULE_ID = re.compile(r"[0-9]{1,19}\Z")
 _TYPE = {slug: problem_tags(slug)[0] for slug in ("invalid-rules", "duplicate-rules", "rule-cap", "invalid-request")}
 
 
@@ -77,10 +81,11 @@ class RuleBook:
         self.warnings: list[str] = []
         self._lock = threading.Lock()
         self._ids = itertools.count(FIRST_ID)
-        self._given = None if rules is None else [self._coerce(r) for r in rules]
+        self._given = None if rules is None else self._coerce(rules)
         self._cassettes: list[tuple[Header, list[Recorded]]] = []
         self._loaded = False
         self._rules: dict[str, Rule] = {}
+        self._by_value: dict[str, Rule] = {}
         self._pristine = True  # the rules are those recorded: events go out as recorded
         self._as_recorded: frozenset[Rule] = frozenset()
         self._recorded: dict[str, str] = {}  # recorded rule id -> value
@@ -101,15 +106,31 @@ class RuleBook:
                     "matching_rules (ids and tags; values unknown, shown as recorded_rule_<id>)"
                 )
 
-    def _coerce(self, rule: Mapping[str, str]) -> Rule:
-        value = rule.get("value") if isinstance(rule, Mapping) else None
-        if not isinstance(value, str):
-            raise UsageError(f'rules: expected {{"value", "tag"}} objects, found {rule!r:.80}')
-        problems = check_rule(value, self.max_length)
-        if problems:
-            raise UsageError(f"rules: {value!r} is not a valid rule: {'; '.join(problems)}")
-        tag = rule.get("tag")
-        return Rule(str(rule.get("id") or next(self._ids)), value, None if tag is None else str(tag))
+    def _coerce(self, rules: Iterable[Mapping[str, str]]) -> list[Rule]:
+        """A test's own rules, checked as the API would take them (ids left "" to be given by `_ids`)."""
+        made: list[Rule] = []
+        for rule in rules:
+            value = rule.get("value") if isinstance(rule, Mapping) else None
+            if not isinstance(value, str):
+                raise UsageError(f'rules: expected {{"value", "tag"}} objects, found {rule!r:.80}')
+            problems = check_rule(value, self.max_length)
+            if problems:
+                raise UsageError(f"rules: {value!r:.80} is not a valid rule: {'; '.join(problems)}")
+            rid, tag = rule.get("id"), rule.get("tag")
+            if rid is not None and not _RULE_ID.match(str(rid)):
+                raise UsageError(f"rules: {value!r:.80}: expected an id of 1 to 19 digits, found {rid!r:.40}")
+            made.append(Rule("" if rid is None else str(rid), value, None if tag is None else str(tag)))
+        for what, keys in (("value", [r.value for r in made]), ("id", [r.id for r in made if r.id])):
+            twice = _repeated(keys)
+            if twice is not None:
+                raise UsageError(f"rules: the {what} {twice!r:.80} is given twice (the API refuses duplicates)")
+        if len(made) > self.max_rules:
+            raise UsageError(f"rules: {len(made)} rules given, over the cap of {self.max_rules} (raise max_rules)")
+        return made
+
+    def _numbered(self, rules: list[Rule]) -> list[Rule]:
+        """(lock held, loaded) `rules` with an id each: new ones above every recorded id."""
+        return [r if r.id else Rule(str(next(self._ids)), r.value, r.tag) for r in rules]
 
     def _load(self) -> None:
         """(lock held) Read what the cassettes say about rules, once, when first needed."""
@@ -128,18 +149,18 @@ class RuleBook:
                         self._recorded.setdefault(made["id"], made["value"])
             for rec in found:
                 for item in read_items(rec, 0, 0.0):
-                    for match in (_matching(item.raw) or ()) if item.event else ():
+                    for match in (matching_rules(item.raw) or ()) if item.event else ():
                         rid = str(match.get("id"))
                         tag = match.get("tag")
                         derived.setdefault(rid, Rule(rid, f"recorded_rule_{rid}", None if tag is None else str(tag)))
         for rule in recorded:
             self._recorded[rule.id] = rule.value
-        numeric = [int(i) for i in [*self._recorded, *derived] if i.isdigit()]
+        numeric = [int(i) for i in [*self._recorded, *derived] if _RULE_ID.match(i)]
         self._ids = itertools.count(max([next(self._ids), *(n + 1 for n in numeric)]))  # never a recorded id
         for rid, rule in derived.items():
             self._with_events.add(self._recorded.setdefault(rid, rule.value))
         if self._given is not None:
-            initial = self._given
+            initial = self._numbered(self._given)
         elif any(h.rules is not None for h, _ in self._cassettes):
             initial = recorded
         else:
@@ -170,9 +191,10 @@ class RuleBook:
 
     def set(self, rules: Iterable[Mapping[str, str]]) -> list[dict[str, str]]:
         """Replace the rules in effect (each `{"value"[, "tag"][, "id"]}`); returns them with their ids."""
-        made = [self._coerce(r) for r in rules]
+        checked = self._coerce(rules)
         with self._lock:
             self._load()
+            made = self._numbered(checked)
             self._install({r.id: r for r in made})
             self._note_new(made)
             return [r.as_json() for r in made]
@@ -180,6 +202,7 @@ class RuleBook:
     def _install(self, rules: dict[str, Rule]) -> None:
         """(lock held)"""
         self._rules = rules
+        self._by_value = {r.value: r for r in rules.values()}  # what `select` looks up, per event
         self._pristine = frozenset(rules.values()) == self._as_recorded
 
     def _note_new(self, rules: Iterable[Rule]) -> None:
@@ -201,20 +224,20 @@ class RuleBook:
     def select(self, raw: bytes) -> bytes | None:
         """An event line as the rules in effect let it out: None (no rule it matched is installed),
         or with `matching_rules` naming the installed rules."""
-        tail = _tail(raw)  # the usual line: only its last member is read and rewritten
+        tail = line_tail(raw)  # the usual line: only its last member is read and rewritten
         found: tuple[dict[str, Any] | None, list[dict[str, Any]]] | None
-        found = (None, tail[1]) if tail is not None else _matching(raw, keep=True)
+        found = (None, tail[1]) if tail is not None else matching_rules(raw, keep=True)
         if found is None:
             return raw  # no matching_rules (an error payload): not the rules' business
         obj, matched = found
-        values = {self._recorded.get(str(m.get("id")), f"recorded_rule_{m.get('id')}") for m in matched}
-        with self._lock:
-            installed = [r.matching() for r in self._rules.values() if r.value in values]
+        values = dict.fromkeys(self._recorded.get(str(m.get("id")), f"recorded_rule_{m.get('id')}") for m in matched)
+        by_value = self._by_value  # replaced whole on a change, never changed in place: no lock needed
+        installed = [by_value[v].matching() for v in values if v in by_value]
         if not installed:
             return None
         if obj is None:
             assert tail is not None
-            return tail[0] + _MARK[:-1] + orjson.dumps(installed) + b"}" + tail[2]
+            return tail[0] + MARK[:-1] + orjson.dumps(installed) + b"}" + tail[2]
         obj["matching_rules"] = installed
         return orjson.dumps(obj) + b"\r\n"
 
@@ -232,10 +255,11 @@ class RuleBook:
         """GET .../rules: the rules (those of `ids`), a page of `max_results` from `token`."""
         with self._lock:
             self._load()
-            rules = [r for r in self._rules.values() if ids is None or r.id in ids]
+            wanted = None if ids is None else frozenset(ids)
+            rules = [r for r in self._rules.values() if wanted is None or r.id in wanted]
         start = 0
         if token is not None:
-            if not (len(token) == 16 and token.isdigit()) or int(token) > len(rules):
+            if not _TOKEN.match(token) or int(token) > len(rules):
                 message = f"pagination_token: {token!r} is not a token this server gave"
                 return 400, invalid_request(message, {"pagination_token": [token]})
             start = int(token)
@@ -322,54 +346,29 @@ class RuleBook:
 
     def _delete(self, ids: list[str], values: list[str], dry_run: bool) -> tuple[int, dict[str, Any]]:
         by_value = {r.value: r.id for r in self._rules.values()}
-        gone: list[str] = []
+        gone: dict[str, None] = {}  # a set, in order
         errors: list[dict[str, Any]] = []
         for key, wanted in [("ids", i) for i in ids] + [("values", v) for v in values]:
             rid = wanted if key == "ids" else by_value.get(wanted)
             if rid is None or rid not in self._rules or rid in gone:
                 errors.append(invalid_request("Rule does not exist", {key: [wanted]}))
                 continue
-            gone.append(rid)
+            gone[rid] = None
         if not dry_run and gone:
             self._install({k: r for k, r in self._rules.items() if k not in gone})
         summary = {"deleted": len(gone), "not_deleted": len(errors)}
         return 200, {**({"errors": errors} if errors else {}), "meta": {"sent": sent_now(), "summary": summary}}
 
 
-_MARK = b',"matching_rules":['
-
-
-def _tail(raw: bytes) -> tuple[bytes, list[dict[str, Any]], bytes] | None:
-    """(the line up to `matching_rules`, its value, the line end) when it is the line's last member,
-    written without spaces (as X and the harness write it); None otherwise.
-
-    `,"` never occurs inside a JSON string (a quote there is escaped), so the mark is a member;
-    a list and one `}` after it up to the end make it the last member of the outermost object.
-    """
-    body = raw.rstrip(b"\r\n")
-    at = body.rfind(_MARK)
-    if at < 0 or not body.endswith(b"]}"):
-        return None
-    try:
-        matched = orjson.loads(body[at + len(_MARK) - 1 : -1])
-    except orjson.JSONDecodeError:
-        return None
-    if not isinstance(matched, list) or not all(isinstance(m, dict) for m in matched):
-        return None
-    return body[:at], matched, raw[len(body) :]
+def _repeated(keys: Iterable[str]) -> str | None:
+    """The first key met a second time, or None."""
+    seen: set[str] = set()
+    for key in keys:
+        if key in seen:
+            return key
+        seen.add(key)
+    return None
 
 
 def _strings(found: Any) -> bool:
     return isinstance(found, list) and all(isinstance(x, str) for x in found)
-
-
-def _matching(raw: bytes, keep: bool = False) -> Any:
-    """An event line's `matching_rules` (a list of objects), or None; with `keep`, (event, rules)."""
-    try:
-        obj = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        return None
-    matched = obj.get("matching_rules") if isinstance(obj, dict) else None
-    if not isinstance(matched, list) or not all(isinstance(m, dict) for m in matched):
-        return None
-    return (obj, matched) if keep else matched

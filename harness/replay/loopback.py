@@ -21,7 +21,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from http import HTTPStatus
 from typing import Any
 from urllib.parse import urlencode
 
@@ -32,7 +31,8 @@ from harness.model import ENDPOINTS, Endpoint, resolve_endpoint
 from harness.model.dialect import Dialect
 from harness.model.params import check_query, invalid_request_body, parse_query
 from harness.model.practice import live_rate
-from harness.replay._api import api_path, serve_api
+from harness.model.rule_syntax import MAX_RULE_LENGTH, MAX_RULES
+from harness.replay._api import Apis, api_path, serve_api
 from harness.replay._connections import ConnectionTable
 from harness.replay._http_server import HEAD_TIMEOUT, MAX_CLIENTS, Client, LoopbackHTTPServer, printable, problem
 from harness.replay._payloads import FORCE_DISCONNECT_LINE
@@ -40,6 +40,9 @@ from harness.replay._rules import RuleBook
 from harness.replay.log import ConnectionLog, End
 
 HEARTBEAT = b"\r\n"
+#: the bearer token of a recording from the loopback source: redacted wherever it occurs, so it
+#: must be no word of the synthetic events or the source's rules ("loopback" is both)
+LOOPBACK_TOKEN = "harness-loopback-token-0d9c"
 #: the loopback source's rules until a client changes them
 DEFAULT_RULES = ({"id": "1000000000000000001", "value": "loopback", "tag": "loopback"},)
 JSON_HEADERS = (("Content-Type", "application/json; charset=utf-8"),)
@@ -61,7 +64,8 @@ class ServeOptions:
     per line) for clients that accept gzip. `rules`: the filtered stream's first rules
     (`{"value"[, "tag"]}` objects; default `DEFAULT_RULES`). `dialect`: the member names of the
     events (classic, or 2.167 as xdk 0.10.6 expects). `live`: each stream at its own live rate
-    (`harness.model.practice.live_rate`) instead of `rate`.
+    (`harness.model.practice.live_rate`) instead of `rate`; `max_rules`,
+    `max_rule_length`: X's limits.
     """
 
     token: str | None = None
@@ -75,6 +79,8 @@ class ServeOptions:
     rules: Sequence[Mapping[str, str]] = DEFAULT_RULES
     dialect: Dialect | str = Dialect.CLASSIC
     live: bool = False
+    max_rules: int = MAX_RULES
+    max_rule_length: int = MAX_RULE_LENGTH
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "dialect", Dialect.parse(self.dialect))
@@ -143,9 +149,10 @@ class LoopbackServer:
                  log: Callable[[str], None] | None = None, request_timeout: float = HEAD_TIMEOUT,
                  max_clients: int = MAX_CLIENTS) -> None:  # fmt: skip
         self.options = options or ServeOptions()
-        self.rules = RuleBook(self.options.rules, on_message=log)
+        o = self.options
+        self.rules = RuleBook(o.rules, max_rules=o.max_rules, max_length=o.max_rule_length, on_message=log)
         self._own_source = source is None  # then each request's query shapes its events
-        self.source = source or synth_source(self.options.seed, self.options.dialect, self.rules)
+        self.source = source or synth_source(o.seed, o.dialect, self.rules)
         self.on_send = on_send
         self.log = log
         self.events_sent = 0
@@ -157,6 +164,7 @@ class LoopbackServer:
         self._http = LoopbackHTTPServer(self._handle, host, port, head_timeout=request_timeout,
                                         max_clients=max_clients)  # fmt: skip
         self.connection_table = ConnectionTable(self._wake)  # the connections API's
+        self._apis = Apis(self.rules, self.connection_table)
         self._wakers: dict[int, threading.Event] = {}  # each stream's: set to end a wait early
 
     @property
@@ -225,12 +233,9 @@ class LoopbackServer:
             return
         self._note(client, f"{request.method} {request.target}")
         if api_path(request.path):  # the one way to what is not a stream
-            self._note(client, serve_api(client.sock, request, client.rfile, self.rules, self.options.token))
+            self._note(client, serve_api(client.sock, request, client.rfile, self._apis, self.options.token))
             return
         log = ConnectionLog(client.index, f"{client.peer[0]}:{client.peer[1]}", time.monotonic(), keep=0)
-        if ConnectionTable.handles(request.path):
-            reply = lambda status, body: self._refuse(client, status, HTTPStatus(status).phrase, body)  # noqa: E731
-            return self.connection_table.serve(request, client.rfile, log, self.options.token, reply)
         try:
             endpoint = endpoint_at(request.path)
         except UnknownEndpointError as exc:
@@ -257,7 +262,7 @@ class LoopbackServer:
         )
         headers = (*STREAM_HEADERS, ("Cache-Control", "no-cache, no-store"), ("X-Harness-Source", "loopback"))
         writer.start(200, "OK", headers)
-        entry, wake = self.connection_table.open(endpoint.name, log), threading.Event()
+        entry, wake = self.connection_table.open(endpoint.name, log, client.sock), threading.Event()
         with self._count_lock:
             self._wakers[client.index] = wake
         try:

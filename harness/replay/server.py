@@ -32,7 +32,7 @@ from harness.errors import CassetteError, UsageError
 from harness.model import resolve_endpoint
 from harness.model.rule_syntax import MAX_RULE_LENGTH, MAX_RULES
 from harness.replay._admit import Refusal, admit
-from harness.replay._api import api_path, serve_api
+from harness.replay._api import Apis, api_path, serve_api
 from harness.replay._clock import Arrivals, Pacing
 from harness.replay._connections import ConnectionTable
 from harness.replay._http_server import HEAD_TIMEOUT, MAX_CLIENTS, Client, LoopbackHTTPServer, head_reader, printable
@@ -102,6 +102,7 @@ class ReplayServer:
         self._arrivals = Arrivals()
         self._gate = Gate()
         self.connection_table = ConnectionTable(self._wake_all)  # the connections API's
+        self._apis = Apis(self.rules, self.connection_table)
         try:
             self._http = LoopbackHTTPServer(self._handle, host, port, head_timeout=request_timeout,
                                             max_clients=max_clients)  # fmt: skip
@@ -282,12 +283,10 @@ class ReplayServer:
                 return
         sock.settimeout(None)
         if api_path(request.path):  # the one way to what is not a stream
-            return self._say(log, serve_api(sock, request, rfile, self.rules, self.token, log))
+            return self._say(log, serve_api(sock, request, rfile, self._apis, self.token, log))
         self._route(sock, request, log, rfile)
 
     def _route(self, sock: Any, request: Request, log: ConnectionLog, rfile: Any) -> None:
-        if ConnectionTable.handles(request.path):
-            return self.connection_table.serve(request, rfile, log, self.token, lambda *a: self._refuse(sock, log, *a))
         admitted = admit(request, self.recordings, self.token)
         if isinstance(admitted, Refusal):
             log.endpoint = admitted.endpoint
@@ -313,7 +312,7 @@ class ReplayServer:
         if busy < 0:
             self._refuse(sock, log, 429, *status_answer(429, self.speed))
             return
-        entry = self.connection_table.open(endpoint.name, log)
+        entry = self.connection_table.open(endpoint.name, log, sock)
         try:
             self._stream(sock, match, token, log, chunked=not request.http10)
         finally:

@@ -14,7 +14,7 @@ import pytest
 from harness.errors import HarnessError
 from harness.record.recorder import Recorder, RecordOptions
 from harness.record.redact import Redaction
-from harness.replay.loopback import LoopbackServer, ServeOptions
+from harness.replay.loopback import LOOPBACK_TOKEN, LoopbackServer, ServeOptions
 from harness.replay.server import ReplayServer
 from harness.testing._conduct import Check, Conduct, Rules
 from harness.testing._network import Guard, blocked_network
@@ -107,9 +107,9 @@ def record_ahead(settings: StreamSettings) -> None:
         )
     params = dict(settings.params)
     if settings.record_url == LOOPBACK:
-        serve = ServeOptions(token="loopback", rate=50.0, heartbeat=1.0, seed=0, dialect=settings.dialect)
+        serve = ServeOptions(token=LOOPBACK_TOKEN, rate=50.0, heartbeat=1.0, seed=0, dialect=settings.dialect)
         with LoopbackServer(serve) as source:
-            options = RecordOptions(params=params, token="loopback", base_url=source.base_url, read_rules=False,
+            options = RecordOptions(params=params, token=LOOPBACK_TOKEN, base_url=source.base_url, read_rules=False,
                                     max_events=settings.max_events, duration=settings.duration)  # fmt: skip
             Recorder(endpoint, settings.cassette, options).run().raise_for_error()
         return
