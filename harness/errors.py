@@ -11,8 +11,9 @@
     │   ├── CassetteOrderError        records out of order
     │   └── CassetteWriteError        the file cannot be created or written (disk full...)
     ├── InputError                    an input file that cannot be read at all
-    └── StreamError                   a stream that could not be recorded or served
-        └── HTTPStatusError           the server answered with a non-200 status
+    ├── StreamError                   a stream that could not be recorded or served
+    │   └── HTTPStatusError           the server answered with a non-200 status
+    └── NetworkBlockedError           a connection refused by the test plugin's network block (an OSError too)
 
 The CLI turns any of these into one line on stderr and exit code 2 (or 1 where the
 command documents it); the messages say what was expected, what was found, and where.
@@ -95,3 +96,8 @@ class HTTPStatusError(StreamError):
     def __init__(self, message: str, *, status: int) -> None:
         super().__init__(message)
         self.status = status
+
+
+class NetworkBlockedError(HarnessError, ConnectionRefusedError):
+    """A connection (or a name lookup) the pytest plugin refused while a test replays: an OSError
+    too, so that a client handles it as it handles the network failing."""

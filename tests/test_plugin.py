@@ -52,6 +52,7 @@ def test_missing_cassette_in_none_mode_says_how_to_record(pytester: pytest.Pytes
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(
         [
+            "test_missing_cassette_in_none_mode_says_how_to_record.py::test_consumer: "
             "cassette not found: */cassettes/nowhere.jsonl (record mode 'none' only replays). Record it with "
             "`pytest --stream-record-mode=once`*or `harness record ENDPOINT -o */cassettes/nowhere.jsonl`."
         ]
@@ -119,7 +120,9 @@ def test_settings_precedence_marker_over_cli_over_config(pytester: pytest.Pytest
         def test_config_only(stream_settings):
             assert stream_settings.on_end == "close"
             assert stream_settings.faults == ("stall=1@2",)
-            assert stream_settings.cassette == Path("tapes/test_config_only.jsonl")
+            # the default name: MODULE/TEST
+            module = "test_settings_precedence_marker_over_cli_over_config"
+            assert stream_settings.cassette == Path(f"tapes/{module}/test_config_only.jsonl")
 
         def test_cli_beats_config(stream_settings):
             assert stream_settings.speed is None  # --replay-speed=max

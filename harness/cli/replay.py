@@ -47,10 +47,11 @@ def _speed(ctx: click.Context, param: click.Parameter, value: str) -> float | No
 @click.option("--token", help="The one bearer token to accept (default: any; a missing one is always a 401).")
 @click.option(
     "--on-end",
-    type=click.Choice(["hold", "close", "loop"]),
+    type=click.Choice(["hold", "close", "loop", "refuse"]),
     default="hold",
     show_default=True,
-    help="When the recording runs out: keep the stream open with heartbeats, close it, or start over.",
+    help="When the recording runs out: keep the stream open with heartbeats, close it, start over, "
+    "or close it and answer further connections 410.",
 )
 @click.option("--max-connections", type=click.IntRange(min=1), help="Per endpoint; one more gets a 429.")
 @click.option(

@@ -133,10 +133,28 @@ def _origin(url: str) -> tuple[str, str, int]:
     return parts.scheme, (parts.hostname or "").lower(), parts.port or (443 if parts.scheme == "https" else 80)
 
 
-class Link:
-    """One connection: connect, send, and receive with the time each read arrived."""
+@dataclass(frozen=True)
+class Route:
+    """How to reach a server, fixed: the proxy (None: direct) and the TLS trust."""
 
-    def __init__(self, stopping: Callable[[], bool], connect_timeout: float, read_timeout: float) -> None:
+    proxy: str | None
+    context: ssl.SSLContext
+
+    @classmethod
+    def now(cls, url: str) -> Route:
+        """The environment's route to `url` as it is now (later changes to it do not apply)."""
+        return cls(proxy_for(url), _ca_context())
+
+
+class Link:
+    """One connection: connect, send, and receive with the time each read arrived.
+
+    `route`: the proxy and TLS trust to use (None: the environment's, read when connecting).
+    """
+
+    def __init__(self, stopping: Callable[[], bool], connect_timeout: float, read_timeout: float,
+                 route: Route | None = None) -> None:  # fmt: skip
+        self.route = route
         self.stopping = stopping
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
@@ -312,7 +330,7 @@ def open_link(url: str, headers: dict[str, str], link: Link) -> Head:
     host, port = parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)
     hostport = parts.netloc.rpartition("@")[2]
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    proxy = proxy_for(url)
+    proxy = proxy_for(url) if link.route is None else link.route.proxy
     if proxy is not None:
         p = urlsplit(proxy)
         if p.scheme != "http" or not p.hostname:
@@ -329,7 +347,7 @@ def open_link(url: str, headers: dict[str, str], link: Link) -> Head:
     else:
         link.connect(host, port)
     if parts.scheme == "https":
-        link.tls(host, _ca_context())
+        link.tls(host, _ca_context() if link.route is None else link.route.context)
     link.send(_request("GET", target, hostport, headers))
     return link.read_head()
 

@@ -18,6 +18,7 @@ from harness._wire import STREAM_HEADERS, send_response
 from harness.cassette import CloseReason
 from harness.errors import UsageError
 from harness.model import Endpoint
+from harness.replay._http_server import problem
 from harness.replay._recorded import Item, Recorded, read_items
 from harness.replay._stream import Finish
 from harness.replay.faults import phrase
@@ -67,6 +68,7 @@ class OnEnd(enum.StrEnum):
     HOLD = "hold"
     CLOSE = "close"
     LOOP = "loop"
+    REFUSE = "refuse"  # close, then answer further connections 410: a consumer's reconnect path ends
 
     @classmethod
     def parse(cls, value: OnEnd | str) -> OnEnd:
@@ -165,6 +167,11 @@ class Recording:
             return None
         return self.connections[serial % n] if loop else (self.connections[serial] if serial < n else None)
 
+    def gone(self) -> tuple[int, bytes]:
+        """What on_end=refuse answers a connection that comes after the recording: 410 and why."""
+        detail = f"{self.endpoint.path}: the recording has ended (on_end='refuse'): no further connection is served"
+        return 410, problem(410, "Gone", detail)
+
     def headers(self, rec: Recorded | None) -> tuple[tuple[str, str], ...]:
         """A recorded head made fit to send: our own framing, no hop-by-hop headers."""
         if rec is None or rec.status != 200:
@@ -213,7 +220,8 @@ class Plan:
                 if loop
                 else serial + 1 >= len(self.recording.connections)
             )
-            if rec.close.reason is not CloseReason.CLIENT_STOPPED or not last or self.on_end is OnEnd.CLOSE:
+            closing = self.on_end in (OnEnd.CLOSE, OnEnd.REFUSE)
+            if rec.close.reason is not CloseReason.CLIENT_STOPPED or not last or closing:
                 yield Finish(end, rec.close.reason is not CloseReason.ERROR, serial)
                 return
             if self.on_end is OnEnd.HOLD:
@@ -227,7 +235,7 @@ class Plan:
 
     def _after(self, serial: int, end: float) -> Iterator[Item | Finish]:
         self.serial = serial
-        if self.on_end is OnEnd.CLOSE:
+        if self.on_end in (OnEnd.CLOSE, OnEnd.REFUSE):
             yield Finish(end, True, serial)
             return
         while True:

@@ -19,6 +19,7 @@ from pathlib import Path
 import trustme
 
 from harness._wire import Request
+from harness.replay._http_server import problem
 
 HOSTS = ("api.x.com", "api.twitter.com")
 ESTABLISHED = b"HTTP/1.1 200 Connection established\r\n\r\n"
@@ -53,6 +54,17 @@ class Interceptor:
 
     def close(self) -> None:
         shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def connect_refusal(interceptor: Interceptor | None, request: Request) -> tuple[int, bytes] | None:
+    """Why a CONNECT is refused (status and Problem body), or None: it may come through."""
+    if interceptor is None:
+        detail = "CONNECT: this replay server is no proxy (start it in proxy mode: --proxy)"
+        return 405, problem(405, "Method Not Allowed", detail)
+    if not interceptor.allows(request):
+        detail = f"{request.target}: this proxy intercepts {' and '.join(interceptor.hosts)} only"
+        return 403, problem(403, "Forbidden", detail)
+    return None
 
 
 def client_env(proxy_url: str, ca_bundle: Path) -> dict[str, str | None]:

@@ -231,10 +231,10 @@ class Streamer:
         self._write(data)
         self.last_write = time.monotonic()
 
-    def keepalive(self, item: Item) -> None:
+    def keepalive(self, item: Item, kind: LineKind = LineKind.KEEPALIVE) -> None:
         due, now = self.due(item) - self.pacing.t0, time.monotonic()
         self._write(self.frame(item.raw))
-        self.log.note(LineKind.KEEPALIVE, math.nan, due, now - self.pacing.t0, len(item.raw))
+        self.log.note(kind, math.nan, due, now - self.pacing.t0, len(item.raw))
         self.last_write = time.monotonic()
 
     def split(self, item: Item) -> None:
@@ -341,6 +341,8 @@ def _run(streamer: Streamer, items: Iterator[Item | Finish], on_item: Callable[[
     on_item(nxt)
     while True:
         waiter.pass_turn()
+        for data in waiter.pushed():  # ReplayServer.push
+            s.keepalive(Item(None, data, True, -1, -1, 0, math.nan), LineKind.PUSHED)
         if s.log.killed:
             s.disconnect(FORCE_DISCONNECT_LINE)
             return End.COMPLETED

@@ -84,6 +84,20 @@ class Waiter:
         self._out = select.poll()
         self._out.register(self._fd, select.POLLOUT)
         self._first = True
+        self._pushed: list[bytes] = []
+        self._pushed_lock = threading.Lock()
+
+    def push(self, data: bytes) -> None:
+        """Bytes for the stream to write at its next turn (from another thread), then a wake."""
+        with self._pushed_lock:
+            self._pushed.append(data)
+        self.wake()
+
+    def pushed(self) -> list[bytes]:
+        """What was pushed since the last call, in order."""
+        with self._pushed_lock:
+            taken, self._pushed = self._pushed, []
+        return taken
 
     def wake(self) -> None:
         with contextlib.suppress(OSError):  # full (already woken) or closed

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import enum
 import threading
+import time
 from array import array
 from dataclasses import dataclass, field
 
+from harness._wire import Request
 from harness.replay._recorded import Item
 from harness.replay.faults import Fault
 
@@ -32,9 +34,19 @@ class LineKind(enum.StrEnum):
     HEARTBEAT = "heartbeat"  # a recorded heartbeat
     KEEPALIVE = "keepalive"  # a heartbeat of the replayer's own, after the recording (on_end=hold)
     FAULT = "fault"  # a payload a fault sent (operational-disconnect)
+    PUSHED = "pushed"  # bytes a test pushed (`ReplayServer.push`), sent at once (`due`: the next heartbeat's)
 
 
 _KINDS = tuple(LineKind)
+SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "x-api-key"})
+
+
+def _redacted(name: str, value: str) -> str:
+    """A header value as the log keeps it: a credential's scheme only (`Bearer <redacted>`)."""
+    if name.lower() not in SECRET_HEADERS:
+        return value
+    scheme, sep, _ = value.partition(" ")
+    return f"{scheme} <redacted>" if sep else "<redacted>"
 
 
 @dataclass(frozen=True)
@@ -71,6 +83,7 @@ class ConnectionLog:
     started: float  # time.monotonic() at the request's arrival
     method: str = ""
     target: str = ""
+    headers: tuple[tuple[str, str], ...] = ()  # the request's, the credentials' values redacted
     tunnel: str | None = None  # host of the CONNECT this request came through (proxy mode)
     gzip: bool = False  # the request accepts a gzip body (Accept-Encoding)
     endpoint: str | None = None
@@ -84,6 +97,7 @@ class ConnectionLog:
     end: End | None = None
     vanished: bool = False
     error: str | None = None
+    ended: float | None = None  # time.monotonic() once the connection was done with
     killed: str | None = None  # set to end the stream as the connections API does (why)
     finished: threading.Event = field(default_factory=threading.Event, repr=False)
     _kind: bytearray = field(default_factory=bytearray, repr=False)
@@ -92,6 +106,15 @@ class ConnectionLog:
     _sent: array[float] = field(default_factory=lambda: array("d"), repr=False)
     _sizes: array[int] = field(default_factory=lambda: array("q"), repr=False)
     keep: int = field(default=KEEP_LINES, repr=False)
+
+    def took(self, request: Request) -> None:
+        """The request this connection carries: its method, target and headers (credentials redacted)."""
+        self.method, self.target, self.gzip = request.method, request.target, request.accepts_gzip()
+        self.headers = tuple((k, _redacted(k, v)) for k, v in request.headers)
+
+    def finish(self) -> None:
+        self.ended = time.monotonic()
+        self.finished.set()
 
     def note(self, kind: LineKind, offset: float, due: float, sent: float, size: int) -> None:
         """One line written (`due` and `sent` in seconds since the request)."""

@@ -11,7 +11,8 @@ the first recorded connection, each reconnect the next: concurrent consumers eac
 A connection cut before its recorded end (by a fault, or by the client) is taken up by that
 consumer's next connection where it stopped: one that reconnects as it should loses nothing.
 When the recording runs out (its last connection stopped while the stream was alive),
-`on_end` says: `hold` (heartbeats every `heartbeat` s, by the speed), `close`, or `loop`.
+`on_end` says: `hold` (heartbeats every `heartbeat` s, by the speed), `close`, `loop`, or
+`refuse` (close; further connections get a 410 saying the recording has ended).
 A recorded server close or network error is always replayed as such.
 """
 
@@ -37,7 +38,7 @@ from harness.replay._connections import ConnectionTable
 from harness.replay._http_server import HEAD_TIMEOUT, MAX_CLIENTS, Client, LoopbackHTTPServer, head_reader, printable
 from harness.replay._library import Library, Match
 from harness.replay._plan import Cursor, Cursors, OnEnd, Plan, Recording, Resume, check_settings, send_recorded
-from harness.replay._proxy import Interceptor
+from harness.replay._proxy import Interceptor, connect_refusal
 from harness.replay._ready import ready_info
 from harness.replay._recorded import Item, Recorded
 from harness.replay._rules import RuleBook, RuleSpec
@@ -85,6 +86,7 @@ class ReplayServer:
         self.on_message = on_message
         self.log_limit, self.log_lines, self.request_timeout = log_limit, log_lines, request_timeout
         self.warnings: list[str] = []
+        self.admit: Callable[[ConnectionLog], tuple[int, bytes] | None] | None = None  # a refusal, or None
         self.library = Library(cassettes, self.warnings)
         self.recordings: dict[str, Recording] = self.library.by_endpoint
         self.mismatches = self.library.mismatches  # asked for, not in the cassettes (and how to record it)
@@ -157,6 +159,14 @@ class ReplayServer:
         for w in waiters:
             w.wake()
 
+    def push(self, data: bytes) -> int:
+        """Write `data` (whole lines) into every open stream now; returns into how many."""
+        with self._lock:
+            waiters = [w for _, w in self._active.values() if w is not None]
+        for w in waiters:
+            w.push(data)
+        return len(waiters)
+
     def wait_connections(self, n: int, timeout: float) -> bool:
         """Wait until `n` connections were accepted in all; False on timeout."""
         with self._lock:
@@ -216,7 +226,7 @@ class ReplayServer:
                 with contextlib.suppress(OSError):
                     sock.shutdown(socket.SHUT_RDWR)
                 sock.close()
-            log.finished.set()
+            log.finish()
 
     def _refuse(self, sock: Any, log: ConnectionLog, status: int, body: bytes,
                 headers: tuple[tuple[str, str], ...] = ()) -> None:  # fmt: skip
@@ -245,8 +255,7 @@ class ReplayServer:
             log.end, log.error = End.INVALID, "closed before sending a request"
             self._say(log, log.error)
             return None
-        log.method, log.target = request.method, request.target
-        log.gzip = request.accepts_gzip()
+        log.took(request)
         now = time.monotonic()
         log.started = now if arrived is None else min(arrived, now)
         return request
@@ -257,14 +266,9 @@ class ReplayServer:
         if request is None:
             return
         if request.method == "CONNECT":
-            if self._interceptor is None:
-                detail = "CONNECT: this replay server is no proxy (start it in proxy mode: --proxy)"
-                self._refuse(sock, log, 405, generic_problem(405, "Method Not Allowed", detail))
-                return
-            if not self._interceptor.allows(request):
-                detail = f"{request.target}: this proxy intercepts {' and '.join(self._interceptor.hosts)} only"
-                self._refuse(sock, log, 403, generic_problem(403, "Forbidden", detail))
-                return
+            if (refused := connect_refusal(self._interceptor, request)) is not None:
+                return self._refuse(sock, log, *refused)
+            assert self._interceptor is not None
             log.tunnel = self._interceptor.host_of(request)
             try:
                 sock = self._interceptor.accept(sock, self.request_timeout)
@@ -289,6 +293,8 @@ class ReplayServer:
             return self._refuse(sock, log, admitted.status, admitted.body)
         endpoint, token, params = admitted.endpoint, admitted.token, admitted.params
         log.endpoint = endpoint.name
+        if self.admit is not None and (verdict := self.admit(log)) is not None:
+            return self._refuse(sock, log, *verdict)
         match = self.library.match(endpoint, params)
         for note in match.missing:
             self._say(log, note)
@@ -329,6 +335,8 @@ class ReplayServer:
             if rec is not None and rec.status != 200:
                 send_recorded(sock, rec, log)
                 return self._say(log, f"{log.method} {log.target} -> {rec.status} (as recorded in {rec.name})")
+            if rec is None and self.on_end is OnEnd.REFUSE:
+                return self._refuse(sock, log, *recording.gone())
             self._send_stream(sock, match, log, chunked, cursor, serial, rec, resume)
         finally:
             with self._lock:

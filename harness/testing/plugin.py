@@ -12,8 +12,8 @@ not a set of request/response pairs to append to — so it is not offered.
 
 from __future__ import annotations
 
+import contextlib
 import enum
-import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,11 +23,12 @@ import pytest
 
 if TYPE_CHECKING:
     from harness.record.recorder import Recorder
-    from harness.replay.server import ReplayServer
+    from harness.testing._replay import StreamReplay
     from harness.testing.assertions import ContractChecker
 
 SUFFIXES = (".jsonl", ".jsonl.gz")
 LOOPBACK = "loopback"
+REDACT = ("redact_headers", "redact_params", "redact_json")
 
 
 class RecordMode(enum.StrEnum):
@@ -58,6 +59,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help=f"Base URL recorded from (default https://api.x.com); '{LOOPBACK}' records the built-in source.",
     )
     group.addoption(
+        "--stream-block-network",
+        action="store_true",
+        default=None,
+        help="While a test replays, refuse every connection but the replay's and allowed_hosts'.",
+    )
+    group.addoption(
         "--stream-token-env",
         default=None,
         help="Environment variable holding the bearer token used to record (default X_BEARER_TOKEN).",
@@ -78,13 +85,15 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         "stream_cassette(name=None, *, speed=None, faults=(), on_end=None, endpoint=None, params=None, "
-        "max_events=None, duration=None, rules=None, allow_missing_fields=False, dialect=None): the cassette the "
-        "stream fixtures "
-        "replay (default: the test's name), a file name with or without its extension or a path relative to the "
-        "cassette dir; faults are replayer fault specs such as 'disconnect@5'; endpoint/params/max_events/duration "
-        "say what to record; rules, the filtered stream's first rules ([{'value', 'tag'}], default: the cassette's); "
-        "allow_missing_fields: pass a test whose consumer asks for fields the cassette lacks; dialect: the "
-        "member names to record and check (classic or 2.167).",
+        "max_events=None, duration=None, rules=None, allow_missing_fields=False, dialect=None, block_network=None, "
+        "allowed_hosts=(), relax=(), connections=1, redact_headers=(), redact_params=(), redact_json=()): the "
+        "cassette the stream fixtures replay (default: MODULE/TEST), a file name with or without its extension "
+        "or a path relative to the cassette dir; faults are replayer fault specs such as 'disconnect@5'; "
+        "endpoint/params/max_events/duration say what to record, redact_* what to keep out of it; rules, the "
+        "filtered stream's first rules ([{'value', 'tag'}], default: the cassette's); allow_missing_fields: pass "
+        "a test whose consumer asks for fields the cassette lacks; dialect: the member names to record and check "
+        "(classic or 2.167); block_network/allowed_hosts guard the replay; relax names conduct checks not to "
+        "apply (backoff, connections, read-timeout), connections how many streams may be open at once.",
     )
 
 
@@ -106,6 +115,14 @@ class StreamSettings:
     rules: tuple[Mapping[str, str], ...] | None = None  # the filtered stream's first rules (None: the cassette's)
     allow_missing_fields: bool = False  # else a request for fields the cassette lacks fails the test
     dialect: str = "classic"  # a harness.model.dialect.Dialect value
+    test: str = ""  # the test's node id, for messages
+    block_network: bool = False
+    allowed_hosts: tuple[str, ...] = ()
+    relax: tuple[str, ...] = ()
+    connections: int = 1
+    redact_headers: tuple[str, ...] = ()
+    redact_params: tuple[str, ...] = ()
+    redact_json: tuple[str, ...] = ()
 
 
 def _bad(message: str) -> NoReturn:
@@ -137,6 +154,17 @@ def find_cassette(directory: Path, name: str) -> Path:
     return base.with_name(base.name + SUFFIXES[0])
 
 
+def strings(value: Any) -> tuple[str, ...]:
+    """One string or several, as a tuple."""
+    return (value,) if isinstance(value, str) else tuple(map(str, value))
+
+
+def default_name(nodeid: str) -> str:
+    """MODULE/TEST from a node id: tests of the same name in two modules get two cassettes."""
+    path, _, rest = nodeid.partition("::")
+    return f"{Path(path).stem}/{rest.replace('::', '.')}"
+
+
 def resolve_settings(request: pytest.FixtureRequest, config_fixture: Mapping[str, Any]) -> StreamSettings:
     """Marker > command line > `stream_config` fixture > defaults."""
     marker = request.node.get_closest_marker("stream_cassette")
@@ -150,6 +178,7 @@ def resolve_settings(request: pytest.FixtureRequest, config_fixture: Mapping[str
         "speed": opt("--replay-speed"),
         "record_url": opt("--stream-record-url"),
         "token_env": opt("--stream-token-env"),
+        "block_network": opt("--stream-block-network"),
         "dialect": opt("--stream-dialect"),
     }
 
@@ -160,7 +189,8 @@ def resolve_settings(request: pytest.FixtureRequest, config_fixture: Mapping[str
         return default
 
     known = {"name", "speed", "faults", "on_end", "endpoint", "params", "max_events", "duration", "record_mode",
-             "rules", "allow_missing_fields", "dialect"}  # fmt: skip
+             "rules", "allow_missing_fields", "dialect", "block_network", "allowed_hosts", "relax", "connections",
+             *REDACT}  # fmt: skip
     unknown = sorted(set(mark_kw) - known)
     if unknown:
         _bad(f"stream_cassette: unknown argument(s) {unknown}: expected some of {sorted(known)}")
@@ -173,12 +203,12 @@ def resolve_settings(request: pytest.FixtureRequest, config_fixture: Mapping[str
         speed = parse_speed(pick("speed", 1.0))
     except ValueError as exc:
         _bad(str(exc))
-    faults = pick("faults", ())
+    relax = pick("relax", ())
     return StreamSettings(
-        cassette=find_cassette(directory, str(pick("name", request.node.name))),
+        cassette=find_cassette(directory, str(pick("name", default_name(request.node.nodeid)))),
         record_mode=mode,
         speed=speed,
-        faults=(faults,) if isinstance(faults, str) else tuple(faults),
+        faults=strings(pick("faults", ())),
         on_end=str(pick("on_end", "hold")),
         endpoint=pick("endpoint", None),
         params=dict(pick("params", {})),
@@ -189,34 +219,13 @@ def resolve_settings(request: pytest.FixtureRequest, config_fixture: Mapping[str
         rules=None if mark_kw.get("rules") is None else tuple(mark_kw["rules"]),
         allow_missing_fields=bool(pick("allow_missing_fields", False)),
         dialect=str(pick("dialect", "classic")),
+        test=request.node.nodeid,
+        block_network=bool(pick("block_network", False)),
+        allowed_hosts=strings(pick("allowed_hosts", ())),
+        relax=("backoff", "connections", "read-timeout") if relax is True else strings(relax),
+        connections=int(pick("connections", 1)),
+        **{key: strings(pick(key, ())) for key in REDACT},
     )
-
-
-def _record(settings: StreamSettings) -> None:
-    """Record the test's cassette from the configured source (the built-in one for 'loopback')."""
-    from harness.record.recorder import Recorder, RecordOptions
-    from harness.replay.loopback import LOOPBACK_TOKEN, LoopbackServer, ServeOptions
-
-    endpoint = settings.endpoint
-    if endpoint is None:
-        _bad(
-            f"cannot record {settings.cassette.name}: say which stream, e.g. "
-            "@pytest.mark.stream_cassette(..., endpoint='search-stream')"
-        )
-    params = dict(settings.params)
-    if settings.record_url == LOOPBACK:
-        serve = ServeOptions(token=LOOPBACK_TOKEN, rate=50.0, heartbeat=1.0, seed=0, dialect=settings.dialect)
-        with LoopbackServer(serve) as source:
-            options = RecordOptions(params=params, token=LOOPBACK_TOKEN, base_url=source.base_url, read_rules=False,
-                                    max_events=settings.max_events, duration=settings.duration)  # fmt: skip
-            Recorder(endpoint, settings.cassette, options).run().raise_for_error()
-        return
-    token = os.environ.get(settings.token_env)
-    if not token:
-        _bad(f"cannot record {settings.cassette.name}: ${settings.token_env} is not set")
-    options = RecordOptions(params=params, token=token, base_url=settings.record_url,
-                            max_events=settings.max_events, duration=settings.duration)  # fmt: skip
-    Recorder(endpoint, settings.cassette, options).run().raise_for_error()
 
 
 @pytest.fixture
@@ -231,55 +240,68 @@ def stream_settings(request: pytest.FixtureRequest, stream_config: dict[str, Any
     return resolve_settings(request, stream_config)
 
 
+def _usable(path: Path) -> bool:
+    """A cassette to replay: there, and holding a connection (a failed recording holds none)."""
+    from harness.testing._recording import holds_connection
+
+    return path.is_file() and holds_connection(path)
+
+
+def _recording_due(s: StreamSettings) -> bool:
+    return s.record_mode is RecordMode.ALL or (s.record_mode is RecordMode.ONCE and not _usable(s.cassette))
+
+
 @pytest.fixture
-def stream_cassette(stream_settings: StreamSettings) -> Path:
-    """This test's cassette, recorded first when the record mode asks for it."""
+def stream_cassette(request: pytest.FixtureRequest, stream_settings: StreamSettings) -> Path:
+    """This test's cassette. Alone (no replay fixture), it is recorded first, from the source, when the
+    record mode asks for it; with `stream_replay`, the consumer's own session is recorded through it."""
     s = stream_settings
-    exists = s.cassette.is_file()
-    if s.record_mode is RecordMode.ALL or (s.record_mode is RecordMode.ONCE and not exists):
-        _record(s)
-    elif not exists:
+    through_consumer = {"stream_replay", "stream_replay_proxy"} & set(request.fixturenames)
+    if _recording_due(s):
+        if not through_consumer:
+            from harness.testing._session import record_ahead
+
+            record_ahead(s)
+    elif not _usable(s.cassette):
+        found = "holds no connection (a failed recording)" if s.cassette.is_file() else "not found"
         _bad(
-            f"cassette not found: {s.cassette} (record mode 'none' only replays). Record it with "
+            f"{s.test}: cassette {found}: {s.cassette} (record mode 'none' only replays). Record it with "
             f"`pytest --stream-record-mode=once` (add --stream-record-url={LOOPBACK} for the built-in source), "
             f"or `harness record ENDPOINT -o {s.cassette}`."
         )
     return s.cassette
 
 
-def _server(settings: StreamSettings, cassette: Path, *, proxy: bool) -> ReplayServer:
-    from harness.replay.server import ReplayServer
+@contextlib.contextmanager
+def _served(settings: StreamSettings, cassette: Path, *, proxy: bool) -> Iterator[StreamReplay]:
+    from harness.testing._session import recording, replaying  # imported when used: the plugin loads in every run
 
-    return ReplayServer([cassette], speed=settings.speed, on_end=settings.on_end, faults=settings.faults, proxy=proxy,
-                        rules=settings.rules)  # fmt: skip
+    with (recording(settings, proxy=proxy) if _recording_due(settings) else
+          replaying(settings, cassette, proxy=proxy)) as served:  # fmt: skip
+        yield served
 
 
 @pytest.fixture
-def stream_replay(stream_settings: StreamSettings, stream_cassette: Path) -> Iterator[ReplayServer]:
-    """A replay server for this test's cassette: `.base_url`, `.url(endpoint)`, `.inject()`, `.log`, `.rules`."""
-    with _server(stream_settings, stream_cassette, proxy=False) as server:
-        yield server
-    _lacking(stream_settings, server)
-
-
-def _lacking(settings: StreamSettings, server: ReplayServer) -> None:
-    """Fail the test when the consumer asked for fields or expansions the cassette lacks (unless allowed)."""
-    if server.mismatches and not settings.allow_missing_fields:
-        _bad("\n".join([*server.mismatches, "(or allow it: @pytest.mark.stream_cassette(allow_missing_fields=True))"]))
+def stream_replay(stream_settings: StreamSettings, stream_cassette: Path) -> Iterator[StreamReplay]:
+    """The replay of this test's cassette: the server's `.base_url`, `.url(endpoint)`, `.inject()`, `.log`,
+    and the consumer's side: `.requests`, `.assert_requested()`, `.all_played`, `.push()`, `.wait_connections()`.
+    The consumer's conduct (backoff, connections, read timeout) is checked; what it broke fails the test.
+    In record modes once (no cassette yet) and all, the consumer's own session is recorded through it."""
+    with _served(stream_settings, stream_cassette, proxy=False) as served:
+        yield served
 
 
 @pytest.fixture
 def stream_replay_proxy(
     stream_settings: StreamSettings, stream_cassette: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[ReplayServer]:
-    """The replay behind a TLS proxy for api.x.com/api.twitter.com; sets HTTPS_PROXY and REQUESTS_CA_BUNDLE."""
-    from harness.replay._proxy import client_env  # imported when used: the plugin loads in every pytest run
+) -> Iterator[StreamReplay]:
+    """`stream_replay` behind a TLS proxy for api.x.com/api.twitter.com; sets HTTPS_PROXY and REQUESTS_CA_BUNDLE."""
+    from harness.replay._proxy import client_env
 
-    with _server(stream_settings, stream_cassette, proxy=True) as server:
-        assert server.proxy_url and server.ca_bundle
-        apply_env(monkeypatch, client_env(server.proxy_url, server.ca_bundle))
-        yield server
-    _lacking(stream_settings, server)
+    with _served(stream_settings, stream_cassette, proxy=True) as served:
+        assert served.server.proxy_url and served.server.ca_bundle
+        apply_env(monkeypatch, client_env(served.server.proxy_url, served.server.ca_bundle))
+        yield served
 
 
 class RecorderFactory(Protocol):
