@@ -322,6 +322,23 @@ def test_rate_limit_wait() -> None:
     assert rate_limit_wait("1000", 1010.0, policy) is None  # past: the schedule decides
     assert rate_limit_wait(None, 0.0, policy) is None and rate_limit_wait("soon", 0.0, policy) is None
     assert rate_limit_wait("99999999999", 0.0, policy) == policy.reset_max
+    assert rate_limit_wait("\u00b2", 0.0, policy) is None  # a digit to str.isdigit(), not to int()
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: \xb2\r\n\r\n",
+        b"HTTP/1.1 429 Too Many Requests\r\nx-rate-limit-reset: \xb2\r\nContent-Length: 2\r\n\r\n",
+    ],
+    ids=["content-length", "rate-limit-reset"],
+)
+def test_digits_that_are_not_ascii_in_a_head_are_no_crash(tmp_path: Path, head: bytes) -> None:
+    """"\u00b2" (latin-1 0xB2) is a digit to str.isdigit() but not to int(): read as no number."""
+    with Hostile(raw(head + b"{}")) as server:
+        result = record(server.base_url + SEARCH, tmp_path / "c.jsonl")
+    assert "ValueError" not in (result.error or ""), result.error
+    assert [type(r).__name__ for r in Cassette(tmp_path / "c.jsonl")][0] == "Connection"
 
 
 # -- redirects ---------------------------------------------------------------------------------

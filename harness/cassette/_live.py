@@ -289,7 +289,7 @@ _AGREE = {"Tweet": _tweet, "User": _user, "Media": _media, "Poll": _poll, "LikeW
 
 
 def _made_at(value: str) -> int:
-    return snowflake_ms(value) if value.isdigit() else 0
+    return snowflake_ms(value) if value.isascii() and value.isdigit() else 0
 
 
 def _at_path(node: Any, path: list[str]) -> list[Any]:

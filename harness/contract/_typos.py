@@ -60,7 +60,7 @@ def _object_schema(schemas: Mapping[str, Any], location: str) -> Mapping[str, An
     node: Any = schemas.get(file)
     for part in fragment.split("/")[1:-1]:
         part = part.replace("~1", "/").replace("~0", "~")
-        if isinstance(node, list) and part.isdigit():
+        if isinstance(node, list) and part.isascii() and part.isdigit():
             node = node[int(part)]
         elif isinstance(node, Mapping) and part in node:
             node = node[part]

@@ -109,7 +109,7 @@ class Body:
         self._left: int | None = None  # bytes still due under a Content-Length
         if head.bodiless:
             self._left = 0
-        elif not self.chunked and length.isdigit():
+        elif not self.chunked and length.isascii() and length.isdigit():
             self._left = int(length)
         encoding = head.get("Content-Encoding")
         self._inflate = Inflater.of(encoding)
@@ -261,7 +261,7 @@ def status_message(head: Head, body: bytes, url: str) -> str:
     if limits:
         text = ", ".join(f"{k.lower()}={v}" for k, v in limits)
         reset = head.get("x-rate-limit-reset").strip()
-        if reset.isdigit() and len(reset) < 12:
+        if reset.isascii() and reset.isdigit() and len(reset) < 12:
             when = dt.datetime.fromtimestamp(int(reset), dt.UTC).strftime("%H:%M:%SZ")
             text += f" (resets at {when}, in {max(0, int(reset) - int(time.time()))} s)"
         parts.append(text)

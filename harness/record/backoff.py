@@ -74,7 +74,7 @@ def rate_limit_wait(reset: str | None, now: float, policy: BackoffPolicy) -> flo
     A reset already past, or not a number, leaves the schedule to decide.
     """
     value = (reset or "").strip()
-    if not value.isdigit() or len(value) > 12:
+    if not (value.isascii() and value.isdigit()) or len(value) > 12:  # isdigit alone takes "²"
         return None
     wait = int(value) - now
     return min(wait, policy.reset_max) if wait > 0 else None

@@ -48,7 +48,11 @@ def _redact_at(node: Any, tokens: tuple[str, ...]) -> bool:
         keys = list(node) if head == "*" else [head] if head in node else []
     elif isinstance(node, list):
         keys = (
-            list(range(len(node))) if head == "*" else [int(head)] if head.isdigit() and int(head) < len(node) else []
+            list(range(len(node)))
+            if head == "*"
+            else [int(head)]
+            if head.isascii() and head.isdigit() and int(head) < len(node)
+            else []
         )
     else:
         return False

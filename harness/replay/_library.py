@@ -180,4 +180,8 @@ class Library:
 
 def _partition(query: Mapping[str, str]) -> str | None:
     value = query.get("partition")
-    return str(int(value)) if value is not None and value.strip().lstrip("+-").isdigit() else value
+    return (
+        str(int(value))
+        if value is not None and value.strip().lstrip("+-").isascii() and value.strip().lstrip("+-").isdigit()
+        else value
+    )

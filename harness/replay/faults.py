@@ -204,7 +204,7 @@ def _num(text: str, spec: str) -> float:
 
 
 def _int(text: str, spec: str, what: str) -> int:
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()):
         raise UsageError(f"fault {spec!r}: expected an integer {what}, found {text!r} (grammar: {GRAMMAR})")
     return int(text)
 

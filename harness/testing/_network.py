@@ -23,7 +23,7 @@ LOCAL_NAMES = frozenset({"localhost"})
 
 def _split(host: str) -> tuple[str, int | None]:
     name, sep, port = host.rpartition(":")
-    if sep and port.isdigit() and "]" not in port and name.count(":") == 0:
+    if sep and port.isascii() and port.isdigit() and "]" not in port and name.count(":") == 0:
         return name.lower(), int(port)
     return host.strip("[]").lower(), None
 
@@ -85,7 +85,13 @@ def blocked_network(guard: Guard) -> Iterator[Guard]:
 
     def guarded_getaddrinfo(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
         name = host.decode() if isinstance(host, bytes) else host
-        number = port if isinstance(port, int) else int(port) if isinstance(port, str) and port.isdigit() else None
+        number = (
+            port
+            if isinstance(port, int)
+            else int(port)
+            if isinstance(port, str) and port.isascii() and port.isdigit()
+            else None
+        )
         if isinstance(name, str) and not guard.host_allowed(name, number):
             raise guard.refuse(name, number)
         found = getaddrinfo(host, port, *args, **kwargs)
