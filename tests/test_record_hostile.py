@@ -334,7 +334,7 @@ def test_rate_limit_wait() -> None:
     ids=["content-length", "rate-limit-reset"],
 )
 def test_digits_that_are_not_ascii_in_a_head_are_no_crash(tmp_path: Path, head: bytes) -> None:
-    """"\u00b2" (latin-1 0xB2) is a digit to str.isdigit() but not to int(): read as no number."""
+    """ "\u00b2" (latin-1 0xB2) is a digit to str.isdigit() but not to int(): read as no number."""
     with Hostile(raw(head + b"{}")) as server:
         result = record(server.base_url + SEARCH, tmp_path / "c.jsonl")
     assert "ValueError" not in (result.error or ""), result.error
