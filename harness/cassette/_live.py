@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from harness.cassette._live_kinds import AGREE as KINDS
 from harness.model import Arr, Endpoint, Int, Obj, Ref, Str, Union_
 from harness.model.dialect import Dialect, definitions, translate
 from harness.model.practice import (
@@ -285,7 +286,7 @@ def _like(live: LiveEvents, like: dict[str, Any], at: int, fixed: Mapping[str, A
         like["tweet_author_id"] = _fresh(live, _earlier(live, at, 3_000 * _DAY_MS))
 
 
-_AGREE = {"Tweet": _tweet, "User": _user, "Media": _media, "Poll": _poll, "LikeWithTweetAuthor": _like}
+_AGREE = {"Tweet": _tweet, "User": _user, "Media": _media, "Poll": _poll, "LikeWithTweetAuthor": _like, **KINDS}
 
 
 def _made_at(value: str) -> int:
