@@ -9,13 +9,15 @@ import datetime as dt
 import json
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from harness.cassette import Line
 from harness.cassette.synth import synthetic_session
-from harness.model import DEFINITIONS, Union_
+from harness.model import DEFINITIONS, ENDPOINTS, Union_
 from harness.model.activity import POSTS
+from harness.model.practice import TRAFFIC
 from harness.model.snowflake import snowflake_ms
 
 SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -98,3 +100,22 @@ def test_activity_events_carry_the_payload_their_type_announces(seed: int) -> No
         else:
             assert kind.startswith("profile.update.") and "before" in payload and "after" in payload
     assert uuids == sorted(uuids) and len(set(uuids)) == len(uuids)
+
+
+def test_compliance_and_labels_are_rare_beside_the_content_they_are_about() -> None:
+    def rate(path: str) -> float:
+        return TRAFFIC[path].per_second  # every stream declares its figure (no default stands in)
+
+    tweet_streams = [p for p in (e.path for e in ENDPOINTS.values()) if p.endswith("/stream") or "/lang/" in p]
+    tweet_streams = [p for p in tweet_streams if p.startswith("/2/tweets/") and not p.endswith(("compliance/stream",
+                     "label/stream"))]  # fmt: skip
+    assert set(TRAFFIC) == {e.path for e in ENDPOINTS.values()}
+    firehose = rate("/2/tweets/firehose/stream")
+    assert rate("/2/tweets/compliance/stream") < min(rate(p) for p in tweet_streams if "search" not in p)
+    assert rate("/2/tweets/label/stream") < rate("/2/users/compliance/stream") < rate("/2/tweets/compliance/stream")
+    assert rate("/2/likes/compliance/stream") < rate("/2/likes/sample10/stream") < rate("/2/likes/firehose/stream")
+    # the samples and the language firehoses are parts of the whole
+    assert rate("/2/tweets/sample/stream") == pytest.approx(firehose / 100)
+    assert rate("/2/tweets/sample10/stream") == pytest.approx(firehose / 10)
+    langs = [p for p in tweet_streams if "/lang/" in p]
+    assert len(langs) == 4 and sum(rate(p) for p in langs) < firehose
