@@ -119,3 +119,14 @@ def test_compliance_and_labels_are_rare_beside_the_content_they_are_about() -> N
     assert rate("/2/tweets/sample10/stream") == pytest.approx(firehose / 10)
     langs = [p for p in tweet_streams if "/lang/" in p]
     assert len(langs) == 4 and sum(rate(p) for p in langs) < firehose
+
+
+@SETTINGS
+@given(st.sampled_from(["likes-sample10", "likes-firehose"]), st.integers(0, 10**6))
+def test_a_liked_tweet_is_by_the_likes_tweet_author(endpoint: str, seed: int) -> None:
+    for event in _events(endpoint, seed, n=8):
+        like = event["data"]
+        [tweet] = [t for t in event["includes"]["tweets"] if t["id"] == like["liked_tweet_id"]]
+        assert tweet["author_id"] == like["tweet_author_id"]  # the rich request asks for author_id
+        assert [u["id"] for u in event["includes"]["users"]] == [like["tweet_author_id"]]
+        assert int(like["tweet_author_id"]) < int(like["liked_tweet_id"])  # the author joined first
