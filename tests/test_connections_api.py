@@ -18,6 +18,9 @@ from test_replayer import cassette, cli_argv, events
 
 from harness.cassette import CloseReason
 from harness.contract.validator import ReferenceEngine
+from harness.model import ENDPOINTS
+from harness.model.connections import STREAM_ID_OF, STREAM_IDS
+from harness.replay.loopback import LoopbackServer, ServeOptions
 from harness.replay.server import ReplayServer
 
 pytestmark = pytest.mark.integration  # real sockets, servers or subprocesses
@@ -220,3 +223,29 @@ def test_harness_serve_lists_and_ends_its_streams_too(tmp_path: Path) -> None:
         proc.send_signal(signal.SIGTERM)
         proc.communicate(timeout=10)
     assert proc.returncode == 0
+
+
+def test_every_stream_of_the_loopback_is_listed_by_its_spec_name() -> None:
+    """Each spec stream under its `endpoint_name`, ended by it; the activity stream, which the
+    spec's enum does not name, is served but not listed (the new streams crashed the handler)."""
+    with LoopbackServer(ServeOptions(rate=20, heartbeat=0.1, seed=2)) as server:
+        held: dict[str, Any] = {}
+        try:
+            for name, e in ENDPOINTS.items():
+                query = {p.name: "1" for p in e.params if p.required}
+                r = requests.get(server.url(name, query), headers=AUTH, stream=True, timeout=10)
+                lines = (line for line in r.iter_lines() if line)
+                assert r.status_code == 200 and "data" in json.loads(next(lines)), name
+                held[name] = (r, lines)
+            listed = requests.get(server.base_url + "/2/connections?max_results=100", headers=AUTH, timeout=10).json()
+            names = sorted(c["endpoint_name"] for c in valid("Get2ConnectionsResponse", listed)["data"])
+            assert names == sorted(STREAM_ID_OF[n] for n in ENDPOINTS if n != "activity")
+            assert names == sorted(STREAM_IDS) and "activity" not in STREAM_ID_OF
+            killed = requests.delete(server.base_url + "/2/connections/tweet_label_stream", headers=AUTH, timeout=10)
+            assert valid("KillConnectionsByEndpointResponse", killed.json())["data"]["successful_kills"] == 1
+            rest = [json.loads(line) for line in held["tweets-label"][1]]
+            assert rest[-1]["errors"][0]["disconnect_type"] == "ForceDisconnect"
+            assert "data" in json.loads(next(held["activity"][1]))  # the unlisted stream goes on
+        finally:
+            for r, _ in held.values():
+                r.close()

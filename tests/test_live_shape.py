@@ -26,7 +26,9 @@ from harness.model.snowflake import TWEPOCH_MS, snowflake, snowflake_ms
 from harness.testing import strategies as xs
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-TWEET_STREAMS = ["search-stream", "firehose-ja"]
+# every stream of Tweets, not only the seeds' two
+TWEET_STREAMS = [n for n, e in ENDPOINTS.items() if e.path.startswith("/2/tweets/") and "/compliance/" not in e.path
+                 and "/label/" not in e.path]  # fmt: skip
 RICH = {
     "tweet.fields": "author_id,created_at,attachments,referenced_tweets,entities,public_metrics,lang",
     "expansions": "author_id,attachments.media_keys,referenced_tweets.id,referenced_tweets.id.author_id,"
@@ -112,7 +114,8 @@ def test_the_request_decides_what_is_present(endpoint: str) -> None:
         assert set(bare["data"]) == {"id", "text", "edit_history_tweet_ids"} and "includes" not in bare
         lang = synth.event(endpoint, {**partition, "tweet.fields": "lang"})
         assert set(lang["data"]) == {"id", "text", "edit_history_tweet_ids", "lang"}
-        assert lang["data"]["lang"] == ("ja" if endpoint == "firehose-ja" else "en")
+        path = ENDPOINTS[endpoint].path
+        assert lang["data"]["lang"] == (path.rsplit("/", 1)[1] if "/lang/" in path else "en")
         authored = synth.event(endpoint, {**partition, "expansions": "author_id"})
         assert [u["id"] for u in authored["includes"]["users"]] == [authored["data"]["author_id"]]
         assert set(authored["includes"]["users"][0]) == {"id", "name", "username"}

@@ -177,8 +177,13 @@ def test_synthetic_events_of_every_endpoint_validate_over_seeds(name: str, contr
 
 def test_synthetic_tweets_are_in_the_firehoses_language() -> None:
     for lang in ("en", "ja", "ko", "pt"):
-        synth = Synth(3, optional=1.0)
-        assert {synth.event(f"firehose-{lang}")["data"]["lang"] for _ in range(5)} == {lang}
+        # as live, `lang` is sent when the request asks for it (a bare request gets id and text)
+        live = Synth(3)
+        query = {"partition": "1", "tweet.fields": "lang"}
+        assert {live.event(f"firehose-{lang}", query)["data"]["lang"] for _ in range(5)} == {lang}
+        assert "lang" not in live.event(f"firehose-{lang}", {"partition": "1"})["data"]
+        drawn = Synth(3, optional=1.0, practice=False)  # the schema-drawn mode draws every member
+        assert {drawn.event(f"firehose-{lang}")["data"]["lang"] for _ in range(5)} == {lang}
 
 
 # -- exactly one of ----------------------------------------------------------------------------

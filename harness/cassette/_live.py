@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from harness.cassette._live_kinds import AGREE as KINDS
 from harness.model import Arr, Endpoint, Int, Obj, Ref, Str, Union_
 from harness.model.dialect import Dialect, definitions, translate
 from harness.model.practice import (
@@ -85,6 +86,7 @@ class LiveEvents:
             extra = {x.path.split(".")[0] for _, x in self.expansions if x.via is None and x.definition == self.data}
             out["data"] = self.object(self.data, s.now_ms, extra=extra)
             includes = self.includes(out["data"])
+            _liked_by_its_author(out["data"], includes)
             if includes:
                 out["includes"] = includes
         always = ALWAYS.get(self.envelope.name, ())
@@ -279,13 +281,21 @@ def _like(live: LiveEvents, like: dict[str, Any], at: int, fixed: Mapping[str, A
         like["created_at"] = created_at(at)
     if "timestamp_ms" in like:
         like["timestamp_ms"] = at
+    liked = _earlier(live, at, 30 * _DAY_MS)
     if "liked_tweet_id" in like:
-        like["liked_tweet_id"] = _fresh(live, _earlier(live, at, 30 * _DAY_MS))
-    if "tweet_author_id" in like:
-        like["tweet_author_id"] = _fresh(live, _earlier(live, at, 3_000 * _DAY_MS))
+        like["liked_tweet_id"] = _fresh(live, liked)
+    if "tweet_author_id" in like:  # the author joined before posting the liked Tweet
+        like["tweet_author_id"] = _fresh(live, _earlier(live, liked, 3_000 * _DAY_MS))
 
 
-_AGREE = {"Tweet": _tweet, "User": _user, "Media": _media, "Poll": _poll, "LikeWithTweetAuthor": _like}
+def _liked_by_its_author(data: dict[str, Any], includes: dict[str, list[dict[str, Any]]]) -> None:
+    """The liked Tweet, when included, is by the like's `tweet_author_id`."""
+    for t in includes.get("tweets", ()):
+        if t["id"] == data.get("liked_tweet_id") and "author_id" in t and "tweet_author_id" in data:
+            t["author_id"] = data["tweet_author_id"]
+
+
+_AGREE = {"Tweet": _tweet, "User": _user, "Media": _media, "Poll": _poll, "LikeWithTweetAuthor": _like, **KINDS}
 
 
 def _made_at(value: str) -> int:

@@ -29,11 +29,24 @@ STREAM_IDS = (
     "likes_sample10_stream",
     "likes_compliance_stream",
 )
-#: The connections API's name of each stream this project models (by its short name).
+#: The connections API's name of each stream this project models (by its short name). The
+#: activity stream has none: the spec's `endpoint_name` enum (2.166 and 2.167) does not list
+#: it, so its connections are not in the API's answers (nor ended by it).
 STREAM_ID_OF = {
     "search-stream": "filtered_stream",
     "firehose-ja": "firehose_stream_lang_ja",
     "likes-sample10": "likes_sample10_stream",
+    "sample-stream": "sample_stream",
+    "sample10-stream": "sample10_stream",
+    "firehose": "firehose_stream",
+    "firehose-en": "firehose_stream_lang_en",
+    "firehose-ko": "firehose_stream_lang_ko",
+    "firehose-pt": "firehose_stream_lang_pt",
+    "likes-firehose": "likes_firehose_stream",
+    "tweets-compliance": "tweets_compliance_stream",
+    "users-compliance": "users_compliance_stream",
+    "likes-compliance": "likes_compliance_stream",
+    "tweets-label": "tweet_label_stream",
 }
 CONNECTION_FIELDS = ("client_ip", "connected_at", "disconnect_reason", "disconnected_at", "endpoint_name", "id")
 CONNECTION_STATUSES = ("active", "inactive", "all")

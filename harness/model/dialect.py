@@ -111,6 +111,7 @@ class Flattened:
 FLATTENED: tuple[Flattened, ...] = (
     Flattened("Tweet", "suggested_source_links", "UrlEntity", "url"),
     Flattened("SuggestedSourceLinkCount", "url", "UrlEntity", "url"),
+    Flattened("NoteRequestSuggestions", "source_link", "UrlEntity", "url"),
 )
 LISTED: tuple[Listed, ...] = (
     Listed("Tweet", "matched_media_notes"),

@@ -231,8 +231,23 @@ class Traffic:
 
 TRAFFIC: dict[str, Traffic] = {
     "/2/tweets/search/stream": Traffic(5.0, "As many as the app's rules match: a few per second is typical."),
+    "/2/tweets/firehose/stream": Traffic(6_000.0, "Every post: about 500 million a day."),
+    "/2/tweets/sample/stream": Traffic(60.0, "A hundredth of all posts."),
+    "/2/tweets/sample10/stream": Traffic(600.0, "A tenth of all posts."),
+    "/2/tweets/firehose/stream/lang/en": Traffic(2_000.0, "About a third of all posts."),
     "/2/tweets/firehose/stream/lang/ja": Traffic(1_000.0, "About a sixth of all posts."),
+    "/2/tweets/firehose/stream/lang/pt": Traffic(300.0, "About a twentieth of all posts."),
+    "/2/tweets/firehose/stream/lang/ko": Traffic(60.0, "About a hundredth of all posts."),
+    "/2/likes/firehose/stream": Traffic(20_000.0, "Every like: several times as many as posts."),
     "/2/likes/sample10/stream": Traffic(2_000.0, "A tenth of all likes."),
+    # compliance and labels: rare beside the content they are about
+    "/2/tweets/compliance/stream": Traffic(
+        50.0, "Deletions, edits, drops and withholdings: about one post in a hundred."
+    ),
+    "/2/likes/compliance/stream": Traffic(100.0, "Unlikes: a small share of likes."),
+    "/2/users/compliance/stream": Traffic(5.0, "Protections, suspensions, deletions, profile changes of accounts."),
+    "/2/tweets/label/stream": Traffic(0.05, "Labels applied or removed: a few an hour to a few a minute."),
+    "/2/activity/stream": Traffic(1.0, "As many as the app's subscriptions match."),
 }
 #: For a stream without a declared figure.
 DEFAULT_TRAFFIC = Traffic(10.0, "No figure declared for this stream.")

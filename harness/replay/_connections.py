@@ -110,7 +110,10 @@ class ConnectionTable:
     # -- the server's side ---------------------------------------------------------------------
     def open(self, endpoint: str, log: ConnectionLog, sock: socket.socket | None = None) -> Entry:
         """A stream connection of `endpoint` (a short name) on `sock` begins."""
-        entry = Entry(str(uuid.uuid4()), STREAM_ID_OF[endpoint], log.peer.rpartition(":")[0], _now(), log, sock=sock)
+        name = STREAM_ID_OF.get(endpoint)
+        entry = Entry(str(uuid.uuid4()), name or "", log.peer.rpartition(":")[0], _now(), log, sock=sock)
+        if name is None:  # a stream the API has no name for (activity): not listed, not ended by it
+            return entry
         with self._lock:
             self._entries[entry.id] = entry
             inactive = [k for k, e in self._entries.items() if e.disconnected_at is not None]
