@@ -332,7 +332,8 @@ def test_tweepy_manages_its_rules_then_filters_through_the_proxy(
         bot.disconnect()
         server.stop()
         thread.join(5)
-        tunnels = {log.tunnel for log in server.log}
+        # (tweepy may be reconnecting as the server stops: a connection with no request yet has no tunnel)
+        tunnels = {log.tunnel for log in server.log if log.target}
     assert [r.value for r in old.data] == ["cats has:images", "dogs"]
     assert dry.meta["summary"]["created"] == 1 and after_dry.data is None  # nothing installed by the dry run
     [rule] = added.data
