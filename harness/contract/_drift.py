@@ -37,6 +37,25 @@ _LEAF = frozenset({"type", "format", "pattern", "minLength", "maxLength", "enum"
 _STAND_INS: tuple[Any, ...] = ("2000-01-01T00:00:00Z", "https://example.com/", "0", "a", 0, 1, 0.0, True, False)
 
 Path = tuple[str | int, ...]
+_TYPES: dict[str, Any] = {"string": str, "boolean": bool, "integer": int, "number": (int, float), "null": type(None)}
+
+
+def _plainly(value: Any, kind: str) -> bool:
+    """Whether `value` surely is of JSON type `kind` (False: ask the reference)."""
+    if type(value) is bool:
+        return kind == "boolean"
+    return isinstance(value, _TYPES[kind])
+
+
+def _node_type(leaf: tuple[str, Any, Any, Any], schemas: Mapping[str, Any]) -> str:
+    file, _, fragment = leaf[0].partition("#")
+    node: Any = schemas[file]
+    for part in fragment.split("/")[1:]:
+        node = node[part.replace("~1", "/").replace("~0", "~")]
+    kind = node.get("type")
+    return kind if isinstance(kind, str) else ""
+
+
 # (schema location of the leaf without its keyword, its keywords, pointer, stand-in)
 _Leaf = tuple[str, tuple[str, ...], str, Any]
 
@@ -115,6 +134,9 @@ class Drift:
         where, keywords, pointer, _ = leaf
         out = []
         for keyword in keywords:
+            kind = _node_type(leaf, self._schemas) if keyword == "type" else ""
+            if _TYPES.get(kind) is not None and _plainly(value, kind):
+                continue  # no finding, and no need of the reference's validator
             location = self._locator.absolute(f"{where}/{keyword}")
             _, _, node, validator = self._locator.node(location)
             if keyword == "format" and node[keyword] in FORMATS:
@@ -165,12 +187,11 @@ class Drift:
             return None
         where = file + "#" + json_pointer(parts)
         pointer = json_pointer(path)
+        # the first stand-in of the leaf's type: the native checker says whether it holds
+        want = node.get("type")
         for stand_in in _STAND_INS:
-            try:
-                if not self._keywords((where, keywords, pointer, None), stand_in):
-                    return where, keywords, pointer, stand_in
-            except Unsettled:
-                continue
+            if isinstance(want, str) and _TYPES.get(want) is not None and _plainly(stand_in, want):
+                return where, keywords, pointer, stand_in
         return None
 
     def _follow(self, file: str, parts: list[str], node: Any) -> tuple[str, list[str], Any]:
