@@ -175,3 +175,44 @@ def test_batches_through_a_drift_and_back_keep_the_references_findings() -> None
         assert contract.inspect_lines(raws, "search-stream") == [
             ("event", REFERENCE[Profile.DEFAULT].violations(schema, p)) for p in batch
         ]
+
+
+class _Counting(FastEngine):
+    """A fast engine counting the payloads jsonschema-rs collects errors of."""
+
+    collected = 0
+
+    def collector(self, schema: str) -> Any:
+        rust, engine = super().collector(schema), self
+
+        class _Rust:
+            def iter_errors(self, payload: Any) -> Any:
+                engine.collected += 1
+                return rust.iter_errors(payload)
+
+        return _Rust()
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.large_base_example])
+@given(data=st.data())
+def test_a_drift_is_located_by_its_signature_with_the_references_findings(data: st.DataObject) -> None:
+    """Lines drifted the same way (a legacy `created_at`, at times with more drift) are settled
+    from the first one's signature, without jsonschema-rs; every finding is the reference's."""
+    profile = data.draw(st.sampled_from(list(Profile)))
+    schema = schemagen.event_file("search-stream")
+    engine = _Counting(profile, reference=WHOLE[profile])
+    contract = Contract(profile, engine)
+    bases = [data.draw(xs.events("search-stream", optional=0.5)) for _ in range(4)]
+    payloads, drifting = [], 0
+    for i in range(80):
+        event = copy.deepcopy(bases[i % 4])
+        if "data" in event:
+            event["data"]["created_at"] = data.draw(st.sampled_from([*LEGACY, "2020-01-01T00:00:00Z"]))
+            drifting += i % 10 != 9 and event["data"]["created_at"] in LEGACY
+        if i % 10 == 9:
+            event = data.draw(drifted(event))
+        payloads.append(event)
+    raws = [json.dumps(p).encode() for p in payloads]
+    got = contract.inspect_lines(raws, "search-stream")
+    assert got == [("event", REFERENCE[profile].violations(schema, p)) for p in payloads]
+    assert engine.collected < len(payloads) - drifting // 2

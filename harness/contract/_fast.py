@@ -22,6 +22,7 @@ from typing import Any
 import orjson
 
 from harness.contract import schemagen
+from harness.contract._drift import Drift
 from harness.contract._located import Locator, Unsettled
 from harness.contract._native import NativeModel, available
 from harness.contract.schemagen import Profile
@@ -102,6 +103,7 @@ class FastEngine:
         self._collectors: dict[str, Any] = {}
         self._drifting = False  # the last large batch was mostly invalid
         self._collecting: Any = None
+        self._drift: Drift | None = None
 
     @property
     def reference(self) -> Engine:
@@ -151,6 +153,16 @@ class FastEngine:
                 locator.collecting[schema], validate_formats=True, formats=dict(FORMATS), registry=self._collecting
             )
         return found
+
+    def drift(self, schema: str) -> Drift | None:
+        """Drifted lines located by the native checker and the last drift's signature
+        (`_drift`); None without the native checker."""
+        native, locator = self.native, self.locator
+        if native is None or locator is None or schema not in native.roots:
+            return None
+        if self._drift is None:
+            self._drift = Drift(locator.schemas, locator, native.accepts)
+        return self._drift
 
     def accepts(self, schema: str, payload: Any) -> bool:
         """True only if the reference accepts `payload` too (False: ask the reference)."""
@@ -204,6 +216,7 @@ class FastEngine:
         # batch's only: the payload itself is not kept).
         rust = self.collector(schema) if collect else self.fallback(schema)
         self._stash = {}
+        drift = self.drift(schema) if collect else None
         for i, kind in enumerate(kinds):
             if kind is None:
                 try:
@@ -212,15 +225,21 @@ class FastEngine:
                         if rust.is_valid(value):
                             kinds[i] = payload_kind(value)
                         continue
-                    errors = list(rust.iter_errors(value))
-                    if not errors:
-                        kinds[i] = payload_kind(value)
-                    elif self.locator is not None:  # the violations only are kept: memory stays small
-                        found = self.locator.violations(schema, value, errors, decoded=False)
-                        if found:
-                            self._stash[id(raws[i])] = (raws[i], payload_kind(value), found)
-                        else:  # only unusual format values, which the reference accepts
+                    found = drift.violations(schema, value) if drift is not None else None
+                    if found is None:
+                        errors = list(rust.iter_errors(value))
+                        if not errors:
                             kinds[i] = payload_kind(value)
+                            continue
+                        if self.locator is None:
+                            continue
+                        found = self.locator.violations(schema, value, errors, decoded=False)
+                        if found and drift is not None:
+                            drift.learn(schema, [tuple(e.instance_path) for e in errors], found, value)
+                    if found:  # the violations only are kept: memory stays small
+                        self._stash[id(raws[i])] = (raws[i], payload_kind(value), found)
+                    else:  # only unusual format values, which the reference accepts
+                        kinds[i] = payload_kind(value)
                 except Exception:  # not JSON to orjson, not UTF-8, Unsettled...: the reference decides
                     pass
         if len(raws) >= _DRIFT_BATCH:

@@ -126,6 +126,19 @@ class Locator:
             out.append(Violation(pointer, keyword, where, shorten(message)))
         return out
 
+    def absolute(self, where: str) -> str:
+        """The absolute location of a schema location (`File.json#/path/to/keyword`)."""
+        return self._base + where
+
+    def node(self, location: str) -> tuple[str, str, Any, Any]:
+        """(the reference's location, keyword, its schema node, the reference's validator of
+        that node or None for a format the reference's own rule checks) of an absolute
+        keyword location; `Unsettled` where it is not a leaf keyword's."""
+        found = self._nodes.get(location)
+        if found is None:
+            found = self._nodes[location] = self._node("", location)
+        return found
+
     def _node(self, schema: str, location: str) -> tuple[str, str, Any, Any]:
         if not location.startswith(self._base):
             raise Unsettled(location)

@@ -1,0 +1,210 @@
+"""Drifted lines located without jsonschema-rs: the last drift's places, checked again.
+
+When the contract drifts, line after line fails the same way: the same few leaf values
+(a `created_at` in another form) break their keywords, and the rest of each line is valid.
+Once a line's findings are known (from jsonschema-rs and the reference), their instance
+paths are a signature. The next line is checked by putting, at each of those paths, a
+value its schema node accepts, and asking the native checker about the whole line so
+patched: if it is sure the patched line is valid, the line's violations are exactly those
+of its own values at the signature's paths, asked of the reference keyword by keyword.
+
+That holds because a signature is taken only where nothing else in the schema looks at
+those values: every schema node on the way down is reached through `properties`, `items`
+and plain `$ref`s, with no applicator but an `anyOf`/`oneOf` of `required` lists (which
+look at which members are present, not at their values), and the leaf holds only keywords
+of its own value (type, format, pattern, lengths, bounds, enum, const). Anything else, or
+any doubt (a keyword the reference reports otherwise, an unusual value), gives None, and
+the caller takes the slower, exact path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from harness.contract._located import Locator, Unsettled, sort_key
+from harness.contract.validator import FORMATS, Violation, huge_float, json_pointer, shorten
+
+__all__ = ["Drift"]
+
+_ABOUT = frozenset({"$schema", "$id", "title", "description", "examples", "$comment", "deprecated"})
+# keywords of an object or array on the way down that do not look at their members' values
+_WAY = _ABOUT | {"type", "properties", "required", "additionalProperties", "items", "minItems", "maxItems",
+                 "minProperties", "maxProperties", "anyOf", "oneOf"}  # fmt: skip
+_LEAF = frozenset({"type", "format", "pattern", "minLength", "maxLength", "enum", "const", "minimum", "maximum",
+                   "exclusiveMinimum", "exclusiveMaximum", "multipleOf"})  # fmt: skip
+# values tried, in order, as the stand-in for a failing value: the first its node accepts
+_STAND_INS: tuple[Any, ...] = ("2000-01-01T00:00:00Z", "https://example.com/", "0", "a", 0, 1, 0.0, True, False)
+
+Path = tuple[str | int, ...]
+_TYPES: dict[str, Any] = {"string": str, "boolean": bool, "integer": int, "number": (int, float), "null": type(None)}
+
+
+def _plainly(value: Any, kind: str) -> bool:
+    """Whether `value` surely is of JSON type `kind` (False: ask the reference)."""
+    if type(value) is bool:
+        return kind == "boolean"
+    return isinstance(value, _TYPES[kind])
+
+
+def _node_type(leaf: tuple[str, Any, Any, Any], schemas: Mapping[str, Any]) -> str:
+    file, _, fragment = leaf[0].partition("#")
+    node: Any = schemas[file]
+    for part in fragment.split("/")[1:]:
+        node = node[part.replace("~1", "/").replace("~0", "~")]
+    kind = node.get("type")
+    return kind if isinstance(kind, str) else ""
+
+
+# (schema location of the leaf without its keyword, its keywords, pointer, stand-in)
+_Leaf = tuple[str, tuple[str, ...], str, Any]
+
+
+def _presence_only(branches: Any) -> bool:
+    return isinstance(branches, list) and all(
+        isinstance(b, dict) and set(b) <= {"required", "title", "description"} for b in branches
+    )
+
+
+class Drift:
+    """The signature of the last drifted line, and the findings of lines that share it."""
+
+    def __init__(self, schemas: Mapping[str, Any], locator: Locator, accepts: Callable[[str, Any], bool]) -> None:
+        self._schemas = schemas
+        self._locator = locator
+        self._accepts = accepts  # the native checker on a decoded payload: True only if surely valid
+        self._leaves: dict[tuple[str, Path], _Leaf | None] = {}
+        self._signature: dict[str, tuple[Path, ...]] = {}
+
+    def learn(self, schema: str, paths: list[Path], found: list[Violation], payload: Any) -> None:
+        """Keep `paths` (the failing instance paths of `payload`, whose findings are `found`)
+        as `schema`'s signature, if it would have given the same findings."""
+        signature = tuple(dict.fromkeys(paths))
+        self._signature.pop(schema, None)
+        if not signature or len(signature) > 8:
+            return
+        try:
+            again = self._findings(schema, signature, payload)
+        except (Unsettled, LookupError, TypeError, ValueError):
+            return
+        if again == found:
+            self._signature[schema] = signature
+
+    def violations(self, schema: str, payload: Any) -> list[Violation] | None:
+        """The reference's violations of a decoded line (orjson's reading), if the signature
+        settles them (an empty list: valid); None where it does not."""
+        signature = self._signature.get(schema)
+        if signature is None:
+            return None
+        try:
+            return self._findings(schema, signature, payload)
+        except (Unsettled, LookupError, TypeError, ValueError):
+            return None
+
+    def _findings(self, schema: str, signature: tuple[Path, ...], payload: Any) -> list[Violation] | None:
+        leaves = [self._leaf(schema, path) for path in signature]
+        places: list[tuple[Any, Any, Any]] = []
+        out: list[Violation] = []
+        try:
+            for path, leaf in zip(signature, leaves, strict=True):
+                if leaf is None:
+                    return None
+                parent: Any = payload
+                for part in path[:-1]:
+                    parent = parent[part]
+                last: Any = path[-1]
+                if type(parent) is not (list if type(last) is int else dict):
+                    return None
+                value = parent[last]
+                if type(value) in (dict, list) or huge_float(value):
+                    return None
+                out += self._keywords(leaf, value)
+                places.append((parent, last, value))
+                parent[last] = leaf[3]
+            valid = self._accepts(schema, payload)
+        finally:
+            for parent, last, value in reversed(places):
+                parent[last] = value
+        if not valid:
+            return None
+        out.sort(key=sort_key)
+        return out
+
+    def _keywords(self, leaf: _Leaf, value: Any) -> list[Violation]:
+        where, keywords, pointer, _ = leaf
+        out = []
+        for keyword in keywords:
+            kind = _node_type(leaf, self._schemas) if keyword == "type" else ""
+            if _TYPES.get(kind) is not None and _plainly(value, kind):
+                continue  # no finding, and no need of the reference's validator
+            location = self._locator.absolute(f"{where}/{keyword}")
+            _, _, node, validator = self._locator.node(location)
+            if keyword == "format" and node[keyword] in FORMATS:
+                if type(value) is not str:
+                    raise Unsettled(location)  # the reference's checker of other types: not asked here
+                if not FORMATS[node[keyword]](value):
+                    message = shorten(f"{value!r} is not a {node[keyword]!r}")
+                    out.append(Violation(pointer, keyword, f"{where}/format", message))
+                continue
+            if validator is None:
+                raise Unsettled(location)
+            for error in validator.VALIDATORS[keyword](validator, node[keyword], value, node):
+                if error.path or error.schema_path or error.context:
+                    raise Unsettled(location)
+                out.append(Violation(pointer, keyword, f"{where}/{keyword}", shorten(error.message)))
+        return out
+
+    def _leaf(self, schema: str, path: Path) -> _Leaf | None:
+        key = (schema, path)
+        if key not in self._leaves:
+            if len(self._leaves) >= 1024:
+                self._leaves.clear()
+            try:
+                self._leaves[key] = self._find_leaf(schema, path)
+            except (Unsettled, LookupError, TypeError, ValueError):
+                self._leaves[key] = None
+        return self._leaves[key]
+
+    def _find_leaf(self, schema: str, path: Path) -> _Leaf | None:
+        file, parts, node = self._follow(schema, [], self._schemas[schema])
+        for step in path:
+            if not set(node) <= _WAY:
+                return None
+            if any(k in node and not _presence_only(node[k]) for k in ("anyOf", "oneOf")):
+                return None
+            if type(step) is str:
+                props = node.get("properties")
+                if not isinstance(props, dict) or step not in props:
+                    return None
+                parts, node = [*parts, "properties", step], props[step]
+            else:
+                if not isinstance(node.get("items"), dict):
+                    return None
+                parts, node = [*parts, "items"], node["items"]
+            file, parts, node = self._follow(file, parts, node)
+        keywords = tuple(sorted(set(node) & _LEAF))
+        if not keywords or not set(node) <= _LEAF | _ABOUT:
+            return None
+        where = file + "#" + json_pointer(parts)
+        pointer = json_pointer(path)
+        # the first stand-in of the leaf's type: the native checker says whether it holds
+        want = node.get("type")
+        for stand_in in _STAND_INS:
+            if isinstance(want, str) and _TYPES.get(want) is not None and _plainly(stand_in, want):
+                return where, keywords, pointer, stand_in
+        return None
+
+    def _follow(self, file: str, parts: list[str], node: Any) -> tuple[str, list[str], Any]:
+        """Through plain `$ref`s (to a whole file, beside nothing but notes) to the node that holds keywords."""
+        for _ in range(64):
+            if not isinstance(node, dict):
+                raise Unsettled(file)
+            ref = node.get("$ref")
+            if ref is None:
+                return file, parts, node
+            if not isinstance(ref, str) or "#" in ref or "/" in ref or ref not in self._schemas:
+                raise Unsettled(ref)
+            if not set(node) <= _ABOUT | {"$ref"}:
+                raise Unsettled(file)
+            file, parts, node = ref, [], self._schemas[ref]
+        raise Unsettled(file)
