@@ -56,7 +56,7 @@ print(found)
 
 
 def base_events(n: int, seed: int = 7) -> list[bytes]:
-    synth, out = Synth(seed, optional=0.5, depth=4), list[bytes]()
+    synth, out = Synth(seed, optional=0.5, depth=4, practice=False), list[bytes]()
     while len(out) < n:
         line = encode_line(synth.event(ENDPOINT))
         if 1500 <= len(line) <= 2600:
