@@ -20,19 +20,12 @@ from typing import Any
 
 import orjson
 
-from harness.model import DEFINITIONS, Endpoint, Obj, Union_
+from harness.model import DEFINITIONS, Endpoint, Obj, Union_, practice
 from harness.replay._recorded import Item
 from harness.replay._stream import Finish
 
-#: Each fields parameter, the object it selects members of, and where those objects are in a line.
-FIELD_PARAMS = {
-    "tweet.fields": "Tweet",
-    "user.fields": "User",
-    "media.fields": "Media",
-    "poll.fields": "Poll",
-    "place.fields": "Place",
-    "like_with_tweet_author.fields": "LikeWithTweetAuthor",
-}
+#: Each fields parameter and the object it selects members of (declared in the model's practice).
+FIELD_PARAMS = {param: p.definition for param, p in practice.FIELD_PARAMS.items()}
 _INCLUDES = {"tweets": "Tweet", "users": "User", "media": "Media", "polls": "Poll", "places": "Place"}
 _DATA = {"search-stream": "Tweet", "firehose-ja": "Tweet", "likes-sample10": "LikeWithTweetAuthor"}
 #: Parameter member -> payload member, where they differ.
