@@ -174,3 +174,27 @@ def test_each_partition_carries_its_own_events() -> None:
                 got = [json.loads(line)["data"]["id"] for line in r.iter_lines() if line]
             assert ids.setdefault(partition, got) == got  # reproducible per partition
     assert len(ids["1"]) == 30 and not set(ids["1"]) & set(ids["2"])
+
+
+def test_the_dialect_hint_stops_at_the_first_line_the_other_dialect_refuses(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A drifted file (broken in both dialects) costs the hint a line, not a second validation."""
+    from harness.contract.checker import Contract
+    from harness.contract.dialects import matching_dialects
+
+    broken = tmp_path / "drifted.ndjson"
+    broken.write_text('{"data":{"id":"x1","text":"t","edit_history_tweet_ids":["1"]}}\n' * 5000)
+    seen = [0]
+    for method in ("inspect_line", "inspect_lines"):
+        real = getattr(Contract, method)
+
+        def counting(
+            self: Contract, raws: object, endpoint: str, _real: object = real, _one: bool = method == "inspect_line"
+        ) -> object:
+            seen[0] += 1 if _one else len(raws)  # type: ignore[arg-type]
+            return _real(self, raws, endpoint)  # type: ignore[operator]
+
+        monkeypatch.setattr(Contract, method, counting)
+    assert matching_dialects([str(broken)], "classic", endpoint="firehose-ja") == {}
+    assert seen[0] == 1
