@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from harness.cassette import Cassette, Connection, Line
+from harness.cassette._lines import MAX_LINE
 from harness.cassette.records import is_json_blank
 from harness.contract._findings import is_cassette
 from harness.contract.checker import Contract
@@ -73,7 +74,9 @@ def _payloads(path: Path, endpoint: str | None) -> Iterator[tuple[str, bytes]]:
         return
     opener = gzip.open if path.suffix == ".gz" else open
     with contextlib.closing(opener(path, "rb")) as f:
-        for raw in f:
+        while raw := f.readline(MAX_LINE + 1):
+            if len(raw) > MAX_LINE:  # a finding of its own; read no further (memory stays bounded)
+                raise ValueError(f"a line past {MAX_LINE} bytes")
             if not is_json_blank(raw):
                 yield endpoint, raw
 
