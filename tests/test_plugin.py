@@ -137,6 +137,22 @@ def test_settings_precedence_marker_over_cli_over_config(pytester: pytest.Pytest
     pytester.runpytest("--replay-speed=max").assert_outcomes(passed=3)
 
 
+def test_a_limit_set_to_none_means_no_limit(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.stream_cassette(max_events=None, duration=None)
+        def test_unlimited(stream_settings):
+            assert stream_settings.max_events is None and stream_settings.duration is None
+
+        def test_defaults(stream_settings):
+            assert stream_settings.max_events == 20 and stream_settings.duration == 30.0
+        """
+    )
+    pytester.runpytest().assert_outcomes(passed=2)
+
+
 def test_bad_settings_are_usage_errors(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         """

@@ -188,6 +188,13 @@ def resolve_settings(request: pytest.FixtureRequest, config_fixture: Mapping[str
                 return layer[key]
         return default
 
+    def limit(key: str, default: float) -> Any:
+        # a limit set to None in the marker or stream_config is "no limit", not "the default"
+        for layer in (mark_kw, cli, config_fixture):
+            if key in layer and (layer[key] is not None or layer is not cli):
+                return layer[key]
+        return default
+
     known = {"name", "speed", "faults", "on_end", "endpoint", "params", "max_events", "duration", "record_mode",
              "rules", "allow_missing_fields", "dialect", "block_network", "allowed_hosts", "relax", "connections",
              *REDACT}  # fmt: skip
@@ -214,8 +221,8 @@ def resolve_settings(request: pytest.FixtureRequest, config_fixture: Mapping[str
         params=dict(pick("params", {})),
         record_url=str(pick("record_url", "https://api.x.com")),
         token_env=str(pick("token_env", "X_BEARER_TOKEN")),
-        max_events=pick("max_events", 20),
-        duration=pick("duration", 30.0),
+        max_events=limit("max_events", 20),
+        duration=limit("duration", 30.0),
         rules=None if mark_kw.get("rules") is None else tuple(mark_kw["rules"]),
         allow_missing_fields=bool(pick("allow_missing_fields", False)),
         dialect=str(pick("dialect", "classic")),
