@@ -78,6 +78,21 @@ def test_what_was_not_asked_for_is_cut_the_defaults_kept(rich: Path) -> None:
     assert server.mismatches == []
 
 
+@pytest.mark.parametrize("endpoint", ["sample-stream", "sample10-stream", "firehose-en"])
+def test_every_stream_with_fields_is_cut_to_the_request(tmp_path: Path, endpoint: str) -> None:
+    """Not only the seeds' three: each stream's `data` object is the model's."""
+    e = resolve_endpoint(endpoint)
+    query, asked = {"tweet.fields": "author_id,created_at,lang"}, "tweet.fields=lang"
+    if any(p.name == "partition" for p in e.params):
+        query, asked = {**query, "partition": "1"}, asked + "&partition=1"
+    line = encode_line({"data": TWEET})
+    path = cassette(tmp_path / "c.jsonl", endpoint, ([(0.1, line)], CloseReason.SERVER_CLOSED, 0.2), query=query)
+    with ReplayServer([path], speed=None) as server:
+        status, lines = get(server, e.path, asked)
+    want = {"id": "10", "text": "quoting", "edit_history_tweet_ids": ["10"], "lang": "en"}
+    assert status == 200 and [json.loads(raw)["data"] for raw in lines] == [want]
+
+
 def test_expansions_kept_keep_what_they_reference(rich: Path) -> None:
     query = "expansions=referenced_tweets.id,referenced_tweets.id.author_id&user.fields=verified"
     with ReplayServer([rich], speed=None) as server:

@@ -20,16 +20,15 @@ from typing import Any
 
 import orjson
 
-from harness.model import DEFINITIONS, Endpoint, Obj, Union_, practice
+from harness.model import DEFINITIONS, Endpoint, Obj, Union_, practice, resolve_endpoint
 from harness.replay._recorded import Item
 from harness.replay._stream import Finish
 
 #: Each fields parameter and the object it selects members of (declared in the model's practice).
 FIELD_PARAMS = {param: p.definition for param, p in practice.FIELD_PARAMS.items()}
 _INCLUDES = {"tweets": "Tweet", "users": "User", "media": "Media", "polls": "Poll", "places": "Place"}
-_DATA = {"search-stream": "Tweet", "firehose-ja": "Tweet", "likes-sample10": "LikeWithTweetAuthor"}
-#: Parameter member -> payload member, where they differ.
-_MEMBER = {"liked_tweet_author_id": "tweet_author_id"}
+#: Parameter member -> payload member, where they differ (as the model's practice declares).
+_MEMBER = {k: v for p in practice.FIELD_PARAMS.values() for k, v in p.members}
 
 Json = Any
 
@@ -235,9 +234,16 @@ def _raw(query: Mapping[str, str], param: str) -> list[str]:
     return value.split(",") if value else []
 
 
+def _data_type(endpoint: str) -> str:
+    """The object an endpoint's events carry in `data`, as the model declares it."""
+    event = DEFINITIONS[resolve_endpoint(endpoint).event]
+    data = next(f.type for f in getattr(event, "fields", ()) if f.name == "data")
+    return str(getattr(data, "name", ""))
+
+
 def shaped(items: Iterator[Item | Finish], shape_: Shape, endpoint: str) -> Iterator[Item | Finish]:
     """The items with their event lines cut down to `shape_`."""
-    data_type = _DATA[endpoint]
+    data_type = _data_type(endpoint)
     for item in items:
         if isinstance(item, Item) and item.event:
             raw = shape_.line(item.raw, data_type)
