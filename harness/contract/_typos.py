@@ -69,6 +69,17 @@ def _object_schema(schemas: Mapping[str, Any], location: str) -> Mapping[str, An
     return node if isinstance(node, Mapping) else None
 
 
+def _members(schemas: Mapping[str, Any], v: Violation, payload: Any
+             ) -> tuple[Mapping[str, Any], dict[str, Any], list[str], list[str]] | None:  # fmt: skip
+    """The object a violation is about, its schema, its declared members and its unknown ones."""
+    schema, obj = _object_schema(schemas, v.schema_location), value_at(payload, v.pointer)
+    if schema is None or not isinstance(obj, dict):
+        return None
+    declared = list(schema.get("properties", {}))
+    patterns = [ecma_pattern(p) for p in schema.get("patternProperties", {})]
+    return schema, obj, declared, [k for k in obj if k not in declared and not any(p.search(k) for p in patterns)]
+
+
 def typos(profile: Profile | str, violations: list[Violation], payload: Any) -> Typos:
     """The likely typos among `violations` of a decoded `payload`: a `required` violation
     explained by a typo is dropped, as is an `additionalProperties` one whose every unknown
@@ -79,12 +90,10 @@ def typos(profile: Profile | str, violations: list[Violation], payload: Any) -> 
     for i, v in enumerate(violations):
         if v.keyword not in ("required", "additionalProperties"):
             continue
-        schema, obj = _object_schema(schemas, v.schema_location), value_at(payload, v.pointer)
-        if schema is None or not isinstance(obj, dict):
+        members = _members(schemas, v, payload)
+        if members is None:
             continue
-        declared = list(schema.get("properties", {}))
-        patterns = [ecma_pattern(p) for p in schema.get("patternProperties", {})]
-        unknown = [k for k in obj if k not in declared and not any(p.search(k) for p in patterns)]
+        schema, obj, _, unknown = members
         if v.keyword == "required":
             for name in schema.get("required", []):
                 if name not in obj and v.message == f"{name!r} is a required property":
@@ -96,12 +105,10 @@ def typos(profile: Profile | str, violations: list[Violation], payload: Any) -> 
     for i, v in enumerate(violations):
         if v.keyword != "additionalProperties":
             continue
-        schema, obj = _object_schema(schemas, v.schema_location), value_at(payload, v.pointer)
-        if schema is None or not isinstance(obj, dict):
+        members = _members(schemas, v, payload)
+        if members is None:
             continue
-        declared = list(schema.get("properties", {}))
-        patterns = [ecma_pattern(p) for p in schema.get("patternProperties", {})]
-        unknown = [k for k in obj if k not in declared and not any(p.search(k) for p in patterns)]
+        _, obj, declared, unknown = members
         rest = [k for k in unknown if (v.pointer, k) not in missing_typos]
         if unknown and not rest:
             explained.add(i)
