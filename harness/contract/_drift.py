@@ -19,8 +19,10 @@ the caller takes the slower, exact path.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
+
+import orjson
 
 from harness.contract._located import Locator, Unsettled, sort_key
 from harness.contract.validator import FORMATS, Violation, huge_float, json_pointer, shorten
@@ -47,17 +49,10 @@ def _plainly(value: Any, kind: str) -> bool:
     return isinstance(value, _TYPES[kind])
 
 
-def _node_type(leaf: tuple[str, Any, Any, Any], schemas: Mapping[str, Any]) -> str:
-    file, _, fragment = leaf[0].partition("#")
-    node: Any = schemas[file]
-    for part in fragment.split("/")[1:]:
-        node = node[part.replace("~1", "/").replace("~0", "~")]
-    kind = node.get("type")
-    return kind if isinstance(kind, str) else ""
-
-
-# (schema location of the leaf without its keyword, its keywords, pointer, stand-in)
-_Leaf = tuple[str, tuple[str, ...], str, Any]
+# (schema location of the leaf without its keyword, its keywords, pointer, stand-in, its type)
+_Leaf = tuple[str, tuple[str, ...], str, Any, str]
+#: the native checker of raw lines with values masked (`NativeModel.masked`)
+Masked = Callable[[str, Sequence[bytes | str], tuple[Path, ...]], list[tuple[Any, ...] | None]]
 
 
 def _presence_only(branches: Any) -> bool:
@@ -69,12 +64,48 @@ def _presence_only(branches: Any) -> bool:
 class Drift:
     """The signature of the last drifted line, and the findings of lines that share it."""
 
-    def __init__(self, schemas: Mapping[str, Any], locator: Locator, accepts: Callable[[str, Any], bool]) -> None:
+    def __init__(self, schemas: Mapping[str, Any], locator: Locator, accepts: Callable[[str, Any], bool],
+                 masked: Masked) -> None:  # fmt: skip
         self._schemas = schemas
         self._locator = locator
         self._accepts = accepts  # the native checker on a decoded payload: True only if surely valid
+        self._masked = masked  # the native checker on raw lines, the signature's values masked
         self._leaves: dict[tuple[str, Path], _Leaf | None] = {}
         self._signature: dict[str, tuple[Path, ...]] = {}
+
+    def signature(self, schema: str) -> tuple[Path, ...] | None:
+        """The paths of `schema`'s last drift (None: none learned)."""
+        return self._signature.get(schema)
+
+    def settle(self, schema: str, raws: Sequence[bytes | str]) -> list[tuple[str, list[Violation]] | None]:
+        """Per raw line, (kind, the reference's violations) where the signature settles it
+        without decoding the line: the native checker proves the rest of the line valid with
+        the signature's values masked, and only those values are decoded and checked; None
+        for a line it does not settle."""
+        signature = self._signature.get(schema)
+        leaves = [self._leaf(schema, path) for path in signature] if signature else []
+        if not signature or any(leaf is None for leaf in leaves):
+            return [None] * len(raws)
+        out: list[tuple[str, list[Violation]] | None] = []
+        for found in self._masked(schema, raws, signature):
+            if found is None:
+                out.append(None)
+                continue
+            kind, *texts = found
+            violations: list[Violation] = []
+            try:
+                for leaf, text in zip(leaves, texts, strict=True):
+                    value = orjson.loads(text)
+                    if huge_float(value):
+                        raise Unsettled("a float that may have been an integer beyond 64 bits")
+                    violations += self._keywords(leaf, value)  # type: ignore[arg-type]
+            except (Unsettled, LookupError, TypeError, ValueError):
+                out.append(None)
+                continue
+            if len(violations) > 1:
+                violations.sort(key=sort_key)
+            out.append((kind, violations))
+        return out
 
     def learn(self, schema: str, paths: list[Path], found: list[Violation], payload: Any) -> None:
         """Keep `paths` (the failing instance paths of `payload`, whose findings are `found`)
@@ -89,17 +120,6 @@ class Drift:
             return
         if again == found:
             self._signature[schema] = signature
-
-    def violations(self, schema: str, payload: Any) -> list[Violation] | None:
-        """The reference's violations of a decoded line (orjson's reading), if the signature
-        settles them (an empty list: valid); None where it does not."""
-        signature = self._signature.get(schema)
-        if signature is None:
-            return None
-        try:
-            return self._findings(schema, signature, payload)
-        except (Unsettled, LookupError, TypeError, ValueError):
-            return None
 
     def _findings(self, schema: str, signature: tuple[Path, ...], payload: Any) -> list[Violation] | None:
         leaves = [self._leaf(schema, path) for path in signature]
@@ -131,11 +151,10 @@ class Drift:
         return out
 
     def _keywords(self, leaf: _Leaf, value: Any) -> list[Violation]:
-        where, keywords, pointer, _ = leaf
+        where, keywords, pointer, _, kind = leaf
         out = []
         for keyword in keywords:
-            kind = _node_type(leaf, self._schemas) if keyword == "type" else ""
-            if _TYPES.get(kind) is not None and _plainly(value, kind):
+            if keyword == "type" and _TYPES.get(kind) is not None and _plainly(value, kind):
                 continue  # no finding, and no need of the reference's validator
             location = self._locator.absolute(f"{where}/{keyword}")
             _, _, node, validator = self._locator.node(location)
@@ -191,7 +210,7 @@ class Drift:
         want = node.get("type")
         for stand_in in _STAND_INS:
             if isinstance(want, str) and _TYPES.get(want) is not None and _plainly(stand_in, want):
-                return where, keywords, pointer, stand_in
+                return where, keywords, pointer, stand_in, want
         return None
 
     def _follow(self, file: str, parts: list[str], node: Any) -> tuple[str, list[str], Any]:

@@ -161,7 +161,7 @@ class FastEngine:
         if native is None or locator is None or schema not in native.roots:
             return None
         if self._drift is None:
-            self._drift = Drift(locator.schemas, locator, native.accepts)
+            self._drift = Drift(locator.schemas, locator, native.accepts, native.masked)
         return self._drift
 
     def accepts(self, schema: str, payload: Any) -> bool:
@@ -217,31 +217,47 @@ class FastEngine:
         rust = self.collector(schema) if collect else self.fallback(schema)
         self._stash = {}
         drift = self.drift(schema) if collect else None
-        for i, kind in enumerate(kinds):
-            if kind is None:
-                try:
-                    value = decode(raws[i])
-                    if not collect:
-                        if rust.is_valid(value):
-                            kinds[i] = payload_kind(value)
-                        continue
-                    found = drift.violations(schema, value) if drift is not None else None
-                    if found is None:
-                        errors = list(rust.iter_errors(value))
-                        if not errors:
-                            kinds[i] = payload_kind(value)
-                            continue
-                        if self.locator is None:
-                            continue
-                        found = self.locator.violations(schema, value, errors, decoded=False)
-                        if found and drift is not None:
-                            drift.learn(schema, [tuple(e.instance_path) for e in errors], found, value)
-                    if found:  # the violations only are kept: memory stays small
-                        self._stash[id(raws[i])] = (raws[i], payload_kind(value), found)
-                    else:  # only unusual format values, which the reference accepts
+        todo = [i for i, kind in enumerate(kinds) if kind is None]
+        # lines the last drift's signature settles, looked at ahead in chunks that grow while
+        # it holds (one native call for many lines) and start small again when it changes
+        settled: dict[int, tuple[str, list[Violation]] | None] = {}
+        ahead, chunk = 0, 8
+        for n, i in enumerate(todo):
+            if drift is not None and n >= ahead and (signature := drift.signature(schema)) is not None:
+                lines = todo[n : n + chunk]
+                settled = dict(zip(lines, drift.settle(schema, [raws[j] for j in lines]), strict=True))
+                ahead, chunk = n + len(lines), min(2 * chunk, 1024)
+            done = settled.pop(i, None)
+            if done is not None:
+                if done[1]:  # the violations only are kept: memory stays small
+                    self._stash[id(raws[i])] = (raws[i], *done)
+                else:
+                    kinds[i] = done[0]
+                continue
+            try:
+                value = decode(raws[i])
+                if not collect:
+                    if rust.is_valid(value):
                         kinds[i] = payload_kind(value)
-                except Exception:  # not JSON to orjson, not UTF-8, Unsettled...: the reference decides
-                    pass
+                    continue
+                errors = list(rust.iter_errors(value))
+                if not errors:
+                    kinds[i] = payload_kind(value)
+                    continue
+                if self.locator is None:
+                    continue
+                found = self.locator.violations(schema, value, errors, decoded=False)
+                if found and drift is not None:
+                    signature = drift.signature(schema)
+                    drift.learn(schema, [tuple(e.instance_path) for e in errors], found, value)
+                    if drift.signature(schema) != signature:
+                        ahead, chunk = n + 1, 8
+                if found:
+                    self._stash[id(raws[i])] = (raws[i], payload_kind(value), found)
+                else:  # only unusual format values, which the reference accepts
+                    kinds[i] = payload_kind(value)
+            except Exception:  # not JSON to orjson, not UTF-8, Unsettled...: the reference decides
+                pass
         if len(raws) >= _DRIFT_BATCH:
             self._drifting = 2 * kinds.count(None) > len(raws)
         return kinds

@@ -87,6 +87,14 @@ class NativeModel:
         ok: bool = self.program.accepts(self.roots[schema][0], payload)
         return ok
 
+    def masked(self, schema: str, lines: Sequence[bytes | str], paths: tuple[tuple[str | int, ...], ...]
+               ) -> list[tuple[Any, ...] | None]:  # fmt: skip
+        """Per line: ("event" or "error", the raw JSON text of each of `paths`' values) if the
+        line is surely valid whatever those values are (each a scalar, found once), else None."""
+        root, data, errors = self.roots[schema]
+        found: list[tuple[Any, ...] | None] = self.program.masked(root, lines, paths, "event", "error", data, errors)
+        return found
+
     def runner(self, schema: str, *, records: bool = True) -> Runner:
         """`run(data, start)` over cassette records whose payloads must be `schema` (or,
         not `records`, raw stream lines): see `Program.run` in `_speedups.c` (end, lines,

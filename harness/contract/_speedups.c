@@ -26,6 +26,7 @@
 #include "_speedups_json.h"
 #include "_speedups_nodes.h"
 #include "_speedups_strings.h"
+#include "_speedups_mask.h"
 #include "_speedups_check.h"
 #include "_speedups_objects.h"
 
@@ -211,6 +212,76 @@ static PyObject *Program_run(Program *self, PyObject *args) {
                          records ? last : 0.0);
 }
 
+/* masked(root, lines, paths, event, error, data, errors): per line, None (not sure) or a tuple
+ * of its kind (`event` or `error`, as kinds() says) and the raw JSON text of each path's value,
+ * when the line holds every path once, each a scalar where the model has one, and the rest of
+ * the line is surely valid whatever those values are. */
+static PyObject *Program_masked(Program *self, PyObject *args) {
+    int root, data, errors;
+    PyObject *lines, *paths, *event, *error;
+    if (!PyArg_ParseTuple(args, "iOO!OOii", &root, &lines, &PyTuple_Type, &paths, &event, &error, &data, &errors))
+        return NULL;
+    if (root < 0 || root >= self->nnodes) return PyErr_Format(PyExc_ValueError, "no node %d", root);
+    const Node *r = &self->nodes[root];
+    if ((data >= 0 || errors >= 0) && (r->kind != N_OBJ || data >= r->nfields || errors >= r->nfields))
+        return PyErr_Format(PyExc_ValueError, "the envelope's fields are not the root's");
+    Mask *mask = PyMem_Malloc(sizeof(Mask));
+    if (!mask) return PyErr_NoMemory();
+    PyObject *fast = NULL, *out = NULL;
+    if (build_mask(mask, paths) < 0 || !(fast = lines_tuple(lines))) goto done;
+    Py_ssize_t n = PyTuple_GET_SIZE(fast);
+    if (!(out = PyList_New(n))) goto done;
+    unsigned char seen[MAX_FIELDS];
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *line = PyTuple_GET_ITEM(fast, i), *found = Py_None;
+        const char *buf = NULL;
+        Py_ssize_t len = 0;
+        if (PyBytes_Check(line)) {
+            buf = PyBytes_AS_STRING(line);
+            len = PyBytes_GET_SIZE(line);
+        } else if (PyUnicode_Check(line)) {
+            buf = utf8_of(line, &len);
+        }
+        if (buf) {
+            memset(mask->start, 0, sizeof mask->start);
+            Cur c = {(const unsigned char *)buf, (const unsigned char *)buf + len, 0, mask, 1};
+            ws(&c);
+            int ok = value(self, root, &c, r->kind == N_OBJ ? seen : NULL);
+            c.mi = 0;
+            ws(&c);
+            for (int k = 0; ok && k < mask->nslots; k++) ok = mask->start[k] != NULL;
+            if (ok && c.p == c.end) {
+                PyObject *kind = (data >= 0 && errors >= 0 && !seen[data] && seen[errors]) ? error : event;
+                if (!(found = PyTuple_New(1 + mask->nslots))) {
+                    Py_CLEAR(out);
+                    goto done;
+                }
+                Py_INCREF(kind);
+                PyTuple_SET_ITEM(found, 0, kind);
+                for (int k = 0; k < mask->nslots; k++) {
+                    /* the line's bytes: a str line's UTF-8 is cached in it, and the tuple holds it */
+                    PyObject *text = PyBytes_FromStringAndSize((const char *)mask->start[k],
+                                                               mask->end[k] - mask->start[k]);
+                    if (!text) {
+                        Py_DECREF(found);
+                        Py_CLEAR(out);
+                        goto done;
+                    }
+                    PyTuple_SET_ITEM(found, 1 + k, text);
+                }
+                PyList_SET_ITEM(out, i, found);
+                continue;
+            }
+        }
+        Py_INCREF(Py_None);
+        PyList_SET_ITEM(out, i, Py_None);
+    }
+done:
+    Py_XDECREF(fast);
+    PyMem_Free(mask);
+    return out;
+}
+
 /* accepts(root, payload): True if the decoded `payload` is surely valid. */
 static PyObject *Program_accepts(Program *self, PyObject *args) {
     int root;
@@ -224,6 +295,7 @@ static PyMethodDef Program_methods[] = {
     {"kinds", (PyCFunction)Program_kinds, METH_VARARGS, "Per line: event, error, or None (not sure)."},
     {"run", (PyCFunction)Program_run, METH_VARARGS, "The cassette records it is sure of, from a start."},
     {"accepts", (PyCFunction)Program_accepts, METH_VARARGS, "Whether a decoded payload is surely valid."},
+    {"masked", (PyCFunction)Program_masked, METH_VARARGS, "Per line: its kind and the paths' raw values, or None."},
     {NULL},
 };
 

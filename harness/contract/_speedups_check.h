@@ -30,10 +30,14 @@ static int object(const Program *pr, const Node *n, Cur *c, unsigned char *seen)
         c->p++;
         ws(c);
         Py_ssize_t i = lookup(n, s, e - s, hint);
+        int here = c->mi, below = here ? mask_child(c->mask, here, s, e - s, -1) : 0;
         if (i < 0) {
-            if (n->strict || !skip(c)) return 0;
+            if (n->strict || below || !skip(c)) return 0;
         } else {
-            if (!value(pr, n->fields[i].node, c, NULL)) return 0;
+            c->mi = below;
+            int ok = value(pr, n->fields[i].node, c, NULL);
+            c->mi = here;
+            if (!ok) return 0;
             seen[i] = 1;
             hint = i + 1;
         }
@@ -92,6 +96,10 @@ static int value(const Program *pr, int node, Cur *c, unsigned char *seen_out) {
     int escaped, integral;
     if (c->p >= c->end) return 0;
     unsigned char b = *c->p;
+    if (c->mi) {
+        int masked = masked_value(n, c);
+        if (masked >= 0) return masked;
+    }
     switch (n->kind) {
     case N_STR:
         if (b != '"' || !string_token(c, &s, &e, &escaped)) return 0;
@@ -136,7 +144,11 @@ static int value(const Program *pr, int node, Cur *c, unsigned char *seen_out) {
         if (c->p < c->end && *c->p == ']') c->p++;
         else for (;;) {
             int item = n->kind == N_ARR ? n->item : (count < n->nitems ? n->items[count] : -1);
-            if (item < 0 || !value(pr, item, c, NULL)) return 0;
+            int here = c->mi;
+            c->mi = here ? mask_child(c->mask, here, NULL, 0, count) : 0;
+            int ok = item >= 0 && value(pr, item, c, NULL);
+            c->mi = here;
+            if (!ok) return 0;
             count++;
             ws(c);
             if (c->p >= c->end) return 0;

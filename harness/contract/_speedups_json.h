@@ -2,7 +2,9 @@
 #ifndef HARNESS_SPEEDUPS_JSON_H
 #define HARNESS_SPEEDUPS_JSON_H
 
-typedef struct { const unsigned char *p, *end; int depth; } Cur;
+struct Mask;
+/* Where a check is: `mask` and its step `mi` (0: none) only when values are masked (_speedups_mask.h). */
+typedef struct { const unsigned char *p, *end; int depth; const struct Mask *mask; int mi; } Cur;
 
 /* bytes that go on a string's plain run: printable ASCII but '"' and '\\' */
 static unsigned char PLAIN[256];
