@@ -59,7 +59,7 @@ class SequentialValidation(Validating):
                 where["event"] = t.events - self.file_base
                 t.events += 1
             for v in violations:
-                yield self._found(endpoint, kind, v, where)
+                yield self._found(endpoint, kind, v, **where)
 
     def ndjson(self, path: Path, endpoint: str) -> Iterator[Finding]:
         opener = gzip.open if path.suffix == ".gz" else open

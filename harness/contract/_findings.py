@@ -142,20 +142,19 @@ class Validating:
         self.tally = Tally()
         self.file_base = 0  # tally.events when the current file began
 
-    def _found(self, endpoint: str, kind: str, v: Violation, where: dict[str, Any]) -> Finding:
+    def _found(self, endpoint: str, kind: str, v: Violation, file: str, line: int, event: int | None = None,
+               offset: float | None = None) -> Finding:  # fmt: skip
         self.tally.violations[(endpoint, v.keyword)] += 1
-        return Finding(endpoint=endpoint, payload=kind, violation=v, **where)
+        return Finding(file, line, endpoint, kind, v, event, offset)
 
     def _http_error(
         self, path: Path, endpoint: str, conn: Connection, body: list[tuple[int, Line]]
     ) -> Iterator[Finding]:
         self.tally.http_errors += 1
         self.tally.endpoints[endpoint] += 1
-        where: dict[str, Any] = {"file": str(path), "line": body[0][0] if body else 0}
-        if body:
-            where["offset"] = body[0][1].offset
+        first, offset = (body[0][0], body[0][1].offset) if body else (0, None)
         raw = b"".join(line.raw for _, line in body)
         if not raw.strip():
             return
         for v in self.contract.check_line(raw, endpoint, problem=True):
-            yield self._found(endpoint, "http-error", v, where)
+            yield self._found(endpoint, "http-error", v, str(path), first, offset=offset)

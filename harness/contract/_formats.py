@@ -28,7 +28,13 @@ USUAL = {
 
 def date_time(value: str) -> bool:
     """The reference's `date-time` on a string: jsonschema's check, without its `$` slip."""
-    return bool(_USUAL_DATE_TIME(value)) or _unusual(value, "date-time")
+    if _USUAL_DATE_TIME(value):
+        return True
+    # rfc3339-validator's rule wants a year and "-" first: a drifted form (a v1.1
+    # "Wed Oct 10 ...") is refused here, a million times over, without its regex
+    if _YEAR_FIRST and not (value[:4].isdigit() and value[4:5] == "-"):  # isdigit: more than \d takes
+        return False
+    return _unusual(value, "date-time")
 
 
 def uri(value: str) -> bool:
@@ -75,6 +81,7 @@ def _stock_rules() -> dict[str, Callable[[str], bool]]:
 
 
 _STOCK = _stock_rules()
+_YEAR_FIRST = importlib.util.find_spec("rfc3339_validator") is not None  # the stock rule is rfc3339-validator's
 
 
 def iri(value: str) -> bool:

@@ -123,9 +123,15 @@ class Grouper:
         self.max_examples, self.by_case = max_examples, by_case
         self.groups: dict[GroupKey, Group] = {}
         self.cases: dict[tuple[str, str], dict[GroupKey, Group]] = {}
+        self._keys: dict[tuple[str, str, str], GroupKey] = {}  # a drift repeats a few keys a million times
 
     def add(self, finding: Finding, known: bool = False) -> None:
-        key = GroupKey.of(finding)
+        v = finding.violation
+        key = self._keys.get((v.schema_location, v.keyword, v.pointer))
+        if key is None:
+            if len(self._keys) >= 4096:  # bounded: pointers with indices are many
+                self._keys.clear()
+            key = self._keys[(v.schema_location, v.keyword, v.pointer)] = GroupKey.of(finding)
         where = (
             (self.groups, self.cases.setdefault((finding.file, finding.endpoint), {}))
             if self.by_case

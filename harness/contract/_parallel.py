@@ -258,13 +258,9 @@ class ParallelValidation(Validating):
         t.error_payloads += run.errors
         t.heartbeats += run.heartbeats
         t.endpoints[endpoint] += run.payloads
+        file, base = str(path), first - self.file_base
         for event, kind, lineno, offset, violation in run.found:
-            where: dict[str, Any] = {"file": str(path), "line": lineno}
-            if offset is not None:
-                where["offset"] = offset
-            if event is not None:
-                where["event"] = first + event - self.file_base
-            yield self._found(endpoint, kind, violation, where)
+            yield self._found(endpoint, kind, violation, file, lineno, None if event is None else base + event, offset)
 
     # -- cassettes -------------------------------------------------------------------------
     def _cassette_steps(self, path: Path) -> Iterator[_Step]:
