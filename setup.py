@@ -8,7 +8,8 @@ setup(
             "harness.contract._speedups",
             ["harness/contract/_speedups.c"],
             depends=[
-                f"harness/contract/_speedups_{part}.h" for part in ("json", "nodes", "strings", "mask", "check", "objects")
+                f"harness/contract/_speedups_{part}.h"
+                for part in ("json", "nodes", "strings", "mask", "check", "objects")
             ],
             optional=True,
             extra_compile_args=[

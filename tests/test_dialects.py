@@ -179,22 +179,25 @@ def test_each_partition_carries_its_own_events() -> None:
 def test_the_dialect_hint_stops_at_the_first_line_the_other_dialect_refuses(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A drifted file (broken in both dialects) costs the hint a line, not a second validation."""
-    from harness.contract.checker import Contract
+    """A drifted file (broken in both dialects) costs the hint a line, not a second
+    validation, and never the reference (slow to start: the fast path's verdict is enough)."""
+    from harness.contract._fast import FastEngine
     from harness.contract.dialects import matching_dialects
+    from harness.contract.validator import ReferenceEngine
 
     broken = tmp_path / "drifted.ndjson"
     broken.write_text('{"data":{"id":"x1","text":"t","edit_history_tweet_ids":["1"]}}\n' * 5000)
     seen = [0]
-    for method in ("inspect_line", "inspect_lines"):
-        real = getattr(Contract, method)
+    real = FastEngine.proves
 
-        def counting(
-            self: Contract, raws: object, endpoint: str, _real: object = real, _one: bool = method == "inspect_line"
-        ) -> object:
-            seen[0] += 1 if _one else len(raws)  # type: ignore[arg-type]
-            return _real(self, raws, endpoint)  # type: ignore[operator]
+    def counting(self: FastEngine, schema: str, raw: bytes | str) -> bool:
+        seen[0] += 1
+        return real(self, schema, raw)
 
-        monkeypatch.setattr(Contract, method, counting)
+    def no_reference(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the hint built the reference")
+
+    monkeypatch.setattr(FastEngine, "proves", counting)
+    monkeypatch.setattr(ReferenceEngine, "__init__", no_reference)
     assert matching_dialects([str(broken)], "classic", endpoint="firehose-ja") == {}
     assert seen[0] == 1

@@ -8,21 +8,21 @@ import re
 from collections.abc import Callable
 from functools import lru_cache
 
-from harness.contract._patterns import DATE_TIME, URI_EXACT, URI_FAST
+from harness.contract._patterns import DATE_TIME, RFC3986_RULE, URI_FAST
 from harness.model.formats import IRI_BIDI_FORMATTING, IRI_CHARS
 
 __all__ = ["FORMATS", "USUAL", "date_time", "uri"]
 
 # The native checker's rules, a part of the reference's: what they match is settled at once.
 _USUAL_DATE_TIME = re.compile(DATE_TIME).fullmatch
-_USUAL_URI = re.compile(URI_FAST).fullmatch if URI_EXACT is not None else lambda _: None
+_USUAL_URI = re.compile(URI_FAST).fullmatch if RFC3986_RULE else lambda _: None
 #: per format, a regex (ASCII classes only: the same in every engine) whose whole-value
 #: matches the reference accepts; None where there is none
 #: (an ASCII IRI is an IRI exactly when it is a URI)
 USUAL = {
     "date-time": DATE_TIME,
-    "uri": URI_FAST if URI_EXACT is not None else None,
-    "iri": URI_FAST if URI_EXACT is not None else None,
+    "uri": URI_FAST if RFC3986_RULE else None,
+    "iri": URI_FAST if RFC3986_RULE else None,
 }
 
 
@@ -61,20 +61,29 @@ def _stock_conforms(value: str, name: str) -> bool:
 def _stock_rules() -> dict[str, Callable[[str], bool]]:
     """jsonschema's own `date-time` and `uri` checks on strings, as its format module sets them
     up from what is installed, without importing jsonschema (a drifted run's findings need
-    only these); `tests/test_located.py` holds them to jsonschema's checker."""
+    only these) and each library imported when first asked; `tests/test_located.py` holds
+    them to jsonschema's checker."""
     rules: dict[str, Callable[[str], bool]] = {}
     if importlib.util.find_spec("rfc3339_validator") is not None:
-        from rfc3339_validator import validate_rfc3339  # type: ignore[import-untyped]
 
-        rules["date-time"] = lambda v: bool(validate_rfc3339(v.upper()))
+        def rfc3339(v: str) -> bool:
+            from rfc3339_validator import validate_rfc3339  # type: ignore[import-untyped]
+
+            return bool(validate_rfc3339(v.upper()))
+
+        rules["date-time"] = rfc3339
     else:
         rules["date-time"] = lambda v: True  # jsonschema checks no date-time then
     if importlib.util.find_spec("rfc3987") is not None:
         return rules  # jsonschema's uri is rfc3987's then: asked of jsonschema itself
     if importlib.util.find_spec("rfc3986_validator") is not None:
-        from rfc3986_validator import validate_rfc3986  # type: ignore[import-untyped]
 
-        rules["uri"] = lambda v: bool(validate_rfc3986(v, rule="URI"))
+        def rfc3986(v: str) -> bool:
+            from rfc3986_validator import validate_rfc3986  # type: ignore[import-untyped]
+
+            return bool(validate_rfc3986(v, rule="URI"))
+
+        rules["uri"] = rfc3986
     else:
         rules["uri"] = lambda v: True
     return rules

@@ -18,7 +18,7 @@ from itertools import pairwise
 from typing import Any
 
 from harness.contract import schemagen
-from harness.contract._patterns import URI_EXACT
+from harness.contract._patterns import RFC3986_RULE
 from harness.contract.schemagen import Profile
 from harness.model import ENDPOINTS, Alias, AnyObj, Arr, Bool, Int, Num, Obj, Ref, Str, Tup, Type, Union_
 from harness.model.dialect import Dialect, definitions
@@ -198,7 +198,7 @@ def _string(t: Str) -> tuple[Any, ...]:
         checks.append((SEQ, alternatives))
     if t.format == "date-time":
         checks.append((DATE_TIME,))
-    elif t.format in ("uri", "iri") and URI_EXACT is not None:
+    elif t.format in ("uri", "iri") and RFC3986_RULE:
         # the reference's uri rule is rfc3986's, which ours is a part of; every URI is an IRI,
         # so a non-ASCII IRI (or an allowed "") is only unsure, and the reference decides
         checks.append((URI,))

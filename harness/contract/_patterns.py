@@ -1,5 +1,5 @@
 """Proof that a third-party regex can run without its anchors (`anchored_body`), and the
-reference's `uri` rule it proves so (`URI_EXACT`, rfc3986-validator's).
+reference's `uri` rule it proves so (`uri_exact`, rfc3986-validator's).
 
 The string rules themselves (`DATE_TIME`, `URI_FAST`) are declared once, in
 `harness.model.formats`, and re-exported here for the engines.
@@ -17,7 +17,7 @@ from typing import Any
 
 from harness.model.formats import DATE_TIME, URI_FAST
 
-__all__ = ["DATE_TIME", "URI_EXACT", "URI_FAST", "anchored_body", "ecma_pattern"]
+__all__ = ["DATE_TIME", "RFC3986_RULE", "URI_FAST", "anchored_body", "ecma_pattern", "uri_exact"]
 
 
 @cache
@@ -93,14 +93,19 @@ def _newline_free(items: Any) -> bool:
     return True
 
 
-def _uri_exact() -> str | None:
-    # jsonschema prefers rfc3987 for `uri` when it is installed: only rfc3986_validator's
-    # rule is mirrored here, so in that case no uri passes the fast path.
-    if importlib.util.find_spec("rfc3987") is not None or importlib.util.find_spec("rfc3986_validator") is None:
+#: whether the reference's `uri` rule is rfc3986-validator's: jsonschema prefers rfc3987
+#: when it is installed, and only rfc3986-validator's rule is mirrored here (by the native
+#: checker's uri check, a part of it), so in that case no uri passes the fast path
+RFC3986_RULE = importlib.util.find_spec("rfc3987") is None and importlib.util.find_spec("rfc3986_validator") is not None
+
+
+@cache
+def uri_exact() -> str | None:
+    """rfc3986-validator's URI rule as a regex body that runs without its anchors (None:
+    not the reference's rule, or not proven so on this CPython). Asked for, not at import:
+    the proof parses a long regex."""
+    if not RFC3986_RULE:
         return None
     import rfc3986_validator  # type: ignore[import-untyped]
 
     return anchored_body(rfc3986_validator.URI_RE_COMP.pattern, verbose=True)
-
-
-URI_EXACT = _uri_exact()
