@@ -51,6 +51,8 @@ def _plainly(value: Any, kind: str) -> bool:
 
 # (schema location of the leaf without its keyword, its keywords, pointer, stand-in, its type)
 _Leaf = tuple[str, tuple[str, ...], str, Any, str]
+#: a leaf keyword's check of a value: adds its violations, raises Unsettled where it cannot tell
+Check = Callable[[Any, list[Violation]], None]
 #: the native checker of raw lines with values masked (`NativeModel.masked`)
 Masked = Callable[[str, Sequence[bytes | str], tuple[Path, ...]], list[tuple[Any, ...] | None]]
 
@@ -71,6 +73,7 @@ class Drift:
         self._accepts = accepts  # the native checker on a decoded payload: True only if surely valid
         self._masked = masked  # the native checker on raw lines, the signature's values masked
         self._leaves: dict[tuple[str, Path], _Leaf | None] = {}
+        self._plans: dict[tuple[str, str], tuple[Check, ...]] = {}
         self._signature: dict[str, tuple[Path, ...]] = {}
 
     def signature(self, schema: str) -> tuple[Path, ...] | None:
@@ -86,25 +89,30 @@ class Drift:
         leaves = [self._leaf(schema, path) for path in signature] if signature else []
         if not signature or any(leaf is None for leaf in leaves):
             return [None] * len(raws)
+        try:
+            plans = [self._checks(leaf) for leaf in leaves]  # type: ignore[arg-type]
+        except (Unsettled, LookupError, TypeError, ValueError):
+            return [None] * len(raws)
+        loads = orjson.loads
         out: list[tuple[str, list[Violation]] | None] = []
         for found in self._masked(schema, raws, signature):
             if found is None:
                 out.append(None)
                 continue
-            kind, *texts = found
             violations: list[Violation] = []
             try:
-                for leaf, text in zip(leaves, texts, strict=True):
-                    value = orjson.loads(text)
-                    if huge_float(value):
+                for checks, text in zip(plans, found[1:], strict=True):
+                    value = loads(text)
+                    if type(value) is float and huge_float(value):
                         raise Unsettled("a float that may have been an integer beyond 64 bits")
-                    violations += self._keywords(leaf, value)  # type: ignore[arg-type]
+                    for check in checks:
+                        check(value, violations)
             except (Unsettled, LookupError, TypeError, ValueError):
                 out.append(None)
                 continue
             if len(violations) > 1:
                 violations.sort(key=sort_key)
-            out.append((kind, violations))
+            out.append((found[0], violations))
         return out
 
     def learn(self, schema: str, paths: list[Path], found: list[Violation], payload: Any) -> None:
@@ -151,27 +159,51 @@ class Drift:
         return out
 
     def _keywords(self, leaf: _Leaf, value: Any) -> list[Violation]:
-        where, keywords, pointer, _, kind = leaf
-        out = []
-        for keyword in keywords:
-            if keyword == "type" and _TYPES.get(kind) is not None and _plainly(value, kind):
-                continue  # no finding, and no need of the reference's validator
-            location = self._locator.absolute(f"{where}/{keyword}")
-            _, _, node, validator = self._locator.node(location)
-            if keyword == "format" and node[keyword] in FORMATS:
+        out: list[Violation] = []
+        for check in self._checks(leaf):
+            check(value, out)
+        return out
+
+    def _checks(self, leaf: _Leaf) -> tuple[Check, ...]:
+        """The leaf's keywords as checks of a value, each adding the reference's violations
+        (made once per leaf: a drift asks the same leaf of every line)."""
+        key = (leaf[0], leaf[2])
+        found = self._plans.get(key)
+        if found is None:
+            if len(self._plans) >= 1024:
+                self._plans.clear()
+            found = self._plans[key] = tuple(self._check(leaf, keyword) for keyword in leaf[1])
+        return found
+
+    def _check(self, leaf: _Leaf, keyword: str) -> Check:
+        where, _, pointer, _, kind = leaf
+        location = self._locator.absolute(f"{where}/{keyword}")
+        plain = _TYPES.get(kind) if keyword == "type" else None
+        _, _, node, validator = self._locator.node(location)
+        rule = FORMATS.get(node[keyword]) if keyword == "format" and type(node[keyword]) is str else None
+        if rule is not None:
+            name, at = node[keyword], f"{where}/format"
+
+            def format_check(value: Any, out: list[Violation]) -> None:
                 if type(value) is not str:
                     raise Unsettled(location)  # the reference's checker of other types: not asked here
-                if not FORMATS[node[keyword]](value):
-                    message = shorten(f"{value!r} is not a {node[keyword]!r}")
-                    out.append(Violation(pointer, keyword, f"{where}/format", message))
-                continue
+                if not rule(value):
+                    out.append(Violation(pointer, "format", at, shorten(f"{value!r} is not a {name!r}")))
+
+            return format_check
+        at = f"{where}/{keyword}"
+
+        def reference_check(value: Any, out: list[Violation]) -> None:
+            if plain is not None and _plainly(value, kind):
+                return  # no finding, and no need of the reference's validator
             if validator is None:
                 raise Unsettled(location)
             for error in validator.VALIDATORS[keyword](validator, node[keyword], value, node):
                 if error.path or error.schema_path or error.context:
                     raise Unsettled(location)
-                out.append(Violation(pointer, keyword, f"{where}/{keyword}", shorten(error.message)))
-        return out
+                out.append(Violation(pointer, keyword, at, shorten(error.message)))
+
+        return reference_check
 
     def _leaf(self, schema: str, path: Path) -> _Leaf | None:
         key = (schema, path)
