@@ -398,3 +398,80 @@ def test_no_trailing_newline_in_a_uri(uri: str) -> None:
     user["profile_image_url"] = uri.strip()
     assert NATIVE[Profile.DEFAULT].kinds(schema, [json.dumps(payload)]) == ["event"]
     assert NATIVE[Profile.DEFAULT].accepts(schema, payload) is True
+
+
+# -- values masked: a drifted line's rest proven valid, its drifted values found ----------------
+def scalar_paths(value: Any, path: tuple[str | int, ...] = ()) -> list[tuple[str | int, ...]]:
+    if isinstance(value, dict):
+        return [p for k, v in value.items() for p in scalar_paths(v, (*path, k))]
+    if isinstance(value, list):
+        return [p for i, v in enumerate(value) for p in scalar_paths(v, (*path, i))]
+    return [path] if path else []
+
+
+def put(payload: Any, path: tuple[str | int, ...], value: Any) -> None:
+    for part in path[:-1]:
+        payload = payload[part]
+    payload[path[-1]] = value
+
+
+SCALARS = st.one_of(
+    st.none(), st.booleans(), st.integers(-(2**70), 2**70), st.floats(allow_nan=False), st.text(max_size=12),
+    st.sampled_from(["Wed Oct 10 20:19:24 +0000 2018", "", "1", "x y"]),
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), profile=st.sampled_from(list(Profile)))
+def test_masked_is_sure_only_where_every_finding_is_at_a_masked_value(data: st.DataObject, profile: Profile) -> None:
+    """Whatever the masked values are, a line it is sure of breaks the contract only at them
+    (the reference's findings all point there), and the texts it gives read as those values."""
+    endpoint = data.draw(st.sampled_from(sorted(ENDPOINTS)))
+    payload = data.draw(xs.events(endpoint, optional=0.4, edge=True) | xs.error_payloads())
+    paths = scalar_paths(payload)
+    if not paths:
+        return
+    chosen = data.draw(st.lists(st.sampled_from(paths), min_size=1, max_size=3, unique=True))
+    for path in chosen:
+        put(payload, path, data.draw(SCALARS))
+    if data.draw(st.booleans()):
+        payload = data.draw(mutated(payload))
+    raw = data.draw(encoded(payload))
+    schema = schemagen.event_file(endpoint)
+    [found] = NATIVE[profile].masked(schema, [raw], tuple(chosen))
+    if found is None:
+        return
+    decoded = json.loads(raw)
+    assert found[0] == payload_kind(decoded)
+    values = []
+    for path in chosen:
+        value = decoded
+        for part in path:
+            value = value[part]
+        values.append(value)
+    assert [json.loads(text) for text in found[1:]] == values
+    pointers = {"".join(f"/{p}" for p in path) for path in chosen}
+    assert {v.pointer for v in REFERENCE[profile].violations(schema, decoded)} <= pointers
+
+
+def test_masked_finds_each_value_once_and_refuses_what_it_cannot_mask() -> None:
+    native, schema = NATIVE[Profile.DEFAULT], schemagen.event_file("search-stream")
+    legacy = '"Wed Oct 10 20:19:24 +0000 2018"'
+    line = '{"data":{"id":"1","text":"hi","edit_history_tweet_ids":["1"],"created_at":%s}}'
+    at = (("data", "created_at"),)
+    assert native.masked(schema, [line % legacy, (line % legacy).encode()], at) == [("event", legacy.encode())] * 2
+    assert native.masked(schema, [line % "12.5e3"], at) == [("event", b"12.5e3")]  # any scalar: its keywords decide
+    assert native.masked(schema, [line % "{}", line % "[1]"], at) == [None, None]  # not a scalar
+    twice = '{"data":{"id":"1","text":"hi","edit_history_tweet_ids":["1"],"created_at":"a","created_at":"b"}}'
+    bad_id = '{"data":{"id":"x","text":"hi","edit_history_tweet_ids":["1"],"created_at":"a"}}'
+    missing = '{"data":{"id":"1","text":"hi","edit_history_tweet_ids":["1"]}}'
+    assert native.masked(schema, [twice, bad_id, missing, "not json", line % legacy + "x"], at) == [None] * 5
+    ids = native.masked(schema, [line % legacy], (("data", "edit_history_tweet_ids", 0), ("data", "created_at")))
+    assert ids == [("event", b'"1"', legacy.encode())]
+    assert native.masked(schema, [line % legacy], (("data",),)) == [None]  # an object where the model has one
+    assert native.masked(schema, [line % legacy], (("data", "edit_history_tweet_ids", 1),)) == [None]
+    for paths, error in [((), ValueError), ((("data",), ("data", "id")), ValueError), ((("a",), ("a",)), ValueError),
+                         ((("data", -1),), ValueError), ((("data", 1.5),), TypeError), ((["data"],), TypeError),
+                         (tuple((str(i),) for i in range(17)), ValueError), ((("x",) * 200,), ValueError)]:  # fmt: skip
+        with pytest.raises(error):
+            native.masked(schema, [line % legacy], paths)  # type: ignore[arg-type]

@@ -47,6 +47,18 @@ static int hex4(const unsigned char *p, unsigned *out) {
     return 1;
 }
 
+/* Whether the eight bytes at p are all PLAIN, as one word: none at 0x80 or above, below
+ * 0x20, '"' or '\\'. ((v - 0x01..) & ~v & 0x80.. is not zero exactly when a byte of v is
+ * zero; with 0x20.. for 0x01.., when a byte below 0x80 is below 0x20.) */
+static inline int plain8(const unsigned char *p) {
+    const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+    uint64_t x, quote, slash;
+    memcpy(&x, p, 8);
+    quote = x ^ (ones * '"');
+    slash = x ^ (ones * '\\');
+    return !((x | ((x - ones * 0x20) & ~x) | ((quote - ones) & ~quote) | ((slash - ones) & ~slash)) & highs);
+}
+
 /* A string token at c->p (on its '"'): checks JSON and UTF-8, leaves c->p after it.
  * Sets [*s, *e) to its raw content and *escaped if it holds a backslash. */
 static int string_token(Cur *c, const unsigned char **s, const unsigned char **e, int *escaped) {
@@ -54,12 +66,7 @@ static int string_token(Cur *c, const unsigned char **s, const unsigned char **e
     *s = p;
     *escaped = 0;
     for (;;) {
-        while (p + 8 <= end) { /* the common run: plain ASCII, eight bytes a step */
-            if (!(PLAIN[p[0]] & PLAIN[p[1]] & PLAIN[p[2]] & PLAIN[p[3]] & PLAIN[p[4]] & PLAIN[p[5]] &
-                  PLAIN[p[6]] & PLAIN[p[7]]))
-                break;
-            p += 8;
-        }
+        while (p + 8 <= end && plain8(p)) p += 8; /* the common run: plain ASCII, eight bytes a step */
         while (p < end && PLAIN[*p]) p++;
         if (p >= end) return 0;
         unsigned char b = *p;
