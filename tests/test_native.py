@@ -14,7 +14,7 @@ import jsonschema
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_fast import DATE_TIMES, IDS, KEYS, NAMES, STRINGS, URIS, mutated
+from test_fast import DATE_TIMES, IDS, KEYS, NAMES, STRINGS, URIS, mutated, sites
 
 from harness.contract import schemagen
 from harness.contract._native import (
@@ -434,8 +434,18 @@ def test_masked_is_sure_only_where_every_finding_is_at_a_masked_value(data: st.D
     chosen = data.draw(st.lists(st.sampled_from(paths), min_size=1, max_size=3, unique=True))
     for path in chosen:
         put(payload, path, data.draw(SCALARS))
-    if data.draw(st.booleans()):
-        payload = data.draw(mutated(payload))
+    # and elsewhere (off the masked paths, which must stay whole): a member gone, a value changed
+    elsewhere = [p for p, _ in sites(payload) if p and not any(c[: len(p)] == p or p[: len(c)] == c for c in chosen)]
+    for path in data.draw(st.lists(st.sampled_from(elsewhere), max_size=2, unique=True)) if elsewhere else []:
+        parent = payload
+        for part in path[:-1]:
+            parent = parent[part]
+        if isinstance(parent, dict) and data.draw(st.booleans()):
+            parent.pop(path[-1], None)
+        elif isinstance(parent, (dict, list)) and path[-1] in (
+            parent if isinstance(parent, dict) else range(len(parent))
+        ):
+            parent[path[-1]] = data.draw(SCALARS | st.just({}) | st.just([]))
     raw = data.draw(encoded(payload))
     schema = schemagen.event_file(endpoint)
     [found] = NATIVE[profile].masked(schema, [raw], tuple(chosen))
