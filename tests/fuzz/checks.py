@@ -19,7 +19,7 @@ from harness.contract import schemagen
 from harness.contract._fast import FastEngine
 from harness.contract._native import NativeModel
 from harness.contract.schemagen import Profile
-from harness.contract.validator import ReferenceEngine, loads, payload_kind
+from harness.contract.validator import ReferenceEngine, json_pointer, loads, payload_kind
 
 __all__ = ["Finding", "Oracle"]
 
@@ -28,7 +28,7 @@ __all__ = ["Finding", "Oracle"]
 class Finding:
     """An entry point sure of a line the reference refuses (or gives another kind)."""
 
-    entry: str  # kinds/bytes, kinds/str, run/ndjson, run/records, accepts, fallback/line, fallback/accepts
+    entry: str  # kinds/bytes, kinds/str, run/ndjson, run/records, accepts, masked, fallback/line, fallback/accepts
     endpoint: str
     profile: str
     said: str
@@ -85,12 +85,10 @@ class Oracle:
             expect("kinds/str", kind, text)
         if b"\n" not in raw:
             found += self._runs(raw, endpoint, schema, expect)
-        try:
-            payload = loads(raw)
-        except (ValueError, RecursionError):
-            payload = None
+        payload = _loads_or_none(raw)
         if payload is not None and self.native.accepts(schema, payload):
             expect("accepts", payload_kind(payload), raw)
+        found += self._masked(raw, endpoint, schema, payload)
         if fallback:
             try:
                 [kind] = self.fallback.line_kinds(schema, [raw])
@@ -129,11 +127,39 @@ class Oracle:
                 continue
             if self.native.accepts(schema, payload):
                 sure[("accepts", raw)] = payload_kind(payload)
+        at = (("data", "created_at"),)
+        for raw, got in zip(raws, self.native.masked(schema, raws, at), strict=True):
+            if got is not None:  # rare in this lane: the full look at it
+                found += self._masked(raw, endpoint, schema, _loads_or_none(raw))
         for (entry, line), said in sure.items():
             kind, why = self.verdict(schema, line)
             if kind is None or (said != kind and said != "event or error"):
                 raw = line if isinstance(line, bytes) else line.encode("utf-8", "surrogatepass")
                 found.append(Finding(entry, endpoint, self.profile.value, said, why, raw))
+        return found
+
+    def _masked(self, raw: bytes, endpoint: str, schema: str, payload: Any) -> list[Finding]:
+        """masked() with fixed paths and with the line's own first and last scalar paths: where
+        it is sure, the reference's findings are all at those paths (and the kind is its)."""
+        own = _scalar_paths(payload)
+        tries: list[tuple[tuple[str | int, ...], ...]] = [(("data", "created_at"),), (("data", "id"), ("data", "text"))]
+        tries += [tuple(dict.fromkeys([own[0], own[-1]]))] if own else []
+        found = []
+        for paths in tries:
+            try:
+                [got] = self.native.masked(schema, [raw], paths)
+            except ValueError:  # paths it refuses (too deep, too many): said, not a finding
+                continue
+            if got is None:
+                continue
+            if payload is None:
+                found.append(Finding("masked", endpoint, self.profile.value, str(got[0]), "not JSON", raw))
+                continue
+            pointers = {json_pointer(path) for path in paths}
+            stray = [v for v in self.reference.violations(schema, payload) if v.pointer not in pointers]
+            if got[0] != payload_kind(payload) or stray:
+                why = f"kind {payload_kind(payload)}, {stray[0] if stray else 'no stray violation'}"
+                found.append(Finding("masked", endpoint, self.profile.value, f"{got[0]} at {paths}", why, raw))
         return found
 
     def _runs(self, raw: bytes, endpoint: str, schema: str, expect: Any) -> list[Finding]:
@@ -179,6 +205,21 @@ def check_record(oracle: Oracle, record: bytes, endpoint: str) -> list[Finding]:
         return [] if parsed.is_heartbeat else [Finding("run/records", endpoint, "", said, "a line", record)]
     kind, why = oracle.verdict(schema, parsed.payload)
     return [] if kind == said else [Finding("run/records", endpoint, oracle.profile.value, said, why, record)]
+
+
+def _loads_or_none(raw: bytes) -> Any:
+    try:
+        return loads(raw)
+    except (ValueError, RecursionError):
+        return None
+
+
+def _scalar_paths(value: Any, path: tuple[str | int, ...] = ()) -> list[tuple[str | int, ...]]:
+    if isinstance(value, dict):
+        return [p for k, v in value.items() for p in _scalar_paths(v, (*path, k))]
+    if isinstance(value, list):
+        return [p for i, v in enumerate(value) for p in _scalar_paths(v, (*path, i))]
+    return [path] if path else []
 
 
 def _utf8ish(raw: bytes) -> bool:
