@@ -409,6 +409,10 @@ def scalar_paths(value: Any, path: tuple[str | int, ...] = ()) -> list[tuple[str
     return [path] if path else []
 
 
+def _keys(container: dict[str, Any] | list[Any]) -> Any:
+    return container if isinstance(container, dict) else range(len(container))
+
+
 def put(payload: Any, path: tuple[str | int, ...], value: Any) -> None:
     for part in path[:-1]:
         payload = payload[part]
@@ -437,14 +441,12 @@ def test_masked_is_sure_only_where_every_finding_is_at_a_masked_value(data: st.D
     # and elsewhere (off the masked paths, which must stay whole): a member gone, a value changed
     elsewhere = [p for p, _ in sites(payload) if p and not any(c[: len(p)] == p or p[: len(c)] == c for c in chosen)]
     for path in data.draw(st.lists(st.sampled_from(elsewhere), max_size=2, unique=True)) if elsewhere else []:
-        parent = payload
-        for part in path[:-1]:
-            parent = parent[part]
+        parent: Any = payload
+        for part in path[:-1]:  # (an earlier change may have taken the way there)
+            parent = parent[part] if isinstance(parent, (dict, list)) and part in _keys(parent) else None
         if isinstance(parent, dict) and data.draw(st.booleans()):
             parent.pop(path[-1], None)
-        elif isinstance(parent, (dict, list)) and path[-1] in (
-            parent if isinstance(parent, dict) else range(len(parent))
-        ):
+        elif isinstance(parent, (dict, list)) and path[-1] in _keys(parent):
             parent[path[-1]] = data.draw(SCALARS | st.just({}) | st.just([]))
     raw = data.draw(encoded(payload))
     schema = schemagen.event_file(endpoint)

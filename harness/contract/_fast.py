@@ -17,6 +17,7 @@ from __future__ import annotations
 import gc
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from functools import cached_property
 from typing import Any
 
 import orjson
@@ -98,12 +99,15 @@ class FastEngine:
         self._locator: Locator | None = None
         self._rust: dict[str, Any] = {}
         self._registry: Any = None
-        self._exact_numbers = _small_bounds(schemagen.generate(self.profile, self.dialect))
         self._stash: dict[int, tuple[bytes | str, str, list[Violation]]] = {}
         self._collectors: dict[str, Any] = {}
         self._drifting = False  # the last large batch was mostly invalid
-        self._collecting: Any = None
         self._drift: Drift | None = None
+
+    @cached_property
+    def _exact_numbers(self) -> bool:
+        # asked only of a run with lines the native checker is not sure of: a walk of every schema
+        return _small_bounds(schemagen.generate(self.profile, self.dialect))
 
     @property
     def reference(self) -> Engine:
@@ -147,10 +151,11 @@ class FastEngine:
 
             locator = self.locator
             assert locator is not None
-            if self._collecting is None:
-                self._collecting = locator.collector()
             found = self._collectors[schema] = jsonschema_rs.Draft202012Validator(
-                locator.collecting[schema], validate_formats=True, formats=dict(FORMATS), registry=self._collecting
+                locator.collecting(schema),
+                validate_formats=True,
+                formats=dict(FORMATS),
+                registry=locator.collector(schema),
             )
         return found
 
@@ -208,10 +213,9 @@ class FastEngine:
         schemas is bounded beyond 2**53, that float is on the same side of every bound as
         the integer, so the verdict is the same; else `validator.loads` reads the line.
         """
-        collect = self._locates and self._exact_numbers
         # A drifted stream (most lines invalid, batch after batch): the native checker's no is
         # known in advance, so its pass is skipped until a batch is mostly valid again.
-        drifting = collect and self._drifting and len(raws) >= _DRIFT_BATCH
+        drifting = self._drifting and len(raws) >= _DRIFT_BATCH and self._locates and self._exact_numbers
         if self.native is not None and schema in self.native.roots and not drifting:
             kinds = self.native.kinds(schema, raws)
             if None not in kinds:
@@ -219,6 +223,7 @@ class FastEngine:
                 return kinds
         else:
             kinds = [None] * len(raws)
+        collect = self._locates and self._exact_numbers
 
         decode = orjson.loads if self._exact_numbers else loads
         # A line the native checker did not prove valid is nearly always invalid: jsonschema-rs

@@ -54,16 +54,27 @@ class Locator:
         # location -> (the reference's location, keyword, node, validator or None)
         self._nodes: dict[str, tuple[str, str, Any, Any]] = {}
         self._pointers: dict[tuple[Any, ...], str] = {}
-        self.collecting, self._usual = _collecting(self.schemas)
+        self._collecting: dict[str, Any] = {}
+        self._usual: set[str] = set()  # absolute locations of the usual patterns put in
 
-    def collector(self) -> Any:
-        """A jsonschema-rs registry of the schemas where a `date-time` or `uri` format is the
-        pattern of its usual values (which the reference accepts): jsonschema-rs checks them
-        without calling back into Python, and the locator asks the reference's rule only of a
-        value outside them (no finding if the rule accepts it)."""
+    def collecting(self, name: str) -> Any:
+        """Schema file `name` where each `date-time` and `uri` format is the pattern of its
+        usual values (which the reference accepts): jsonschema-rs checks them without calling
+        back into Python, and the locator asks the reference's rule only of a value outside
+        them (no finding if the rule accepts it)."""
+        found = self._collecting.get(name)
+        if found is None:
+            found = self._collecting[name] = _collecting(self.schemas[name], self._usual)
+        return found
+
+    def collector(self, root: str) -> Any:
+        """A jsonschema-rs registry of the `collecting` schemas that schema file `root` reaches
+        (made when a run first meets an invalid line: the fewer, the sooner)."""
         import jsonschema_rs
 
-        return jsonschema_rs.Registry([(s["$id"], s) for s in self.collecting.values()])
+        return jsonschema_rs.Registry(
+            [(self.schemas[n]["$id"], self.collecting(n)) for n in _reached(self.schemas, root)]
+        )
 
     def violations(self, schema: str, payload: Any, errors: list[Any], *, decoded: bool = True) -> list[Violation]:
         """The violations of `payload`, from jsonschema-rs' `errors` over it (not empty).
@@ -170,12 +181,11 @@ class Locator:
         return where, keyword, node, validator
 
 
-def _collecting(schemas: Mapping[str, Any]) -> tuple[dict[str, Any], set[str]]:
-    """The schemas with each `date-time` and `uri` format that stands alone (beside no
-    `pattern`) as the pattern of the values the reference surely accepts, and the absolute
-    locations of those patterns."""
+def _collecting(schema: Any, locations: set[str]) -> Any:
+    """`schema` with each `date-time` and `uri` format that stands alone (beside no `pattern`)
+    as the pattern of the values the reference surely accepts; the absolute locations of those
+    patterns are added to `locations`."""
     usual = {name: rule for name, rule in USUAL.items() if rule is not None}
-    locations: set[str] = set()
 
     def swap(node: Any, here: str) -> Any:
         if isinstance(node, list):
@@ -189,8 +199,27 @@ def _collecting(schemas: Mapping[str, Any]) -> tuple[dict[str, Any], set[str]]:
             locations.add(f"{here}/pattern")
         return out
 
-    collecting = {name: swap(schema, f"{schema['$id']}#") for name, schema in schemas.items()}
-    return collecting, locations
+    return swap(schema, f"{schema['$id']}#")
+
+
+def _reached(schemas: Mapping[str, Any], root: str) -> list[str]:
+    """The schema files `root` reaches through `$ref`s (all of them if one leads elsewhere)."""
+    seen, todo = {root}, [schemas[root]]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str):
+                name = ref.partition("#")[0]
+                if name not in schemas:
+                    return list(schemas)
+                if name not in seen:
+                    seen.add(name)
+                    todo.append(schemas[name])
+            todo += node.values()
+        elif isinstance(node, list):
+            todo += node
+    return sorted(seen)
 
 
 def _base_url(schemas: Mapping[str, Any]) -> str:
