@@ -11,6 +11,7 @@ import json
 from typing import Any
 
 import jsonschema
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_fast import DATE_TIMES, REFERENCE, URIS, cases, sites
@@ -20,7 +21,7 @@ from harness.contract._fast import FastEngine
 from harness.contract._located import Unsettled
 from harness.contract.checker import Contract
 from harness.contract.schemagen import Profile
-from harness.contract.validator import FORMATS, ReferenceEngine, Violation
+from harness.contract.validator import FORMATS, ReferenceEngine, Violation, payload_kind
 from harness.model import ENDPOINTS
 from harness.testing import strategies as xs
 
@@ -227,3 +228,80 @@ def test_a_drift_is_located_by_its_signature_with_the_references_findings(data: 
     got = contract.inspect_lines(raws, "search-stream")
     assert got == [("event", REFERENCE[profile].violations(schema, p)) for p in payloads]
     assert engine.collected < len(payloads) - drifting // 2
+
+
+TWEET_BASE = {"id": "1", "text": "hi", "edit_history_tweet_ids": ["1"]}
+
+
+def _scalar_paths(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    if isinstance(value, dict):
+        return [p for k, v in value.items() for p in _scalar_paths(v, (*path, k))]
+    if isinstance(value, list):
+        return [p for i, v in enumerate(value) for p in _scalar_paths(v, (*path, i))]
+    return [path] if path else []
+
+
+DRIFTED_VALUES = st.one_of(
+    st.none(), st.booleans(), st.integers(-(2**40), 2**40), st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=8), st.sampled_from([*LEGACY, "", "x", "1", "2020-01-01T00:00:00Z", "https://t.co/x"]),
+)  # fmt: skip
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.large_base_example])
+@given(data=st.data())
+def test_any_leaf_drifting_line_after_line_keeps_the_references_findings(data: st.DataObject) -> None:
+    """Whatever leaf drifts (a type, a pattern, an enum, a bound, a format broken), each line
+    with its own value, lines settled by the drift's signature give the reference's findings."""
+    profile = data.draw(st.sampled_from(list(Profile)))
+    endpoint = data.draw(st.sampled_from(sorted(ENDPOINTS)))
+    schema = schemagen.event_file(endpoint)
+    base = data.draw(xs.events(endpoint, optional=0.5))
+    paths = _scalar_paths(base)
+    if not paths:
+        return
+    drifting = data.draw(st.lists(st.sampled_from(paths), min_size=1, max_size=2, unique=True))
+    payloads = []
+    for i in range(40):
+        event = copy.deepcopy(base)
+        for path in drifting:
+            node = event
+            for part in path[:-1]:
+                node = node[part]
+            node[path[-1]] = data.draw(DRIFTED_VALUES)
+        payloads.append(data.draw(drifted(event)) if i % 13 == 12 else event)
+    engine = _Counting(profile, reference=WHOLE[profile])
+    raws = [json.dumps(p).encode() for p in payloads]
+    assert Contract(profile, engine).inspect_lines(raws, endpoint) == [
+        (payload_kind(p), REFERENCE[profile].violations(schema, p)) for p in payloads
+    ]
+
+
+@pytest.mark.parametrize(
+    ("path", "values"),
+    [
+        (("data", "id"), ["x", 5, None, "1a", ""]),  # a pattern and a type
+        (("data", "text"), [5, True, 1.5]),  # a type
+        (("data", "created_at"), LEGACY),  # a format
+        (("data", "public_metrics", "like_count"), [-1, -7, "3"]),  # a bound and a type
+        (("data", "reply_settings"), ["nobody", "ALL", 3]),  # an enum
+    ],
+)
+def test_a_drifted_leaf_is_settled_by_its_signature(path: tuple[str, ...], values: list[Any]) -> None:
+    """One line's slow path, then the signature settles the rest (no jsonschema-rs), each
+    line's findings the reference's."""
+    metrics = {"retweet_count": 1, "reply_count": 1, "like_count": 1, "quote_count": 1}
+    event = {"data": {**TWEET_BASE, "reply_settings": "everyone", "public_metrics": metrics}}
+    payloads = []
+    for value in values * 10:
+        payload = copy.deepcopy(event)
+        node: Any = payload
+        for part in path[:-1]:
+            node = node[part]
+        node[path[-1]] = value
+        payloads.append(payload)
+    engine = _Counting(Profile.DEFAULT, reference=WHOLE[Profile.DEFAULT])
+    schema = schemagen.event_file("search-stream")
+    got = Contract(Profile.DEFAULT, engine).inspect_lines([json.dumps(p) for p in payloads], "search-stream")
+    assert got == [("event", REFERENCE[Profile.DEFAULT].violations(schema, p)) for p in payloads]
+    assert all(found for _, found in got)
+    assert engine.collected == 1

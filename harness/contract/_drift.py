@@ -3,18 +3,20 @@
 When the contract drifts, line after line fails the same way: the same few leaf values
 (a `created_at` in another form) break their keywords, and the rest of each line is valid.
 Once a line's findings are known (from jsonschema-rs and the reference), their instance
-paths are a signature. The next line is checked by putting, at each of those paths, a
-value its schema node accepts, and asking the native checker about the whole line so
-patched: if it is sure the patched line is valid, the line's violations are exactly those
-of its own values at the signature's paths, asked of the reference keyword by keyword.
+paths are a signature. The next line goes to the native checker with the values at those
+paths masked (`NativeModel.masked`): if it is sure the rest of the line is valid whatever
+they are, the line's violations are exactly those of its own values at the signature's
+paths, asked of each leaf's keywords (the reference's format rules, or its validator of
+that one keyword). Only those few values are decoded, never the whole line.
 
 That holds because a signature is taken only where nothing else in the schema looks at
 those values: every schema node on the way down is reached through `properties`, `items`
 and plain `$ref`s, with no applicator but an `anyOf`/`oneOf` of `required` lists (which
 look at which members are present, not at their values), and the leaf holds only keywords
-of its own value (type, format, pattern, lengths, bounds, enum, const). Anything else, or
-any doubt (a keyword the reference reports otherwise, an unusual value), gives None, and
-the caller takes the slower, exact path.
+of its own value (type, format, pattern, lengths, bounds, enum, const). A signature is kept
+only if it gives the line it was learned from the findings the slow path gave. Anything
+else, or any doubt (a keyword the reference reports otherwise, an unusual value), gives
+None, and the caller takes the slower, exact path.
 """
 
 from __future__ import annotations
@@ -35,8 +37,6 @@ _WAY = _ABOUT | {"type", "properties", "required", "additionalProperties", "item
                  "minProperties", "maxProperties", "anyOf", "oneOf"}  # fmt: skip
 _LEAF = frozenset({"type", "format", "pattern", "minLength", "maxLength", "enum", "const", "minimum", "maximum",
                    "exclusiveMinimum", "exclusiveMaximum", "multipleOf"})  # fmt: skip
-# values tried, in order, as the stand-in for a failing value: the first its node accepts
-_STAND_INS: tuple[Any, ...] = ("2000-01-01T00:00:00Z", "https://example.com/", "0", "a", 0, 1, 0.0, True, False)
 
 Path = tuple[str | int, ...]
 _TYPES: dict[str, Any] = {"string": str, "boolean": bool, "integer": int, "number": (int, float), "null": type(None)}
@@ -49,8 +49,8 @@ def _plainly(value: Any, kind: str) -> bool:
     return isinstance(value, _TYPES[kind])
 
 
-# (schema location of the leaf without its keyword, its keywords, pointer, stand-in, its type)
-_Leaf = tuple[str, tuple[str, ...], str, Any, str]
+# (schema location of the leaf without its keyword, its keywords, pointer, its type or "")
+_Leaf = tuple[str, tuple[str, ...], str, str]
 #: a leaf keyword's check of a value: adds its violations, raises Unsettled where it cannot tell
 Check = Callable[[Any, list[Violation]], None]
 #: the native checker of raw lines with values masked (`NativeModel.masked`)
@@ -66,11 +66,9 @@ def _presence_only(branches: Any) -> bool:
 class Drift:
     """The signature of the last drifted line, and the findings of lines that share it."""
 
-    def __init__(self, schemas: Mapping[str, Any], locator: Locator, accepts: Callable[[str, Any], bool],
-                 masked: Masked) -> None:  # fmt: skip
+    def __init__(self, schemas: Mapping[str, Any], locator: Locator, masked: Masked) -> None:
         self._schemas = schemas
         self._locator = locator
-        self._accepts = accepts  # the native checker on a decoded payload: True only if surely valid
         self._masked = masked  # the native checker on raw lines, the signature's values masked
         self._leaves: dict[tuple[str, Path], _Leaf | None] = {}
         self._plans: dict[tuple[str, str], tuple[Check, ...]] = {}
@@ -115,48 +113,17 @@ class Drift:
             out.append((found[0], violations))
         return out
 
-    def learn(self, schema: str, paths: list[Path], found: list[Violation], payload: Any) -> None:
-        """Keep `paths` (the failing instance paths of `payload`, whose findings are `found`)
-        as `schema`'s signature, if it would have given the same findings."""
+    def learn(self, schema: str, paths: list[Path], found: list[Violation], raw: bytes | str) -> None:
+        """Keep `paths` (the failing instance paths of the raw line `raw`, whose findings are
+        `found`) as `schema`'s signature, if it settles that line with the same findings."""
         signature = tuple(dict.fromkeys(paths))
         self._signature.pop(schema, None)
         if not signature or len(signature) > 8:
             return
-        try:
-            again = self._findings(schema, signature, payload)
-        except (Unsettled, LookupError, TypeError, ValueError):
-            return
-        if again == found:
-            self._signature[schema] = signature
-
-    def _findings(self, schema: str, signature: tuple[Path, ...], payload: Any) -> list[Violation] | None:
-        leaves = [self._leaf(schema, path) for path in signature]
-        places: list[tuple[Any, Any, Any]] = []
-        out: list[Violation] = []
-        try:
-            for path, leaf in zip(signature, leaves, strict=True):
-                if leaf is None:
-                    return None
-                parent: Any = payload
-                for part in path[:-1]:
-                    parent = parent[part]
-                last: Any = path[-1]
-                if type(parent) is not (list if type(last) is int else dict):
-                    return None
-                value = parent[last]
-                if type(value) in (dict, list) or huge_float(value):
-                    return None
-                out += self._keywords(leaf, value)
-                places.append((parent, last, value))
-                parent[last] = leaf[3]
-            valid = self._accepts(schema, payload)
-        finally:
-            for parent, last, value in reversed(places):
-                parent[last] = value
-        if not valid:
-            return None
-        out.sort(key=sort_key)
-        return out
+        self._signature[schema] = signature
+        [settled] = self.settle(schema, [raw])
+        if settled is None or settled[1] != found:
+            del self._signature[schema]
 
     def _keywords(self, leaf: _Leaf, value: Any) -> list[Violation]:
         out: list[Violation] = []
@@ -176,7 +143,7 @@ class Drift:
         return found
 
     def _check(self, leaf: _Leaf, keyword: str) -> Check:
-        where, _, pointer, _, kind = leaf
+        where, _, pointer, kind = leaf
         location = self._locator.absolute(f"{where}/{keyword}")
         plain = _TYPES.get(kind) if keyword == "type" else None
         _, _, node, validator = self._locator.node(location)
@@ -238,12 +205,8 @@ class Drift:
             return None
         where = file + "#" + json_pointer(parts)
         pointer = json_pointer(path)
-        # the first stand-in of the leaf's type: the native checker says whether it holds
-        want = node.get("type")
-        for stand_in in _STAND_INS:
-            if isinstance(want, str) and _TYPES.get(want) is not None and _plainly(stand_in, want):
-                return where, keywords, pointer, stand_in, want
-        return None
+        kind = node.get("type")
+        return where, keywords, pointer, kind if isinstance(kind, str) and kind in _TYPES else ""
 
     def _follow(self, file: str, parts: list[str], node: Any) -> tuple[str, list[str], Any]:
         """Through plain `$ref`s (to a whole file, beside nothing but notes) to the node that holds keywords."""

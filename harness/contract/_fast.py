@@ -166,7 +166,7 @@ class FastEngine:
         if native is None or locator is None or schema not in native.roots:
             return None
         if self._drift is None:
-            self._drift = Drift(locator.schemas, locator, native.accepts, native.masked)
+            self._drift = Drift(locator.schemas, locator, native.masked)
         return self._drift
 
     def accepts(self, schema: str, payload: Any) -> bool:
@@ -264,7 +264,7 @@ class FastEngine:
                 found = self.locator.violations(schema, value, errors, decoded=False)
                 if found and drift is not None:
                     signature = drift.signature(schema)
-                    drift.learn(schema, [tuple(e.instance_path) for e in errors], found, value)
+                    drift.learn(schema, [tuple(e.instance_path) for e in errors], found, raws[i])
                     if drift.signature(schema) != signature:
                         ahead, chunk = n + 1, 8
                 if found:
