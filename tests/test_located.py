@@ -305,3 +305,14 @@ def test_a_drifted_leaf_is_settled_by_its_signature(path: tuple[str, ...], value
     assert got == [("event", REFERENCE[Profile.DEFAULT].violations(schema, p)) for p in payloads]
     assert all(found for _, found in got)
     assert engine.collected == 1
+
+
+def test_a_drifted_format_never_makes_the_reference() -> None:
+    """jsonschema (slow to import and to build) is not needed for a drift of formats: the
+    reference's own format rules give the findings, a leaf's type is asked of no validator."""
+    engine = FastEngine(Profile.DEFAULT)
+    payloads = [{"data": {**TWEET_BASE, "created_at": LEGACY[i % len(LEGACY)]}} for i in range(200)]
+    got = Contract(Profile.DEFAULT, engine).inspect_lines([json.dumps(p).encode() for p in payloads], "search-stream")
+    schema = schemagen.event_file("search-stream")
+    assert got == [("event", REFERENCE[Profile.DEFAULT].violations(schema, p)) for p in payloads]
+    assert engine._reference is None

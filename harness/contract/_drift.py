@@ -145,24 +145,29 @@ class Drift:
     def _check(self, leaf: _Leaf, keyword: str) -> Check:
         where, _, pointer, kind = leaf
         location = self._locator.absolute(f"{where}/{keyword}")
-        plain = _TYPES.get(kind) if keyword == "type" else None
-        _, _, node, validator = self._locator.node(location)
-        rule = FORMATS.get(node[keyword]) if keyword == "format" and type(node[keyword]) is str else None
-        if rule is not None:
-            name, at = node[keyword], f"{where}/format"
+        if keyword == "format":  # the reference's own rule where it has one: no validator to make
+            _, _, node, _ = self._locator.node(location)
+            rule = FORMATS.get(node[keyword]) if type(node[keyword]) is str else None
+            if rule is not None:
+                name, at = node[keyword], f"{where}/format"
 
-            def format_check(value: Any, out: list[Violation]) -> None:
-                if type(value) is not str:
-                    raise Unsettled(location)  # the reference's checker of other types: not asked here
-                if not rule(value):
-                    out.append(Violation(pointer, "format", at, shorten(f"{value!r} is not a {name!r}")))
+                def format_check(value: Any, out: list[Violation]) -> None:
+                    if type(value) is not str:
+                        raise Unsettled(location)  # the reference's checker of other types: not asked here
+                    if not rule(value):
+                        out.append(Violation(pointer, "format", at, shorten(f"{value!r} is not a {name!r}")))
 
-            return format_check
+                return format_check
+        plain = _TYPES.get(kind) is not None if keyword == "type" else False
         at = f"{where}/{keyword}"
+        asked: list[tuple[str, str, Any, Any]] = []  # the reference's validator, made when first needed
 
         def reference_check(value: Any, out: list[Violation]) -> None:
-            if plain is not None and _plainly(value, kind):
+            if plain and _plainly(value, kind):
                 return  # no finding, and no need of the reference's validator
+            if not asked:
+                asked.append(self._locator.node(location))
+            _, _, node, validator = asked[0]
             if validator is None:
                 raise Unsettled(location)
             for error in validator.VALIDATORS[keyword](validator, node[keyword], value, node):
