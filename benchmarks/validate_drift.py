@@ -85,10 +85,15 @@ def write_dump(path: Path, base: list[bytes], n: int, invalid_every: int) -> Pat
     return path
 
 
+# as a user's interpreter runs: bytecode cached (an environment may say otherwise: both
+# processes alike would then compile every module they import, each run)
+ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
 def child(cmd: list[str]) -> tuple[float, int, str]:
     """(wall seconds, peak RSS in KB, stdout) of one process."""
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=ENV)
     out = proc.stdout.read() if proc.stdout else b""
     _, _, usage = os.wait4(proc.pid, 0)
     proc.returncode = 0

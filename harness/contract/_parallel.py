@@ -43,7 +43,6 @@ from harness.contract._blocks import (
     cassette_block,
     file_blocks,
     ndjson_block,
-    rebase_run,
     rebased,
 )
 from harness.contract._fast import no_gc
@@ -232,7 +231,7 @@ class ParallelValidation(Validating):
     def _apply_ndjson(self, path: Path, endpoint: str, base: list[int], result: tuple[Run, int]) -> Iterator[Finding]:
         run, count = result
         base[0] += count
-        return self._apply_run(path, endpoint, rebase_run(run, base[0] - count))
+        return self._apply_run(path, endpoint, run, base[0] - count)
 
     def _note_events(self, first: list[int], _: None) -> Iterator[Finding]:
         first[0] = self.tally.events
@@ -251,7 +250,8 @@ class ParallelValidation(Validating):
 
         return _Step(apply, (_check_lines, (endpoint, lines)) if lines else None)
 
-    def _apply_run(self, path: Path, endpoint: str, run: Run) -> Iterator[Finding]:
+    def _apply_run(self, path: Path, endpoint: str, run: Run, lines_before: int = 0) -> Iterator[Finding]:
+        """Count a checked run, and its findings (their line numbers `lines_before` on)."""
         t = self.tally
         first = t.events
         t.events += run.events
@@ -260,7 +260,8 @@ class ParallelValidation(Validating):
         t.endpoints[endpoint] += run.payloads
         file, base = str(path), first - self.file_base
         for event, kind, lineno, offset, violation in run.found:
-            yield self._found(endpoint, kind, violation, file, lineno, None if event is None else base + event, offset)
+            event = None if event is None else base + event
+            yield self._found(endpoint, kind, violation, file, lineno + lines_before, event, offset)
 
     # -- cassettes -------------------------------------------------------------------------
     def _cassette_steps(self, path: Path) -> Iterator[_Step]:

