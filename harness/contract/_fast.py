@@ -92,17 +92,20 @@ class FastEngine:
     ) -> None:
         self.profile = Profile.parse(profile)
         self.dialect = Dialect.parse(dialect)
-        #: the native checker of raw lines (None: not built, or not wanted)
-        self.native = NativeModel(self.profile, self.dialect) if native and available() else None
+        self._native_wanted = native
         self._reference = reference  # None: jsonschema's, made when first asked (a valid run never does)
         self._locates = reference is None or isinstance(reference, ReferenceEngine)
         self._locator: Locator | None = None
         self._rust: dict[str, Any] = {}
-        self._registry: Any = None
         self._stash: dict[int, tuple[bytes | str, str, list[Violation]]] = {}
         self._collectors: dict[str, Any] = {}
         self._drifting = False  # the last large batch was mostly invalid
         self._drift: Drift | None = None
+
+    @cached_property
+    def native(self) -> NativeModel | None:
+        """The native checker of raw lines (None: not built, or not wanted), made when first used."""
+        return NativeModel(self.profile, self.dialect) if self._native_wanted and available() else None
 
     @cached_property
     def _exact_numbers(self) -> bool:
@@ -135,10 +138,11 @@ class FastEngine:
             import jsonschema_rs  # here: only an install without the C checker needs it
 
             schemas = schemagen.generate(self.profile, self.dialect)
-            if self._registry is None:
-                self._registry = jsonschema_rs.Registry([(s["$id"], s) for s in schemas.values()])
+            registry = jsonschema_rs.Registry(
+                [(schemas[n]["$id"], schemas[n]) for n in schemagen.reached(schemas, schema)]
+            )
             found = self._rust[schema] = jsonschema_rs.Draft202012Validator(
-                schemas[schema], validate_formats=True, formats=dict(FORMATS), registry=self._registry
+                schemas[schema], validate_formats=True, formats=dict(FORMATS), registry=registry
             )
         return found
 
@@ -180,14 +184,18 @@ class FastEngine:
         except Exception:  # Cyclic, a lone surrogate (not UTF-8), an integer beyond its range...: ask the reference
             return False
 
-    def proves(self, schema: str, raw: bytes | str) -> bool:
+    def proves(self, schema: str, raw: bytes | str, *, native: bool = True) -> bool:
         """Whether the fast path proves a raw line valid, without the reference (False: not
-        proven, which is nearly always invalid)."""
-        if self.native is not None and schema in self.native.roots and self.native.kinds(schema, [raw])[0]:
+        proven, which is nearly always invalid). `native=False`: jsonschema-rs alone (the
+        native checker is not made for one line)."""
+        if native and self.native is not None and schema in self.native.roots and self.native.kinds(schema, [raw])[0]:
             return True
         try:
-            return self.accepts(schema, loads(raw))
-        except ValueError:
+            payload = loads(raw)
+            if not native:
+                return plain_json(payload) and bool(self.fallback(schema).is_valid(payload))
+            return self.accepts(schema, payload)
+        except Exception:  # not JSON, Cyclic, not UTF-8...: not proven
             return False
 
     def violations(self, schema: str, payload: Any) -> list[Violation]:

@@ -73,7 +73,7 @@ class Locator:
         import jsonschema_rs
 
         return jsonschema_rs.Registry(
-            [(self.schemas[n]["$id"], self.collecting(n)) for n in _reached(self.schemas, root)]
+            [(self.schemas[n]["$id"], self.collecting(n)) for n in schemagen.reached(self.schemas, root)]
         )
 
     def violations(self, schema: str, payload: Any, errors: list[Any], *, decoded: bool = True) -> list[Violation]:
@@ -200,26 +200,6 @@ def _collecting(schema: Any, locations: set[str]) -> Any:
         return out
 
     return swap(schema, f"{schema['$id']}#")
-
-
-def _reached(schemas: Mapping[str, Any], root: str) -> list[str]:
-    """The schema files `root` reaches through `$ref`s (all of them if one leads elsewhere)."""
-    seen, todo = {root}, [schemas[root]]
-    while todo:
-        node = todo.pop()
-        if isinstance(node, dict):
-            ref = node.get("$ref")
-            if isinstance(ref, str):
-                name = ref.partition("#")[0]
-                if name not in schemas:
-                    return list(schemas)
-                if name not in seen:
-                    seen.add(name)
-                    todo.append(schemas[name])
-            todo += node.values()
-        elif isinstance(node, list):
-            todo += node
-    return sorted(seen)
 
 
 def _base_url(schemas: Mapping[str, Any]) -> str:
