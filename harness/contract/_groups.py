@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from typing import Any
-from xml.etree import ElementTree
 
 from harness.contract._findings import Finding
 
@@ -156,6 +155,8 @@ def junit_xml(
 ) -> bytes:
     """JUnit XML: a test case per (file, endpoint) validated, a failure per group of new
     findings (known ones are in the case's output), an error per input that failed."""
+    from xml.etree import ElementTree  # here: only JUnit output needs it
+
     suite = ElementTree.Element("testsuite", name="harness validate")
     failures = 0
     for file, endpoint in cases:

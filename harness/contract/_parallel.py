@@ -17,17 +17,15 @@ the main process checks that block again itself, with the status it now knows.
 from __future__ import annotations
 
 import gzip
-import multiprocessing
 import os
 import threading
 import warnings
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness.cassette import Cassette, CassetteWarning, Connection, Line, RecordOrder
 from harness.cassette._lines import LineCutter, Long
@@ -51,6 +49,9 @@ from harness.contract.checker import Contract
 from harness.contract.schemagen import Profile
 from harness.errors import CassetteFormatError, CassetteOrderError, UsageError
 from harness.model import resolve_endpoint
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 __all__ = ["ParallelValidation"]
 
@@ -104,6 +105,8 @@ def start_method() -> str:
     """How workers start: "fork" when this process runs one thread (the workers inherit the
     imported harness: no half-second start-up each), else "spawn", as forking a process
     with other threads can leave a lock held forever in the child."""
+    import multiprocessing
+
     if _threads() == 1 and "fork" in multiprocessing.get_all_start_methods():
         return "fork"
     return "spawn"
@@ -164,6 +167,9 @@ class ParallelValidation(Validating):
                 task = step.task
                 yield from step.apply(task[0](*task[1], self.contract) if task is not None else None)
             return
+        import multiprocessing  # here: a run in this process needs no pool
+        from concurrent.futures import ProcessPoolExecutor
+
         context = multiprocessing.get_context(start_method())
         initargs = (self.contract.profile.value, self.engine, self.contract.dialect.value)
         with ProcessPoolExecutor(self.jobs, mp_context=context, initializer=_init_worker, initargs=initargs) as pool:
