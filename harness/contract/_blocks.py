@@ -203,6 +203,7 @@ def _skip_line(f: BinaryIO) -> None:
         pass
 
 
+_JSON_BLANK = frozenset(b" \t\r\n")  # what a heartbeat line holds
 _MISSES, _RETRY = 64, 256  # native calls that took no line before a drift is assumed; lines between tries
 
 
@@ -233,11 +234,14 @@ def ndjson_block(contract: Contract, endpoint: str, block: Block) -> tuple[Run, 
             start, lineno = end, lineno + lines
             if start >= len(data):
                 break
-        long = longs.get(start)
-        raw, start, lineno = *_line_at(data, start), lineno + 1
+        # one line (in a drift, line after line: so without calls)
+        long = longs.get(start) if longs else None
+        end = data.find(b"\n", start)
+        end = len(data) if end < 0 else end + 1
+        raw, start, lineno = data[start:end], end, lineno + 1
         if long is not None:
             pending.append((lineno, long, None))
-        elif is_json_blank(raw):
+        elif raw[0] in _JSON_BLANK and is_json_blank(raw):
             run.heartbeats += 1
         else:
             pending.append((lineno, raw, None))

@@ -285,6 +285,12 @@ class FastEngine:
             self._drifting = 2 * kinds.count(None) > len(raws)
         return kinds
 
+    @property
+    def stash(self) -> dict[int, tuple[bytes | str, str, list[Violation]]]:
+        """The last `line_kinds` batch's lines not proven valid, by `id`: (the line, its kind,
+        its violations), for a caller that takes them itself (`line_violations` one by one)."""
+        return self._stash
+
     def line_violations(self, schema: str, raw: bytes | str) -> tuple[str, list[Violation]]:
         """(kind, violations) of a raw line of the last `line_kinds` batch that was not proven
         valid; ValueError where it is not JSON (as `validator.loads` says)."""

@@ -91,9 +91,14 @@ class Contract:
         if None not in kinds:  # all valid: the common case
             return [(kind, []) for kind in kinds]  # type: ignore[misc]
         out: list[tuple[str, list[Violation]]] = []
+        stash = self.engine.stash if isinstance(self.engine, FastEngine) else {}
         for kind, raw in zip(kinds, raws, strict=True):
             if kind is not None:
                 out.append((kind, []))
+                continue
+            kept = stash.pop(id(raw), None)  # a drift's lines: taken here, a call each saved
+            if kept is not None and kept[0] is raw:
+                out.append((kept[1], kept[2]))
                 continue
             try:
                 out.append(self._line(schema, raw))
