@@ -125,12 +125,6 @@ class Drift:
         if settled is None or settled[1] != found:
             del self._signature[schema]
 
-    def _keywords(self, leaf: _Leaf, value: Any) -> list[Violation]:
-        out: list[Violation] = []
-        for check in self._checks(leaf):
-            check(value, out)
-        return out
-
     def _checks(self, leaf: _Leaf) -> tuple[Check, ...]:
         """The leaf's keywords as checks of a value, each adding the reference's violations
         (made once per leaf: a drift asks the same leaf of every line)."""
