@@ -190,9 +190,9 @@ def test_the_dialect_hint_stops_at_the_first_line_the_other_dialect_refuses(
     seen = [0]
     real = FastEngine.proves
 
-    def counting(self: FastEngine, schema: str, raw: bytes | str, *, native: bool = True) -> bool:
+    def counting(self: FastEngine, schema: str, raw: bytes | str) -> bool:
         seen[0] += 1
-        return real(self, schema, raw, native=native)
+        return real(self, schema, raw)
 
     def no_reference(*args: object, **kwargs: object) -> None:
         raise AssertionError("the hint built the reference")

@@ -53,6 +53,8 @@ def _plainly(value: Any, kind: str) -> bool:
 _Leaf = tuple[str, tuple[str, ...], str, str]
 #: a leaf keyword's check of a value: adds its violations, raises Unsettled where it cannot tell
 Check = Callable[[Any, list[Violation]], None]
+#: where the native checker refuses a value first (`NativeModel.locate`)
+Locate = Callable[[str, bytes | str, tuple[Path, ...]], Path | None]
 #: the native checker of raw lines with values masked (`NativeModel.masked`)
 Masked = Callable[[str, Sequence[bytes | str], tuple[Path, ...]], list[tuple[Any, ...] | None]]
 
@@ -66,10 +68,14 @@ def _presence_only(branches: Any) -> bool:
 class Drift:
     """The signature of the last drifted line, and the findings of lines that share it."""
 
-    def __init__(self, schemas: Mapping[str, Any], locator: Locator, masked: Masked) -> None:
+    def __init__(self, schemas: Mapping[str, Any], locator: Locator, masked: Masked, locate: Locate) -> None:
         self._schemas = schemas
         self._locator = locator
         self._masked = masked  # the native checker on raw lines, the signature's values masked
+        self._locate = locate  # ...and where it refuses a value first
+        #: False: a keyword only the reference's validator checks is left unsettled (a verdict
+        #: wanted quickly, as the dialect hint's, is not worth loading jsonschema for)
+        self.reference_allowed = True
         self._leaves: dict[tuple[str, Path], _Leaf | None] = {}
         self._plans: dict[tuple[str, str], tuple[Check, ...]] = {}
         self._signature: dict[str, tuple[Path, ...]] = {}
@@ -91,9 +97,13 @@ class Drift:
             plans = [self._checks(leaf) for leaf in leaves]  # type: ignore[arg-type]
         except (Unsettled, LookupError, TypeError, ValueError):
             return [None] * len(raws)
+        try:
+            masked = self._masked(schema, raws, signature)
+        except ValueError:  # paths the native checker refuses (one inside another): none settled
+            return [None] * len(raws)
         loads = orjson.loads
         out: list[tuple[str, list[Violation]] | None] = []
-        for found in self._masked(schema, raws, signature):
+        for found in masked:
             if found is None:
                 out.append(None)
                 continue
@@ -112,6 +122,30 @@ class Drift:
                 violations.sort(key=sort_key)
             out.append((found[0], violations))
         return out
+
+    def discover(self, schema: str, raw: bytes | str) -> tuple[str, list[Violation]] | None:
+        """(kind, violations) of a line the signature does not settle, where its failing
+        values are leaves the native checker finds itself (each place masked in turn, until
+        the rest passes): their paths become the signature. None where it cannot (a value
+        that fails for what it lacks, not what it is; more than 8 places...): jsonschema-rs
+        and the reference then say where and what."""
+        paths: list[Path] = []
+        while (place := self._locate(schema, raw, tuple(paths))) is not None:
+            # a place on the way to, or below, one already masked: the failure is not a leaf's
+            if not place or len(paths) == 8 or any(p[: len(place)] == place or place[: len(p)] == p for p in paths):
+                return None
+            paths.append(place)
+        if not paths:
+            return None
+        before = self._signature.get(schema)
+        self._signature[schema] = tuple(paths)
+        [settled] = self.settle(schema, [raw])
+        if settled is None:
+            if before is None:
+                del self._signature[schema]
+            else:
+                self._signature[schema] = before
+        return settled
 
     def learn(self, schema: str, paths: list[Path], found: list[Violation], raw: bytes | str) -> None:
         """Keep `paths` (the failing instance paths of the raw line `raw`, whose findings are
@@ -160,6 +194,8 @@ class Drift:
             if plain and _plainly(value, kind):
                 return  # no finding, and no need of the reference's validator
             if not asked:
+                if not self.reference_allowed:
+                    raise Unsettled(location)
                 asked.append(self._locator.node(location))
             _, _, node, validator = asked[0]
             if validator is None:

@@ -170,7 +170,7 @@ class FastEngine:
         if native is None or locator is None or schema not in native.roots:
             return None
         if self._drift is None:
-            self._drift = Drift(locator.schemas, locator, native.masked)
+            self._drift = Drift(locator.schemas, locator, native.masked, native.locate)
         return self._drift
 
     def accepts(self, schema: str, payload: Any) -> bool:
@@ -184,17 +184,24 @@ class FastEngine:
         except Exception:  # Cyclic, a lone surrogate (not UTF-8), an integer beyond its range...: ask the reference
             return False
 
-    def proves(self, schema: str, raw: bytes | str, *, native: bool = True) -> bool:
+    def proves(self, schema: str, raw: bytes | str) -> bool:
         """Whether the fast path proves a raw line valid, without the reference (False: not
-        proven, which is nearly always invalid). `native=False`: jsonschema-rs alone (the
-        native checker is not made for one line)."""
-        if native and self.native is not None and schema in self.native.roots and self.native.kinds(schema, [raw])[0]:
+        proven, which is nearly always invalid). A drifted line (leaves that fail) is told by
+        the native checker alone: no jsonschema-rs to load for it."""
+        if self.native is None or schema not in self.native.roots:
+            pass
+        elif self.native.kinds(schema, [raw])[0]:
             return True
+        elif (drift := self.drift(schema)) is not None and self._exact_numbers:
+            drift.reference_allowed = False
+            try:
+                done = drift.settle(schema, [raw])[0] or drift.discover(schema, raw)
+            finally:
+                drift.reference_allowed = True
+            if done is not None:
+                return not done[1]
         try:
-            payload = loads(raw)
-            if not native:
-                return plain_json(payload) and bool(self.fallback(schema).is_valid(payload))
-            return self.accepts(schema, payload)
+            return self.accepts(schema, loads(raw))
         except Exception:  # not JSON, Cyclic, not UTF-8...: not proven
             return False
 
@@ -251,6 +258,11 @@ class FastEngine:
                 settled = dict(zip(lines, drift.settle(schema, [raws[j] for j in lines]), strict=True))
                 ahead, chunk = n + len(lines), min(2 * chunk, 1024)
             done = settled.pop(i, None)
+            if done is None and drift is not None:  # a new drift, found by the native checker itself?
+                signature = drift.signature(schema)
+                done = drift.discover(schema, raws[i])
+                if drift.signature(schema) != signature:
+                    ahead, chunk = n + 1, 8
             if done is not None:
                 if done[1]:  # the violations only are kept: memory stays small
                     self._stash[id(raws[i])] = (raws[i], *done)

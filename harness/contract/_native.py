@@ -95,6 +95,14 @@ class NativeModel:
         found: list[tuple[Any, ...] | None] = self.program.masked(root, lines, paths, "event", "error", data, errors)
         return found
 
+    def locate(
+        self, schema: str, line: bytes | str, paths: tuple[tuple[str | int, ...], ...] = ()
+    ) -> tuple[str | int, ...] | None:
+        """Where in `line` the first value the checker refuses is (member names and indexes),
+        `paths`' values masked; None where the line passes or what fails is no value's."""
+        place: tuple[str | int, ...] | None = self.program.locate(self.roots[schema][0], line, paths)
+        return place
+
     def runner(self, schema: str, *, records: bool = True) -> Runner:
         """`run(data, start)` over cassette records whose payloads must be `schema` (or,
         not `records`, raw stream lines): see `Program.run` in `_speedups.c` (end, lines,

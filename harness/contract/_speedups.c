@@ -282,6 +282,63 @@ done:
     return out;
 }
 
+/* locate(root, line, paths): where in the raw `line` the first value the checker refuses
+ * is, as a tuple of member names and array indexes, with `paths`' values masked (an empty
+ * tuple: none); None where the line passes, or where what fails is no member's or item's
+ * value (the line itself, bad JSON between values). A place, not a verdict: the value there
+ * may be an object that fails for what it lacks. */
+static PyObject *Program_locate(Program *self, PyObject *args) {
+    int root;
+    PyObject *line, *paths, *out = NULL;
+    if (!PyArg_ParseTuple(args, "iOO!", &root, &line, &PyTuple_Type, &paths)) return NULL;
+    if (root < 0 || root >= self->nnodes) return PyErr_Format(PyExc_ValueError, "no node %d", root);
+    const char *text = NULL;
+    Py_ssize_t len = 0;
+    if (PyBytes_Check(line)) {
+        text = PyBytes_AS_STRING(line);
+        len = PyBytes_GET_SIZE(line);
+    } else if (PyUnicode_Check(line)) {
+        text = utf8_of(line, &len); /* the str holds its UTF-8 while it lives: the args hold it */
+        if (!text) return Py_NewRef(Py_None); /* a lone surrogate: no place to tell */
+    } else {
+        return PyErr_Format(PyExc_TypeError, "a line: expected bytes or str");
+    }
+    Mask *mask = PyMem_Malloc(sizeof(Mask));
+    Track *track = PyMem_Malloc(sizeof(Track));
+    if (!mask || !track) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    int masking = PyTuple_GET_SIZE(paths) > 0;
+    if (masking && build_mask(mask, paths) < 0) goto done;
+    if (masking) memset(mask->start, 0, sizeof mask->start);
+    track->n = track->nat = track->found = 0;
+    const unsigned char *buf = (const unsigned char *)text;
+    Cur c = {buf, buf + len, 0, masking ? mask : NULL, masking ? 1 : 0, track};
+    unsigned char seen[MAX_FIELDS];
+    ws(&c);
+    int ok = value(self, root, &c, self->nodes[root].kind == N_OBJ ? seen : NULL);
+    if (ok || !track->found) {
+        out = Py_NewRef(Py_None);
+        goto done;
+    }
+    if (!(out = PyTuple_New(track->nat))) goto done;
+    for (int k = 0; k < track->nat; k++) {
+        const Step *st = &track->at[k];
+        PyObject *part = st->name ? PyUnicode_DecodeUTF8((const char *)st->name, st->len, "strict")
+                                  : PyLong_FromSsize_t(st->index);
+        if (!part) {
+            Py_CLEAR(out);
+            goto done;
+        }
+        PyTuple_SET_ITEM(out, k, part);
+    }
+done:
+    PyMem_Free(mask);
+    PyMem_Free(track);
+    return out;
+}
+
 /* accepts(root, payload): True if the decoded `payload` is surely valid. */
 static PyObject *Program_accepts(Program *self, PyObject *args) {
     int root;
@@ -296,6 +353,7 @@ static PyMethodDef Program_methods[] = {
     {"run", (PyCFunction)Program_run, METH_VARARGS, "The cassette records it is sure of, from a start."},
     {"accepts", (PyCFunction)Program_accepts, METH_VARARGS, "Whether a decoded payload is surely valid."},
     {"masked", (PyCFunction)Program_masked, METH_VARARGS, "Per line: its kind and the paths' raw values, or None."},
+    {"locate", (PyCFunction)Program_locate, METH_VARARGS, "Where the first value refused in a line is, or None."},
     {NULL},
 };
 

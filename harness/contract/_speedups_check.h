@@ -35,7 +35,9 @@ static int object(const Program *pr, const Node *n, Cur *c, unsigned char *seen)
             if (n->strict || below || !skip(c)) return 0;
         } else {
             c->mi = below;
+            if (c->track) track_push(c->track, s, e - s, -1);
             int ok = value(pr, n->fields[i].node, c, NULL);
+            if (c->track) track_pop(c->track, ok);
             c->mi = here;
             if (!ok) return 0;
             seen[i] = 1;
@@ -146,7 +148,9 @@ static int value(const Program *pr, int node, Cur *c, unsigned char *seen_out) {
             int item = n->kind == N_ARR ? n->item : (count < n->nitems ? n->items[count] : -1);
             int here = c->mi;
             c->mi = here ? mask_child(c->mask, here, NULL, 0, count) : 0;
+            if (c->track) track_push(c->track, NULL, 0, count);
             int ok = item >= 0 && value(pr, item, c, NULL);
+            if (c->track) track_pop(c->track, ok);
             c->mi = here;
             if (!ok) return 0;
             count++;

@@ -3,8 +3,16 @@
 #define HARNESS_SPEEDUPS_JSON_H
 
 struct Mask;
-/* Where a check is: `mask` and its step `mi` (0: none) only when values are masked (_speedups_mask.h). */
-typedef struct { const unsigned char *p, *end; int depth; const struct Mask *mask; int mi; } Cur;
+struct Track;
+/* Where a check is: `mask` and its step `mi` (0: none) only when values are masked, `track`
+ * only when the place of a failing value is asked for (_speedups_mask.h). */
+typedef struct {
+    const unsigned char *p, *end;
+    int depth;
+    const struct Mask *mask;
+    int mi;
+    struct Track *track;
+} Cur;
 
 /* bytes that go on a string's plain run: printable ASCII but '"' and '\\' */
 static unsigned char PLAIN[256];

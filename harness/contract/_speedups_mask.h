@@ -22,6 +22,30 @@ typedef struct Mask {
     const unsigned char *start[MASK_SLOTS], *end[MASK_SLOTS];
 } Mask;
 
+/* The way down to the value being checked, and where the first value that failed was: a
+ * member (name, NULL for an index) or an array index per step. */
+typedef struct { const unsigned char *name; Py_ssize_t len, index; } Step;
+typedef struct Track {
+    int n, nat, found;
+    Step way[MAX_DEPTH + 2], at[MAX_DEPTH + 2];
+} Track;
+
+static inline void track_push(Track *t, const unsigned char *name, Py_ssize_t len, Py_ssize_t index) {
+    if (t->n < MAX_DEPTH + 2) t->way[t->n] = (Step){name, len, index};
+    t->n++;
+}
+
+/* After the value at the top of the way: kept as the failing place if it failed first (the
+ * innermost failure comes back first), then off the way. */
+static inline void track_pop(Track *t, int ok) {
+    if (!ok && !t->found && t->n <= MAX_DEPTH + 2) {
+        memcpy(t->at, t->way, t->n * sizeof(Step));
+        t->nat = t->n;
+        t->found = 1;
+    }
+    t->n--;
+}
+
 /* The child of step `here` by member [s, s + len) (s NULL: by `index`), or 0. */
 static int mask_child(const Mask *m, int here, const unsigned char *s, Py_ssize_t len, Py_ssize_t index) {
     for (int k = here + 1; k < m->nsteps; k++) {

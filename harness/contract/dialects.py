@@ -57,10 +57,8 @@ def _keeps(contract: Contract, path: Path, endpoint: str | None) -> bool:
     seen = False
     fast = contract.engine if isinstance(contract.engine, FastEngine) else None
     for name, raw in _payloads(path, endpoint):
-        # the first line by jsonschema-rs alone: in a drift it is the only one, and the native
-        # checker (made for the whole model) is only worth making for the lines after it
         if fast is not None:
-            valid = fast.proves(contract.event_file(name), raw, native=seen)
+            valid = fast.proves(contract.event_file(name), raw)
         else:
             valid = not contract.inspect_line(raw, name)[1]
         if not valid:
