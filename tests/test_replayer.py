@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from statistics import median
 from typing import Any
 
 import pytest
@@ -191,19 +192,28 @@ def test_lines_go_out_byte_exact_one_chunk_each_with_the_recorded_head(tmp_path:
 
 def test_each_line_leaves_at_its_recorded_offset_over_the_speed_without_drift(tmp_path: Path) -> None:
     speed = 20.0
-    lines = events(0, 24, gap=0.2, start=0.2)  # 4.8 s recorded, 0.24 s here
-    path = cassette(tmp_path / "c.jsonl", "search-stream", (lines, CloseReason.SERVER_CLOSED, 5.0))
+    lines = events(0, 200, gap=0.15, start=0.15)  # 30 s recorded: a line every 7.5 ms for 1.5 s here
+    path = cassette(tmp_path / "c.jsonl", "search-stream", (lines, CloseReason.SERVER_CLOSED, 30.2))
     with ReplayServer([path], speed=speed) as server, RawStream(server.port, target(server, "search-stream")) as s:
         got = list(s.chunks())
         log = server.log[0]
+    assert [line.offset for line in log.lines] == [offset for offset, _ in lines]
+    # A one-off stall of this process (load, GC, the other xdist worker: up to ~0.3 s) delays the
+    # lines due during it, which then come at once as the replay catches up on the monotonic clock;
+    # every other line is on time. So medians, and at most a third of the lines off schedule, in a
+    # stream five times as long as such a stall.
+    # Lateness on the client: each arrival less the request and the line's offset over the speed.
     late = [c.at - s.sent - offset / speed for c, (offset, _) in zip(got, lines, strict=True)]
-    assert max(abs(x) for x in late) < 0.05, late  # sent all at once, the last would be 0.24 s early
-    assert sorted(late)[len(late) // 2] < 0.01
+    assert abs(median(late)) < 0.02, late  # all sent at once: -0.75 s (the median line is due 0.75 s in)
+    assert sum(abs(x - median(late)) > 0.02 for x in late) < len(late) // 3, late  # at once: nearly all
+    # Drift: on the server's own log, the lateness of the second half of the lines, median (a stall
+    # of 0.3 s spoils 40 of its 100). Scheduled on the monotonic clock it stays under a millisecond;
+    # sleeping the gap after each write instead adds each write's and wake-up's overhead (~60 us at
+    # the least), line after line: ~9 ms at line 150, and it never catches up after a stall.
     errors = [line.sent - line.due for line in log.lines]
     assert len(errors) == len(lines)
-    assert max(errors) < 0.05
-    assert sorted(errors)[len(errors) // 2] < 0.003  # scheduled on the monotonic clock, not after each other
-    assert [line.offset for line in log.lines] == [offset for offset, _ in lines]
+    assert median(errors[len(errors) // 2 :]) < 0.004, errors
+    assert median(errors) < 0.003, errors
 
 
 def test_speed_max_writes_as_fast_as_the_client_reads(tmp_path: Path) -> None:
