@@ -167,18 +167,28 @@ def test_drop_cuts_a_line_in_the_middle_and_closes_without_the_last_chunk(ten: P
         assert server.log[0].end is End.DROPPED and server.log[0].events == 2
 
 
-def test_stall_sends_nothing_at_all_for_its_time_then_the_backlog(ten: Path) -> None:
+def test_stall_sends_nothing_at_all_for_its_time_then_the_backlog(tmp_path: Path) -> None:
     speed = 10.0
+    lines = events(0, 10, gap=1.0, start=1.0)  # due at 0.1, 0.2 .. 1.0 s here
+    path = cassette(tmp_path / "c.jsonl", "search-stream", (lines, CloseReason.SERVER_CLOSED, 10.5))
     with (
-        ReplayServer([ten], speed=speed, faults=["stall=5@3"]) as server,  # 0.5 s here
+        ReplayServer([path], speed=speed, faults=["stall=4@3"]) as server,  # 0.4 s here, from ~0.3 s
         RawStream(server.port, "/2/tweets/search/stream") as s,
     ):
         got = list(s.chunks())
+        log = server.log[0]
     assert [c.data for c in got] == RAWS  # no heartbeat during the stall, nothing lost
-    gap = got[3].at - got[2].at
-    assert 0.45 < gap < 0.7, gap
-    # the lines that fell due during the stall come at once after it
-    assert got[7].at - got[3].at < 0.05
+    assert [str(f.fault) for f in log.faults] == ["stall=4@3"] and log.faults[0].events == 3
+    sent = [line.sent for line in log.lines]
+    # the server's own clock: the stall waits for its deadline, so a stall of this process (up to
+    # ~0.3 s) can only lengthen it. Not applied: 0.1 s; applied unscaled: 4 s.
+    assert 0.39 < sent[3] - sent[2] < 0.75, sent
+    # the client cannot see the line before the stall's end (0.3 + 0.4 s after the request at the
+    # earliest); with no stall it would come at 0.4 s, with one unscaled at 4.3 s
+    assert 0.69 < got[3].at - s.sent < 1.2, got[3].at - s.sent
+    # the lines that fell due during the stall (0.4 .. 0.7 s) leave at once after it, in one write:
+    # on a schedule shifted by the stall instead, they would leave 0.3 s apart
+    assert sent[6] - sent[3] < 0.15, sent
 
 
 def test_split_puts_cr_and_lf_in_two_chunks_and_iter_lines_sees_a_false_heartbeat(ten: Path) -> None:
