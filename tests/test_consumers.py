@@ -81,11 +81,12 @@ def arrival_errors(server: ReplayServer, consumed: Consumed, offsets: list[float
 
 
 def assert_on_time(late: list[float]) -> None:
-    """Each line handed over at its offset: a one-off stall of this process (up to ~0.3 s) delays the
-    few lines due during it (the replay catches up after it), so the median, and at most a third late.
-    A consumer that buffers lines (in pairs, or 512 bytes at a time) fails one or the other."""
+    """Each line handed over at its offset: a stall of this process (~0.3 s, 0.1 s between lines)
+    delays the three or four lines due during it (the replay catches up after it), so the median, and
+    fewer than half late. A consumer that buffers lines (in pairs: half of them late; 512 bytes at a
+    time: most) fails one or the other."""
     assert abs(median(late)) < TOLERANCE, late
-    assert sum(abs(x) >= TOLERANCE for x in late) <= len(late) // 3, late
+    assert 2 * sum(abs(x) >= TOLERANCE for x in late) < len(late), late
 
 
 # -- xdk -------------------------------------------------------------------------------------------
