@@ -99,10 +99,11 @@ def test_offsets_are_arrival_times(cassette: Path) -> None:
 
 def test_heartbeats_are_recorded_and_duration_stops(cassette: Path) -> None:
     with LoopbackServer(ServeOptions(rate=0, heartbeat=0.03)) as server:
-        result = record(server.base_url + SEARCH, cassette, duration=0.35)
+        result = record(server.base_url + SEARCH, cassette, duration=0.7)
     assert result.reason is StopReason.DURATION and result.ok
     beats = [r for r in Cassette(cassette) if isinstance(r, Line)]
-    assert 4 <= len(beats) == result.stats.heartbeats and all(b.is_heartbeat for b in beats)
+    # ~23 in 0.7 s; a stall of the process (~0.3 s) costs ten of them (heartbeats not kept: none)
+    assert 5 <= len(beats) == result.stats.heartbeats and all(b.is_heartbeat for b in beats)
 
 
 def test_a_server_close_ends_the_recording_cleanly(cassette: Path) -> None:
