@@ -200,12 +200,12 @@ def test_each_line_leaves_at_its_recorded_offset_over_the_speed_without_drift(tm
     assert [line.offset for line in log.lines] == [offset for offset, _ in lines]
     # A one-off stall of this process (load, GC, the other xdist worker: up to ~0.3 s) delays the
     # lines due during it, which then come at once as the replay catches up on the monotonic clock;
-    # every other line is on time. So medians, and at most a third of the lines off schedule, in a
+    # every other line is on time. So medians, and fewer than half the lines off schedule, in a
     # stream five times as long as such a stall.
     # Lateness on the client: each arrival less the request and the line's offset over the speed.
     late = [c.at - s.sent - offset / speed for c, (offset, _) in zip(got, lines, strict=True)]
     assert abs(median(late)) < 0.02, late  # all sent at once: -0.75 s (the median line is due 0.75 s in)
-    assert sum(abs(x - median(late)) > 0.02 for x in late) < len(late) // 3, late  # at once: nearly all
+    assert 2 * sum(abs(x - median(late)) > 0.02 for x in late) < len(late), late  # at once: nearly all
     # Drift: on the server's own log, the lateness of the second half of the lines, median (a stall
     # of 0.3 s spoils 40 of its 100). Scheduled on the monotonic clock it stays under a millisecond;
     # sleeping the gap after each write instead adds each write's and wake-up's overhead (~60 us at
