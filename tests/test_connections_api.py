@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -223,6 +224,28 @@ def test_harness_serve_lists_and_ends_its_streams_too(tmp_path: Path) -> None:
         proc.send_signal(signal.SIGTERM)
         proc.communicate(timeout=10)
     assert proc.returncode == 0
+
+
+def test_a_loopback_stream_is_listed_as_soon_as_its_head_has_come(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A client that has its 200 finds its stream listed, and so killable (X's way out of a 429 is to
+    delete the connections right away). The loopback wrote the head before listing the stream: a
+    handler held up there (load) left an answered stream unlisted, and two streams listed out of
+    order, which hung test_harness_serve_lists_and_ends_its_streams_too (it killed the wrong one)."""
+    with LoopbackServer(ServeOptions(rate=20, heartbeat=0.1, seed=2)) as server:
+        table = server.connection_table
+        register = table.open
+
+        def held_up(*args: Any, **kwargs: Any) -> Any:
+            time.sleep(0.3)  # the handler's thread not scheduled for a while: the window, made wide
+            return register(*args, **kwargs)
+
+        monkeypatch.setattr(table, "open", held_up)
+        a = open_stream(server.base_url)
+        try:
+            listed = requests.get(server.base_url + "/2/connections?connection.fields=id", headers=AUTH, timeout=10)
+            assert len(valid("Get2ConnectionsResponse", listed.json()).get("data", [])) == 1
+        finally:
+            a.close()
 
 
 def test_every_stream_of_the_loopback_is_listed_by_its_spec_name() -> None:

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from statistics import median
 from typing import Any
 
 import pytest
@@ -79,20 +80,28 @@ def arrival_errors(server: ReplayServer, consumed: Consumed, offsets: list[float
     return [at - started - offset / SPEED for (at, _), offset in zip(consumed.items, offsets, strict=True)]
 
 
+def assert_on_time(late: list[float]) -> None:
+    """Each line handed over at its offset: a stall of this process (~0.3 s, 0.1 s between lines)
+    delays the three or four lines due during it (the replay catches up after it), so the median, and
+    fewer than half late. A consumer that buffers lines (in pairs: half of them late; 512 bytes at a
+    time: most) fails one or the other."""
+    assert abs(median(late)) < TOLERANCE, late
+    assert 2 * sum(abs(x) >= TOLERANCE for x in late) < len(late), late
+
+
 # -- xdk -------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("endpoint", list(METHODS))
 def test_xdk_receives_every_event_in_order_at_the_recorded_offsets(tmp_path: Path, endpoint: str) -> None:
-    lines = events(100, 12, gap=0.25, endpoint=endpoint)
-    lines.insert(6, (1.4, b"\r\n"))  # a heartbeat, which xdk skips
+    lines = events(100, 12, gap=1.0, endpoint=endpoint)  # 1.2 s here: a stall is a small part of it
+    lines.insert(6, (5.5, b"\r\n"))  # a heartbeat, which xdk skips
     query = {} if endpoint == "search-stream" else {"partition": "1"}  # the partition xdk asks for
-    path = cassette(tmp_path / "c.jsonl", endpoint, (lines, CloseReason.CLIENT_STOPPED, 3.5), query=query)
+    path = cassette(tmp_path / "c.jsonl", endpoint, (lines, CloseReason.CLIENT_STOPPED, 12.5), query=query)
     with ReplayServer([path], speed=SPEED) as server:
         got = xdk_consume(server, endpoint, 12)
         log = server.log[0]
     assert got.error is None
     assert got.ids == [str(100 + i) for i in range(12)]
-    late = arrival_errors(server, got, [offset for offset, raw in lines if raw != b"\r\n"])
-    assert max(abs(x) for x in late) < TOLERANCE, late
+    assert_on_time(arrival_errors(server, got, [offset for offset, raw in lines if raw != b"\r\n"]))
     assert log.status == 200 and log.endpoint == endpoint and len(server.log) == 1
 
 
@@ -239,21 +248,20 @@ def tweepy_consume(server: ReplayServer, tweets: int, timeout: float = 10.0) -> 
 def test_tweepy_through_the_proxy_gets_every_tweet_and_heartbeat_in_order(
     tmp_path: Path, proxy_env: Callable[[ReplayServer], None]
 ) -> None:
-    lines = events(0, 8, gap=0.25)
-    lines[4:4] = [(1.05, b"\r\n"), (1.06, b"\r\n")]
-    path = cassette(tmp_path / "c.jsonl", "search-stream", (lines, CloseReason.CLIENT_STOPPED, 3.0))
+    lines = events(0, 12, gap=1.0)  # 1.2 s here: a stall is a small part of it
+    lines[6:6] = [(5.5, b"\r\n"), (5.51, b"\r\n")]
+    path = cassette(tmp_path / "c.jsonl", "search-stream", (lines, CloseReason.CLIENT_STOPPED, 12.5))
     with ReplayServer([path], speed=SPEED, proxy=True) as server:
         proxy_env(server)
-        client = tweepy_consume(server, 8)
+        client = tweepy_consume(server, 12)
         log = server.log[0]
     assert log.tunnel == "api.twitter.com"  # tweepy's hard-coded host, intercepted
-    assert client.of("tweet") == list(range(8))
+    assert client.of("tweet") == list(range(12))
     kinds = [k for _, k, _ in client.seen if k in ("tweet", "keep-alive")]
-    assert kinds == ["tweet"] * 4 + ["keep-alive"] * 2 + ["tweet"] * 4
+    assert kinds == ["tweet"] * 6 + ["keep-alive"] * 2 + ["tweet"] * 6
     arrivals = [at for at, k, _ in client.seen if k == "tweet"]
     offsets = [offset for offset, raw in lines if raw != b"\r\n"]
-    late = [at - log.started - offset / SPEED for at, offset in zip(arrivals, offsets, strict=True)]
-    assert max(abs(x) for x in late) < TOLERANCE, late
+    assert_on_time([at - log.started - offset / SPEED for at, offset in zip(arrivals, offsets, strict=True)])
 
 
 def test_tweepy_reports_a_false_keep_alive_when_cr_and_lf_are_split(

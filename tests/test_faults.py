@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from statistics import median
 
 import pytest
 import requests
@@ -167,18 +168,28 @@ def test_drop_cuts_a_line_in_the_middle_and_closes_without_the_last_chunk(ten: P
         assert server.log[0].end is End.DROPPED and server.log[0].events == 2
 
 
-def test_stall_sends_nothing_at_all_for_its_time_then_the_backlog(ten: Path) -> None:
+def test_stall_sends_nothing_at_all_for_its_time_then_the_backlog(tmp_path: Path) -> None:
     speed = 10.0
+    lines = events(0, 10, gap=1.0, start=1.0)  # due at 0.1, 0.2 .. 1.0 s here
+    path = cassette(tmp_path / "c.jsonl", "search-stream", (lines, CloseReason.SERVER_CLOSED, 10.5))
     with (
-        ReplayServer([ten], speed=speed, faults=["stall=5@3"]) as server,  # 0.5 s here
+        ReplayServer([path], speed=speed, faults=["stall=4@3"]) as server,  # 0.4 s here, from ~0.3 s
         RawStream(server.port, "/2/tweets/search/stream") as s,
     ):
         got = list(s.chunks())
+        log = server.log[0]
     assert [c.data for c in got] == RAWS  # no heartbeat during the stall, nothing lost
-    gap = got[3].at - got[2].at
-    assert 0.45 < gap < 0.7, gap
-    # the lines that fell due during the stall come at once after it
-    assert got[7].at - got[3].at < 0.05
+    assert [str(f.fault) for f in log.faults] == ["stall=4@3"] and log.faults[0].events == 3
+    sent = [line.sent for line in log.lines]
+    # the server's own clock: the stall waits for its deadline, so a stall of this process (up to
+    # ~0.3 s) can only lengthen it. Not applied: 0.1 s; applied unscaled: 4 s.
+    assert 0.39 < sent[3] - sent[2] < 0.75, sent
+    # the client cannot see the line before the stall's end (0.3 + 0.4 s after the request at the
+    # earliest); with no stall it would come at 0.4 s, with one unscaled at 4.3 s
+    assert 0.69 < got[3].at - s.sent < 1.2, got[3].at - s.sent
+    # the lines that fell due during the stall (0.4 .. 0.7 s) leave at once after it, in one write:
+    # on a schedule shifted by the stall instead, they would leave 0.3 s apart
+    assert sent[6] - sent[3] < 0.15, sent
 
 
 def test_split_puts_cr_and_lf_in_two_chunks_and_iter_lines_sees_a_false_heartbeat(ten: Path) -> None:
@@ -218,27 +229,35 @@ def test_throttle_limits_the_byte_rate_on_the_recordings_clock(tmp_path: Path) -
     lines = events(0, 20, gap=0.0, start=0.01)  # all due at once: only the throttle spaces them
     path = cassette(tmp_path / "c.jsonl", "search-stream", (lines, CloseReason.SERVER_CLOSED, 0.02))
     size = sum(len(raw) for _, raw in lines)
-    rate = size / 2  # two seconds' worth at 1x; 0.5 s at speed 4
+    rate = size / 4  # four seconds' worth at 1x; 1 s at speed 4
     with (
         ReplayServer([path], speed=4, faults=[f"throttle={rate}"]) as server,
         RawStream(server.port, "/2/tweets/search/stream") as s,
     ):
         got = list(s.chunks())
-    took = got[-1].at - s.sent
     assert [c.data for c in got] == [raw for _, raw in lines]
-    assert 0.4 < took < 0.8, took
+    # the throttle keeps a schedule from its start (a stall of this process, up to ~0.3 s, is caught
+    # up after it), so the last byte cannot leave before ~1 s: none at all, ~0 s; the rate taken on the
+    # wall clock rather than the recording's, 4 s
+    took = got[-1].at - s.sent
+    assert 0.9 < took < 1.6, took
+    # spaced over that second: the middle line about half-way (sent at the end of the throttle: 1 s)
+    middle = median(c.at - s.sent for c in got)
+    assert 0.3 < middle < 0.85, middle
 
 
 def test_time_triggered_faults_hit_at_their_time(ten: Path) -> None:
     with (
-        ReplayServer([ten], speed=10, faults=["disconnect@0.45s"]) as server,
+        ReplayServer([ten], speed=2, faults=["disconnect@0.45s"]) as server,
         RawStream(server.port, "/2/tweets/search/stream") as s,
     ):
         got = list(s.chunks())
-    # events at 0.1 .. 0.4 s recorded went out; at 0.45 s the disconnect payload, at 0.045 s here
+    # events at 0.1 .. 0.4 s recorded (0.05 .. 0.2 s here) went out; at 0.45 s, 0.225 s here, the
+    # disconnect payload, before the event due at 0.25 s here even when a stall made both due at once.
+    # At the wrong speed (0.45 s here), events 4 to 7 would have gone out first.
     assert [c.data for c in got[:-1]] == RAWS[:4]
     assert b"operational-disconnect" in got[-1].data
-    assert 0.04 < got[-1].at - s.sent < 0.1
+    assert 0.22 < got[-1].at - s.sent < 0.7  # not before its time; after it, a stall of up to ~0.3 s
     assert server.log[0].faults[0].events == 4
 
 
@@ -250,7 +269,8 @@ def test_a_fault_injected_at_runtime_hits_an_open_stream_at_once(tmp_path: Path)
             started = time.monotonic()
             server.inject(Fault(FaultKind.DISCONNECT))
             rest = list(s.chunks())
-        assert time.monotonic() - started < 1.0
+        # not waiting for the next line: the stream sleeps until its heartbeat, 20 s away
+        assert time.monotonic() - started < 5.0
         assert len(rest) == 1 and b"operational-disconnect" in rest[0].data and s.clean
 
 

@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
+from statistics import median
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -87,19 +88,22 @@ def test_records_the_sources_lines_byte_exact(source: LoopbackServer, cassette: 
 
 def test_offsets_are_arrival_times(cassette: Path) -> None:
     line = b'{"data":{"id":"1","text":"x"}}\r\n'
-    with Hostile(stream(line, line, line, gap=0.15)) as server:
+    with Hostile(stream(*[line] * 7, gap=0.15)) as server:
         record(server.base_url + SEARCH, cassette)
     offsets = [r.offset for r in Cassette(cassette) if isinstance(r, Line)]
+    # a one-off stall here (up to ~0.3 s) stretches one gap and squeezes the next two: the median
+    # of six tells the 0.15 s the lines were written apart (stamped at write or at the end: ~0)
     gaps = [b - a for a, b in itertools.pairwise(offsets)]
-    assert len(offsets) == 3 and all(0.12 < g < 0.6 for g in gaps), gaps
+    assert len(offsets) == 7 and 0.12 < median(gaps) < 0.6, gaps
 
 
 def test_heartbeats_are_recorded_and_duration_stops(cassette: Path) -> None:
     with LoopbackServer(ServeOptions(rate=0, heartbeat=0.03)) as server:
-        result = record(server.base_url + SEARCH, cassette, duration=0.35)
+        result = record(server.base_url + SEARCH, cassette, duration=0.7)
     assert result.reason is StopReason.DURATION and result.ok
     beats = [r for r in Cassette(cassette) if isinstance(r, Line)]
-    assert 4 <= len(beats) == result.stats.heartbeats and all(b.is_heartbeat for b in beats)
+    # ~23 in 0.7 s; a stall of the process (~0.3 s) costs ten of them (heartbeats not kept: none)
+    assert 5 <= len(beats) == result.stats.heartbeats and all(b.is_heartbeat for b in beats)
 
 
 def test_a_server_close_ends_the_recording_cleanly(cassette: Path) -> None:
@@ -247,7 +251,7 @@ def test_context_manager_stops_a_silent_stream_at_once(cassette: Path) -> None:
         with Recorder(server.base_url + SEARCH, cassette, RecordOptions(token=TOKEN)) as recorder:
             time.sleep(0.2)
             t = time.monotonic()
-        assert time.monotonic() - t < 1.0
+        assert time.monotonic() - t < 5.0  # not at once: the next heartbeat, 60 s away
     assert recorder.result is not None and recorder.result.reason is StopReason.STOPPED
     last = records(cassette)[-1]
     assert isinstance(last, Close) and last.reason is CloseReason.CLIENT_STOPPED

@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from statistics import median
 from typing import Any
 
 import pytest
@@ -191,19 +192,26 @@ def test_lines_go_out_byte_exact_one_chunk_each_with_the_recorded_head(tmp_path:
 
 def test_each_line_leaves_at_its_recorded_offset_over_the_speed_without_drift(tmp_path: Path) -> None:
     speed = 20.0
-    lines = events(0, 24, gap=0.2, start=0.2)  # 4.8 s recorded, 0.24 s here
-    path = cassette(tmp_path / "c.jsonl", "search-stream", (lines, CloseReason.SERVER_CLOSED, 5.0))
+    lines = events(0, 200, gap=0.15, start=0.15)  # 30 s recorded: a line every 7.5 ms for 1.5 s here
+    path = cassette(tmp_path / "c.jsonl", "search-stream", (lines, CloseReason.SERVER_CLOSED, 30.2))
     with ReplayServer([path], speed=speed) as server, RawStream(server.port, target(server, "search-stream")) as s:
         got = list(s.chunks())
         log = server.log[0]
+    assert [line.offset for line in log.lines] == [offset for offset, _ in lines]
+    # A stall of this process (load, GC, the other xdist worker: ~0.3 s) delays the lines due during
+    # it, which then come at once as the replay catches up on the monotonic clock; it never makes a
+    # line early. So: none early, most on time, and drift judged by the best of the last lines.
+    # Lateness on the client: each arrival less the request and the line's offset over the speed.
     late = [c.at - s.sent - offset / speed for c, (offset, _) in zip(got, lines, strict=True)]
-    assert max(abs(x) for x in late) < 0.05, late  # sent all at once, the last would be 0.24 s early
-    assert sorted(late)[len(late) // 2] < 0.01
+    assert min(late) > -0.002, late  # all sent at once: the last would come 1.5 s early
+    assert sorted(late)[len(late) // 4] < 0.02, late  # three lines in four on time, unless stalls cover 1.1 s
+    # Drift, on the server's own log: scheduled on the monotonic clock, a line after the last stall is
+    # on time again (under a millisecond late); sleeping the gap after each write instead adds each
+    # write's and wake-up's overhead (~60 us at the least) line after line and never catches up:
+    # ~9 ms and more by line 150, ~28 ms measured.
     errors = [line.sent - line.due for line in log.lines]
     assert len(errors) == len(lines)
-    assert max(errors) < 0.05
-    assert sorted(errors)[len(errors) // 2] < 0.003  # scheduled on the monotonic clock, not after each other
-    assert [line.offset for line in log.lines] == [offset for offset, _ in lines]
+    assert min(errors[-len(errors) // 4 :]) < 0.004, errors
 
 
 def test_speed_max_writes_as_fast_as_the_client_reads(tmp_path: Path) -> None:
@@ -263,14 +271,16 @@ def test_on_end_hold_keeps_the_stream_open_with_heartbeats_at_the_scaled_interva
     path = cassette(tmp_path / "c.jsonl", "search-stream", (events(0, 2), CloseReason.CLIENT_STOPPED, 0.5))
     with ReplayServer([path], speed=100, heartbeat=20.0) as server:  # heartbeats every 0.2 s
         with RawStream(server.port, target(server, "search-stream")) as s:
-            got = s.take(5)
-        assert [c.data for c in got[2:]] == [b"\r\n"] * 3
+            got = s.take(9)
+        assert [c.data for c in got[2:]] == [b"\r\n"] * 7
+        # each heartbeat 0.2 s after the last write: a one-off stall (up to ~0.3 s) stretches one gap,
+        # or on the client shrinks the next: the median of seven tells (unscaled: 20 s, none: the take times out)
         gaps = [b.at - a.at for a, b in itertools.pairwise(got[1:])]
-        assert all(0.15 < g < 0.3 for g in gaps), gaps
+        assert 0.15 < median(gaps) < 0.3, gaps
         assert server.log[0].finished.wait(2)  # it noticed the client go at once, not at the next heartbeat
         assert server.log[0].end is End.VANISHED
         kinds = [line.kind for line in server.log[0].lines]
-        assert kinds[:5] == [LineKind.EVENT] * 2 + [LineKind.KEEPALIVE] * 3
+        assert kinds[:9] == [LineKind.EVENT] * 2 + [LineKind.KEEPALIVE] * 7
         # a later connection finds the recording run out: heartbeats only, as a quiet live stream
         with RawStream(server.port, target(server, "search-stream")) as s:
             assert [c.data for c in s.take(2)] == [b"\r\n", b"\r\n"]
@@ -284,12 +294,17 @@ def test_on_end_close_ends_the_stream_and_loop_starts_over_on_the_same_connectio
         RawStream(server.port, "/2/tweets/search/stream") as s,
     ):
         assert len(list(s.chunks())) == 3 and s.clean
-    with ReplayServer([path], speed=10, on_end="loop") as server:
+    with ReplayServer([path], speed=2, on_end="loop") as server:
         with RawStream(server.port, target(server, "search-stream")) as s:
             got = s.take(9)
+        log = server.log[0]
         assert [c.data for c in got] == [raw for _, raw in lines] * 3
-        # the next pass is on the recording's clock too: about 0.3 s / 10 after the last
-        assert 0.01 < got[3].at - got[2].at < 0.1
+        # the next pass is on the recording's clock too: its first line 0.3 - 0.2 + 0.1 - 0.01 (the
+        # head's offset) = 0.19 s recorded after the last line, 0.095 s here (at once: 0 or less)
+        due = [line.due for line in log.lines[:9]]
+        assert [round(due[i + 1] - due[i], 3) for i in (2, 5)] == [0.095, 0.095], due
+        # and kept: no line reaches the client before it is due (a stall can only make them late)
+        assert all(c.at - s.sent > d - 0.002 for c, d in zip(got, due, strict=True)), (got, due)
 
 
 def test_each_consumer_token_has_its_own_place_in_the_recording(tmp_path: Path) -> None:

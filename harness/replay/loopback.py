@@ -261,11 +261,12 @@ class LoopbackServer:
             client.sock, gzip=self.options.gzip and request.accepts_gzip(), chunked=not request.http10
         )
         headers = (*STREAM_HEADERS, ("Cache-Control", "no-cache, no-store"), ("X-Harness-Source", "loopback"))
-        writer.start(200, "OK", headers)
+        # listed before it is answered: a client that has its head finds its stream listed (and killable)
         entry, wake = self.connection_table.open(endpoint.name, log, client.sock), threading.Event()
         with self._count_lock:
             self._wakers[client.index] = wake
         try:
+            writer.start(200, "OK", headers)
             sent, finished = self._stream(writer, endpoint, client.index, params, log, wake)
             if log.killed:
                 writer.send(FORCE_DISCONNECT_LINE)
