@@ -28,7 +28,7 @@ __all__ = ["Finding", "Oracle"]
 class Finding:
     """An entry point sure of a line the reference refuses (or gives another kind)."""
 
-    entry: str  # kinds/bytes, kinds/str, run/ndjson, run/records, accepts, masked, fallback/line, fallback/accepts
+    entry: str  # kinds/bytes, kinds/str, run/ndjson, run/records, accepts, masked, locate, fallback/...
     endpoint: str
     profile: str
     said: str
@@ -127,7 +127,10 @@ class Oracle:
                 continue
             if self.native.accepts(schema, payload):
                 sure[("accepts", raw)] = payload_kind(payload)
-        at = (("data", "created_at"),)
+        at: tuple[tuple[str | int, ...], ...] = (("data", "created_at"),)
+        for raw in raws[::7]:  # where each refuses a value first: memory safety on hostile lines
+            self.native.locate(schema, raw, ())
+            self.native.locate(schema, raw, at)
         for raw, got in zip(raws, self.native.masked(schema, raws, at), strict=True):
             if got is not None:  # rare in this lane: the full look at it
                 found += self._masked(raw, endpoint, schema, _loads_or_none(raw))
@@ -147,6 +150,9 @@ class Oracle:
         found = []
         for paths in tries:
             try:
+                place = self.native.locate(schema, raw, paths)
+                if place is not None and not isinstance(place, tuple):
+                    found.append(Finding("locate", endpoint, self.profile.value, repr(place), "a tuple", raw))
                 [got] = self.native.masked(schema, [raw], paths)
             except ValueError:  # paths it refuses (too deep, too many): said, not a finding
                 continue
