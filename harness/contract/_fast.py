@@ -244,7 +244,6 @@ class FastEngine:
         # A line the native checker did not prove valid is nearly always invalid: jsonschema-rs
         # collects its errors at once, and its findings are kept for `line_violations` (this
         # batch's only: the payload itself is not kept).
-        rust = self.collector(schema) if collect else self.fallback(schema)
         self._stash = {}
         drift = self.drift(schema) if collect else None
         todo = [i for i, kind in enumerate(kinds) if kind is None]
@@ -272,10 +271,10 @@ class FastEngine:
             try:
                 value = decode(raws[i])
                 if not collect:
-                    if rust.is_valid(value):
+                    if self.fallback(schema).is_valid(value):
                         kinds[i] = payload_kind(value)
                     continue
-                errors = list(rust.iter_errors(value))
+                errors = list(self.collector(schema).iter_errors(value))  # made at the first line that needs it
                 if not errors:
                     kinds[i] = payload_kind(value)
                     continue
