@@ -196,6 +196,8 @@ class FastEngine:
             drift.reference_allowed = False
             try:
                 done = drift.settle(schema, [raw])[0] or drift.discover(schema, raw)
+            except Exception:  # whatever it is: jsonschema-rs below
+                done = None
             finally:
                 drift.reference_allowed = True
             if done is not None:
@@ -252,14 +254,17 @@ class FastEngine:
         settled: dict[int, tuple[str, list[Violation]] | None] = {}
         ahead, chunk = 0, 8
         for n, i in enumerate(todo):
-            if drift is not None and n >= ahead and (signature := drift.signature(schema)) is not None:
+            if drift is not None and n >= ahead and drift.signature(schema) is not None:
                 lines = todo[n : n + chunk]
                 settled = dict(zip(lines, drift.settle(schema, [raws[j] for j in lines]), strict=True))
                 ahead, chunk = n + len(lines), min(2 * chunk, 1024)
             done = settled.pop(i, None)
             if done is None and drift is not None:  # a new drift, found by the native checker itself?
                 signature = drift.signature(schema)
-                done = drift.discover(schema, raws[i])
+                try:
+                    done = drift.discover(schema, raws[i])
+                except Exception:  # whatever it is: the slower path below knows
+                    done = None
                 if drift.signature(schema) != signature:
                     ahead, chunk = n + 1, 8
             if done is not None:
