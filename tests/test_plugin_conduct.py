@@ -116,7 +116,10 @@ def test_pushed(stream_replay):
     assert stream_replay.push({"data": {"id": "77", "text": "pushed"}}) == 1
     stream_replay.push(b'{"data":{"id":"78","text":"raw"}}\\r\\n')
     reader.join(10)
-    assert [g["data"]["id"] for g in got[-2:]] == ["77", "78"]
+    # "now": between the recorded lines, if the recording was still going out (at max speed on
+    # a loaded machine, it may be); each once, in the order pushed, and nothing lost
+    ids = [g["data"]["id"] for g in got]
+    assert len(ids) == 42 and [i for i in ids if i in ("77", "78")] == ["77", "78"]
     assert [l.kind for l in stream_replay.log[0].lines].count("pushed") == 2
 
 @pytest.mark.stream_cassette("s", speed="max")
