@@ -316,3 +316,21 @@ def test_a_drifted_format_never_makes_the_reference() -> None:
     schema = schemagen.event_file("search-stream")
     assert got == [("event", REFERENCE[Profile.DEFAULT].violations(schema, p)) for p in payloads]
     assert engine._reference is None
+
+
+@pytest.mark.parametrize("number", ["-1e400", "1e400", "-Infinity", "NaN", "-1.5", "1e308"])
+@pytest.mark.parametrize("field", ["like_count", "probability"])
+def test_a_number_json_loads_reads_beyond_a_double_keeps_the_references_findings(number: str, field: str) -> None:
+    """json.loads reads 1e400 as inf (and NaN as nan), which jsonschema-rs reads as null: the bound such a
+    value breaks (an integer's minimum, a probability's bounds) is still found, as the reference finds it."""
+    tweet = {**TWEET_BASE, "public_metrics": {"retweet_count": 1, "reply_count": 1, "like_count": 1, "quote_count": 1}}
+    tweet["context_annotations"] = []
+    tweet["entities"] = {"annotations": [{"start": 0, "end": 1, "probability": 0.5, "type": "Place",
+                                          "normalized_text": "x"}]}  # fmt: skip
+    line = json.dumps({"data": tweet}).replace('"like_count": 1' if field == "like_count" else '"probability": 0.5',
+                                               f'"{field}": {number}')  # fmt: skip
+    assert number in line
+    schema = schemagen.event_file("search-stream")
+    for engine in (FastEngine(Profile.DEFAULT), FAST[Profile.DEFAULT]):
+        got = Contract(Profile.DEFAULT, engine).inspect_lines([line] * 3, "search-stream")
+        assert got == [("event", REFERENCE[Profile.DEFAULT].violations(schema, json.loads(line)))] * 3

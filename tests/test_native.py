@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from test_fast import DATE_TIMES, IDS, KEYS, NAMES, STRINGS, URIS, mutated, sites
 
 from harness.contract import schemagen
+from harness.contract._fast import FastEngine
 from harness.contract._native import (
     ANYOBJ,
     ARR,
@@ -35,6 +36,7 @@ from harness.contract._native import (
 )
 from harness.contract._patterns import DATE_TIME as DATE_TIME_RULE
 from harness.contract._patterns import URI_FAST
+from harness.contract.checker import Contract
 from harness.contract.schemagen import Profile
 from harness.contract.validator import ReferenceEngine, ecma_pattern, payload_kind
 from harness.model import DEFINITIONS, ENDPOINTS, Alias, Arr, Obj, Str
@@ -524,3 +526,72 @@ def test_locate_names_a_place_in_the_line_whose_value_it_refuses(data: st.DataOb
     assert bool(named) == (native.kinds(schema, [raw])[0] is None)  # it found what it refused
     if named:
         assert native.masked(schema, [raw], tuple(named))[0] is not None
+
+
+def _dumps_twice(value: Any, twice: tuple[str | int, ...], shadow: Any, here: tuple[str | int, ...] = ()) -> str:
+    """JSON text of `value` with the member at `twice` written twice: its own value, then `shadow`."""
+    if isinstance(value, dict):
+        members = [f"{json.dumps(k)}:{_dumps_twice(v, twice, shadow, (*here, k))}" for k, v in value.items()]
+        if here == twice[:-1] and twice[-1] in value:
+            members.append(f"{json.dumps(twice[-1])}:{json.dumps(shadow)}")
+        return "{" + ",".join(members) + "}"
+    if isinstance(value, list):
+        return "[" + ",".join(_dumps_twice(v, twice, shadow, (*here, i)) for i, v in enumerate(value)) + "]"
+    return json.dumps(value)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), profile=st.sampled_from(list(Profile)))
+def test_masked_reads_a_member_written_twice_as_json_loads_does(data: st.DataObject, profile: Profile) -> None:
+    """A member on the way to a masked value (or the value's own) written twice: json.loads keeps the last
+    copy, which may hold another value there or none; masked() must not give the first copy's value."""
+    endpoint = data.draw(st.sampled_from(sorted(ENDPOINTS)))
+    payload = data.draw(xs.events(endpoint, optional=0.4))
+    paths = [p for p in scalar_paths(payload) if isinstance(p[0], str)]
+    if not paths:
+        return
+    path = data.draw(st.sampled_from(paths))
+    cut = data.draw(st.sampled_from([k for k in range(1, len(path) + 1) if isinstance(path[k - 1], str)]))
+    shadow: Any = payload
+    for part in path[:cut]:
+        shadow = shadow[part]
+    if cut == len(path):
+        shadow = data.draw(SCALARS)
+    else:  # the later copy of an object or array on the way: the masked value gone from it, or another
+        shadow = json.loads(json.dumps(shadow))
+        parent = shadow
+        for part in path[cut:-1]:
+            parent = parent[part]
+        if isinstance(parent, dict) and data.draw(st.booleans()):
+            del parent[path[-1]]
+        else:
+            parent[path[-1]] = data.draw(SCALARS)
+    raw = _dumps_twice(payload, path[:cut], shadow)
+    schema = schemagen.event_file(endpoint)
+    found, again = NATIVE[profile].masked(schema, [raw, raw.encode()], (path,))
+    assert found == again
+    if found is None:
+        return
+    decoded: Any = json.loads(raw)
+    for part in path:
+        decoded = decoded[part] if isinstance(decoded, (dict, list)) and part in _keys(decoded) else KeyError  # type: ignore[index]
+    assert json.loads(found[1]) == decoded
+    pointer = "".join(f"/{p}" for p in path)
+    assert {v.pointer for v in REFERENCE[profile].violations(schema, json.loads(raw))} <= {pointer}
+
+
+def test_masked_takes_no_member_on_the_way_written_twice() -> None:
+    native, schema = NATIVE[Profile.DEFAULT], schemagen.event_file("search-stream")
+    legacy = '"Wed Oct 10 20:19:24 +0000 2018"'
+    drifted, whole = (
+        f'{{"id":"1","text":"hi","edit_history_tweet_ids":["1"]{more}}}' for more in (f',"created_at":{legacy}', "")
+    )
+    at = (("data", "created_at"),)
+    line = f'{{"data":{drifted}}}'
+    assert native.masked(schema, [line], at) == [("event", legacy.encode())]
+    # json.loads keeps the last "data", valid and without a created_at: nothing masked to give
+    twice = f'{{"data":{drifted},"data":{whole}}}'
+    assert native.masked(schema, [twice, twice.encode()], at) == [None, None]
+    assert native.locate(schema, twice, at) == ("data",)  # refused there, not at a leaf
+    engine = FastEngine(Profile.DEFAULT)
+    assert Contract(Profile.DEFAULT, engine).inspect_lines([line, twice], "search-stream")[1] == ("event", [])

@@ -18,6 +18,7 @@ import gc
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import cached_property
+from math import isfinite
 from typing import Any
 
 import orjson
@@ -43,7 +44,9 @@ def plain_json(value: Any) -> bool:
     """Whether a decoded payload holds only what `json.loads` produces.
 
     jsonschema-rs takes tuples where the reference wants a list, and other mappings where
-    it wants a dict: anything but the plain JSON types goes to the reference. Raises
+    it wants a dict: anything but the plain JSON types goes to the reference. So does a
+    float that is not finite (json.loads reads 1e400 as inf, and NaN): jsonschema-rs reads
+    it as null, and misses the bounds it breaks. Raises
     `Cyclic` for a payload that contains itself (the walk keeps the containers it is in).
     """
     path: set[int] = set()  # ids of the containers being walked (the way down)
@@ -69,9 +72,9 @@ def plain_json(value: Any) -> bool:
                 c = type(child)
                 if c is dict or c is list:
                     stack.append((child, False))
-                elif c not in _LEAVES:
+                elif c not in _LEAVES or (c is float and not isfinite(child)):
                     return False
-        elif t not in _LEAVES:
+        elif t not in _LEAVES or (t is float and not isfinite(node)):
             return False
     return True
 

@@ -243,7 +243,7 @@ static PyObject *Program_masked(Program *self, PyObject *args) {
             buf = utf8_of(line, &len);
         }
         if (buf) {
-            memset(mask->start, 0, sizeof mask->start);
+            mask_reset(mask);
             Cur c = {(const unsigned char *)buf, (const unsigned char *)buf + len, 0, mask, 1};
             ws(&c);
             int ok = value(self, root, &c, r->kind == N_OBJ ? seen : NULL);
@@ -311,7 +311,7 @@ static PyObject *Program_locate(Program *self, PyObject *args) {
     }
     int masking = PyTuple_GET_SIZE(paths) > 0;
     if (masking && build_mask(mask, paths) < 0) goto done;
-    if (masking) memset(mask->start, 0, sizeof mask->start);
+    if (masking) mask_reset(mask);
     track->n = track->nat = track->found = 0;
     const unsigned char *buf = (const unsigned char *)text;
     Cur c = {buf, buf + len, 0, masking ? mask : NULL, masking ? 1 : 0, track};

@@ -20,7 +20,14 @@ typedef struct Mask {
     MaskStep steps[MASK_STEPS];
     int nsteps, nslots;
     const unsigned char *start[MASK_SLOTS], *end[MASK_SLOTS];
+    unsigned char visited[MASK_STEPS]; /* steps met in this line */
 } Mask;
+
+/* Before each line: no value found, no step met. */
+static inline void mask_reset(Mask *m) {
+    memset(m->start, 0, sizeof m->start);
+    memset(m->visited, 0, sizeof m->visited);
+}
 
 /* The way down to the value being checked, and where the first value that failed was: a
  * member (name, NULL for an index) or an array index per step. */
@@ -59,11 +66,15 @@ static int mask_child(const Mask *m, int here, const unsigned char *s, Py_ssize_
 
 /* The value at c->p under mask step c->mi: 1 a masked leaf taken (its place kept), 0 not
  * sure, -1 an inner step whose value the caller checks (an object or array, members masked
- * below). A leaf must be a scalar where the model has a scalar, and be found once. */
+ * below). A leaf must be a scalar where the model has a scalar, and be found once; so must
+ * every step on the way (a member twice: json.loads keeps the last, which may not hold the
+ * masked value at all). */
 static int masked_value(const Node *n, Cur *c) {
     const Mask *m = c->mask;
     const MaskStep *st = &m->steps[c->mi];
     unsigned char b = *c->p;
+    if (m->visited[c->mi]) return 0;
+    ((Mask *)m)->visited[c->mi] = 1;
     if (st->slot < 0) return (n->kind == N_OBJ || n->kind == N_ARR || n->kind == N_TUP) ? -1 : 0;
     if (n->kind != N_STR && n->kind != N_INT && n->kind != N_NUM && n->kind != N_BOOL) return 0;
     if (b == '{' || b == '[' || m->start[st->slot]) return 0;

@@ -163,8 +163,13 @@ class Oracle:
                 continue
             pointers = {json_pointer(path) for path in paths}
             stray = [v for v in self.reference.violations(schema, payload) if v.pointer not in pointers]
-            if got[0] != payload_kind(payload) or stray:
+            # the texts are the values json.loads reads there (a member met twice: the last copy's)
+            other = [
+                p for p, text in zip(paths, got[1:], strict=True) if repr(_at(payload, p)) != repr(_loads_or_none(text))
+            ]
+            if got[0] != payload_kind(payload) or stray or other:
                 why = f"kind {payload_kind(payload)}, {stray[0] if stray else 'no stray violation'}"
+                why += f", another value at {other[0]}" if other else ""
                 found.append(Finding("masked", endpoint, self.profile.value, f"{got[0]} at {paths}", why, raw))
         return found
 
@@ -218,6 +223,18 @@ def _loads_or_none(raw: bytes) -> Any:
         return loads(raw)
     except (ValueError, RecursionError):
         return None
+
+
+def _at(value: Any, path: tuple[str | int, ...]) -> Any:
+    """The value at `path` in a decoded payload, or a marker where there is none."""
+    for part in path:
+        here = (type(value) is dict and type(part) is str and part in value) or (
+            type(value) is list and type(part) is int and part < len(value)
+        )
+        if not here:
+            return Ellipsis
+        value = value[part]
+    return value
 
 
 def _scalar_paths(value: Any, path: tuple[str | int, ...] = ()) -> list[tuple[str | int, ...]]:
