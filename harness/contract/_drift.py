@@ -99,7 +99,7 @@ class Drift:
             return [None] * len(raws)
         try:
             masked = self._masked(schema, raws, signature)
-        except ValueError:  # paths the native checker refuses (one inside another): none settled
+        except (ValueError, OverflowError):  # paths the native checker refuses (one inside another): none settled
             return [None] * len(raws)
         loads = orjson.loads
         out: list[tuple[str, list[Violation]] | None] = []
@@ -174,7 +174,7 @@ class Drift:
         where, _, pointer, kind = leaf
         location = self._locator.absolute(f"{where}/{keyword}")
         if keyword == "format":  # the reference's own rule where it has one: no validator to make
-            _, _, node, _ = self._locator.node(location)
+            node = self._node(where)
             rule = FORMATS.get(node[keyword]) if type(node[keyword]) is str else None
             if rule is not None:
                 name, at = node[keyword], f"{where}/format"
@@ -206,6 +206,14 @@ class Drift:
                 out.append(Violation(pointer, keyword, at, shorten(error.message)))
 
         return reference_check
+
+    def _node(self, where: str) -> Any:
+        """The schema node at `where` (`File.json#/path`)."""
+        file, _, fragment = where.partition("#")
+        node: Any = self._schemas[file]
+        for part in fragment.split("/")[1:]:
+            node = node[part.replace("~1", "/").replace("~0", "~")]
+        return node
 
     def _leaf(self, schema: str, path: Path) -> _Leaf | None:
         key = (schema, path)

@@ -79,6 +79,16 @@ static PyObject *lines_tuple(PyObject *lines) {
     return out;
 }
 
+/* A line's bytes: a bytes object's own, or a str's UTF-8 (which the str holds while it lives);
+ * NULL for a str with a lone surrogate (not sure) or any other object. */
+static const char *line_text(PyObject *line, Py_ssize_t *len) {
+    if (PyBytes_Check(line)) {
+        *len = PyBytes_GET_SIZE(line);
+        return PyBytes_AS_STRING(line);
+    }
+    return PyUnicode_Check(line) ? utf8_of(line, len) : NULL;
+}
+
 /* kinds(root, lines, event, error, data, errors): per line `event` or `error` (valid;
  * `error` when the root object lacks field `data` and has field `errors`, -1 for none)
  * or None (not sure). */
@@ -98,14 +108,8 @@ static PyObject *Program_kinds(Program *self, PyObject *args) {
     unsigned char seen[MAX_FIELDS];
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *line = PyTuple_GET_ITEM(fast, i), *kind = Py_None;
-        const char *buf = NULL;
         Py_ssize_t len = 0;
-        if (PyBytes_Check(line)) {
-            buf = PyBytes_AS_STRING(line);
-            len = PyBytes_GET_SIZE(line);
-        } else if (PyUnicode_Check(line)) {
-            buf = utf8_of(line, &len); /* NULL for a lone surrogate: not sure */
-        }
+        const char *buf = line_text(line, &len);
         if (buf) {
             Cur c = {(const unsigned char *)buf, (const unsigned char *)buf + len, 0};
             ws(&c);
@@ -234,14 +238,8 @@ static PyObject *Program_masked(Program *self, PyObject *args) {
     unsigned char seen[MAX_FIELDS];
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *line = PyTuple_GET_ITEM(fast, i), *found = Py_None;
-        const char *buf = NULL;
         Py_ssize_t len = 0;
-        if (PyBytes_Check(line)) {
-            buf = PyBytes_AS_STRING(line);
-            len = PyBytes_GET_SIZE(line);
-        } else if (PyUnicode_Check(line)) {
-            buf = utf8_of(line, &len);
-        }
+        const char *buf = line_text(line, &len);
         if (buf) {
             mask_reset(mask);
             Cur c = {(const unsigned char *)buf, (const unsigned char *)buf + len, 0, mask, 1};
@@ -292,17 +290,11 @@ static PyObject *Program_locate(Program *self, PyObject *args) {
     PyObject *line, *paths, *out = NULL;
     if (!PyArg_ParseTuple(args, "iOO!", &root, &line, &PyTuple_Type, &paths)) return NULL;
     if (root < 0 || root >= self->nnodes) return PyErr_Format(PyExc_ValueError, "no node %d", root);
-    const char *text = NULL;
-    Py_ssize_t len = 0;
-    if (PyBytes_Check(line)) {
-        text = PyBytes_AS_STRING(line);
-        len = PyBytes_GET_SIZE(line);
-    } else if (PyUnicode_Check(line)) {
-        text = utf8_of(line, &len); /* the str holds its UTF-8 while it lives: the args hold it */
-        if (!text) return Py_NewRef(Py_None); /* a lone surrogate: no place to tell */
-    } else {
+    if (!PyBytes_Check(line) && !PyUnicode_Check(line))
         return PyErr_Format(PyExc_TypeError, "a line: expected bytes or str");
-    }
+    Py_ssize_t len = 0;
+    const char *text = line_text(line, &len);
+    if (!text) return Py_NewRef(Py_None); /* a lone surrogate: no place to tell */
     Mask *mask = PyMem_Malloc(sizeof(Mask));
     Track *track = PyMem_Malloc(sizeof(Track));
     if (!mask || !track) {
