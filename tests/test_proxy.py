@@ -3,17 +3,15 @@ and api.twitter.com, over TLS from a test CA; nothing is forwarded anywhere."""
 
 from __future__ import annotations
 
-import json
 import socket
 import ssl
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
-from test_replayer import cassette, cli_argv, event_line, events
+from test_replayer import cassette, cli_argv, event_line, events, ready_info
 
 from harness.cassette import CloseReason
 from harness.replay._proxy import client_env
@@ -105,10 +103,7 @@ def test_cli_proxy_mode_puts_the_proxy_and_the_ca_bundle_in_the_ready_file(tmp_p
     proc = subprocess.Popen(cli_argv("replay", path, "--proxy", "--speed", "max", "--ready-file", ready),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
     try:
-        deadline = time.monotonic() + 10
-        while not ready.exists() and time.monotonic() < deadline:
-            time.sleep(0.02)
-        info = json.loads(ready.read_text())
+        info = ready_info(ready)
         assert info["proxy"] == info["url"] and Path(info["ca_bundle"]).is_file()
         session = requests.Session()
         session.trust_env = False  # only what the ready file says

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_replayer import cassette, cli_argv, event_line, events, target
+from test_replayer import cassette, cli_argv, event_line, events, ready_info, target
 
 from harness.cassette import CloseReason
 from harness.contract.checker import Contract
@@ -243,10 +243,7 @@ def test_cli_limits_are_options(tmp_path: Path, command: str) -> None:
     argv = cli_argv(command, *source, "--ready-file", ready, "--max-clients", 1, "--request-timeout", 0.5)
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 10
-        while not ready.exists() and time.monotonic() < deadline:
-            time.sleep(0.02)
-        port = json.loads(ready.read_text())["port"]
+        port = ready_info(ready)["port"]
         with socket.create_connection(("127.0.0.1", port), timeout=10) as idle:
             time.sleep(0.2)
             with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:

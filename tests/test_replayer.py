@@ -169,6 +169,14 @@ def cli_argv(*args: Any) -> list[str]:
     return [sys.executable, "-c", CLI, *map(str, args)]
 
 
+def ready_info(ready: Path, timeout: float = 10.0) -> Any:
+    """What a `--ready-file` holds, once the process has written it (written whole, by a rename)."""
+    deadline = time.monotonic() + timeout
+    while not ready.exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return json.loads(ready.read_text())
+
+
 # -- a faithful stream ---------------------------------------------------------------------------
 def test_lines_go_out_byte_exact_one_chunk_each_with_the_recorded_head(tmp_path: Path) -> None:
     quoted = '{"data":{"id":"2","text":"東京 \\"q\\""}}\r\n'.encode()
@@ -497,10 +505,7 @@ def test_cli_prints_listening_first_writes_the_ready_file_and_stops_on_sigterm(t
         assert proc.stdout is not None
         first = proc.stdout.readline().strip()
         assert first.startswith("listening http://127.0.0.1:")
-        deadline = time.monotonic() + 5
-        while not ready.exists() and time.monotonic() < deadline:
-            time.sleep(0.02)
-        info = json.loads(ready.read_text())
+        info = ready_info(ready, 5)
         assert info["url"] == first.removeprefix("listening ")
         assert info["endpoints"]["firehose-ja"].startswith(
             info["url"] + "/2/tweets/firehose/stream/lang/ja?partition=1&"
@@ -557,10 +562,7 @@ def test_100_concurrent_clients_some_vanishing_each_survivor_gets_every_event_in
     proc = subprocess.Popen(cli_argv("replay", path, "--speed", 20, "--ready-file", ready, "-q"),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
     try:
-        deadline = time.monotonic() + 10
-        while not ready.exists() and time.monotonic() < deadline:
-            time.sleep(0.02)
-        port = json.loads(ready.read_text())["port"]
+        port = ready_info(ready)["port"]
         rss = []
         for round_ in range(3):
             results: dict[int, list[bytes]] = {}

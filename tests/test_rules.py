@@ -23,7 +23,7 @@ import pytest
 import requests
 import tweepy
 from pydantic import ValidationError
-from test_replayer import cli_argv
+from test_replayer import cli_argv, ready_info
 from xdk import Client
 from xdk.stream.models import UpdateRulesRequest
 
@@ -445,10 +445,7 @@ def test_harness_replay_warns_of_a_cassette_without_rules_and_takes_the_limits(t
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None and proc.stdout.readline().startswith("listening ")
-        deadline = time.monotonic() + 10
-        while not ready.exists() and time.monotonic() < deadline:
-            time.sleep(0.02)
-        url = json.loads(ready.read_text())["url"] + RULES_PATH
+        url = ready_info(ready)["url"] + RULES_PATH
         too_long = requests.post(url, headers=AUTH, json={"add": [{"value": "elevenchars"}]}, timeout=5)
         over_cap = requests.post(url, headers=AUTH, json={"add": [{"value": "a"}, {"value": "b"}]}, timeout=5)
     finally:

@@ -10,13 +10,12 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 import requests
 from click.testing import CliRunner
-from test_replayer import cli_argv
+from test_replayer import cli_argv, ready_info
 from test_rules import RULES_PATH
 
 from harness.cassette import Cassette, Line
@@ -50,10 +49,7 @@ def test_harness_serve_takes_the_rule_limits(tmp_path: Path) -> None:
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None and proc.stdout.readline().startswith("listening ")
-        deadline = time.monotonic() + 10
-        while not ready.exists() and time.monotonic() < deadline:
-            time.sleep(0.02)
-        url = json.loads(ready.read_text())["url"] + RULES_PATH
+        url = ready_info(ready)["url"] + RULES_PATH
         auth = {"Authorization": "Bearer t"}
         too_long = requests.post(url, headers=auth, json={"add": [{"value": "elevenchars"}]}, timeout=5)
         over_cap = requests.post(url, headers=auth, json={"add": [{"value": "a"}, {"value": "b"}]}, timeout=5)
