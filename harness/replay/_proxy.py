@@ -19,7 +19,7 @@ from pathlib import Path
 import trustme
 
 from harness._wire import Request
-from harness.replay._http_server import problem
+from harness.replay._http_server import LoopbackHTTPServer, problem
 
 HOSTS = ("api.x.com", "api.twitter.com")
 ESTABLISHED = b"HTTP/1.1 200 Connection established\r\n\r\n"
@@ -74,3 +74,25 @@ def client_env(proxy_url: str, ca_bundle: Path) -> dict[str, str | None]:
         "HTTPS_PROXY": proxy_url, "https_proxy": proxy_url, "REQUESTS_CA_BUNDLE": str(ca_bundle),
         "NO_PROXY": None, "no_proxy": None, "CURL_CA_BUNDLE": None,
     }  # fmt: skip
+
+
+class Addresses:
+    """Where a loopback server (`_http`, with the TLS `_interceptor` in proxy mode) is reached:
+    shared by the replay and the plugin's recording proxy."""
+
+    _http: LoopbackHTTPServer
+    _interceptor: Interceptor | None
+
+    @property
+    def base_url(self) -> str:
+        return self._http.base_url
+
+    @property
+    def proxy_url(self) -> str | None:
+        """What to put in HTTPS_PROXY (proxy mode): this same server."""
+        return self._http.base_url if self._interceptor else None
+
+    @property
+    def ca_bundle(self) -> Path | None:
+        """The test CA's certificate, for REQUESTS_CA_BUNDLE (proxy mode)."""
+        return self._interceptor.ca_bundle if self._interceptor else None

@@ -38,7 +38,7 @@ from harness.replay._connections import ConnectionTable
 from harness.replay._http_server import HEAD_TIMEOUT, MAX_CLIENTS, Client, LoopbackHTTPServer, head_reader, printable
 from harness.replay._library import Library, Match
 from harness.replay._plan import Cursor, Cursors, OnEnd, Plan, Recording, Resume, check_settings, send_recorded
-from harness.replay._proxy import Interceptor, connect_refusal
+from harness.replay._proxy import Addresses, Interceptor, connect_refusal
 from harness.replay._ready import ready_info
 from harness.replay._recorded import Item, Recorded
 from harness.replay._rules import RuleBook, RuleSpec
@@ -52,7 +52,7 @@ __all__ = ["AppliedFault", "ConnectionLog", "End", "Fault", "FaultKind", "LineKi
            "SentLine", "ready_info"]  # fmt: skip
 
 
-class ReplayServer:
+class ReplayServer(Addresses):
     """An HTTP/1.1 server on loopback replaying cassettes (see the module docstring).
 
     `speed`: 1 is the recorded timing, 20 twenty times faster, None as fast as the client
@@ -113,22 +113,8 @@ class ReplayServer:
 
     # -- the Python API --------------------------------------------------------------------
     @property
-    def base_url(self) -> str:
-        return self._http.base_url
-
-    @property
     def port(self) -> int:
         return int(self._http.port)
-
-    @property
-    def proxy_url(self) -> str | None:
-        """What to put in HTTPS_PROXY (proxy mode): this same server."""
-        return self._http.base_url if self._interceptor else None
-
-    @property
-    def ca_bundle(self) -> Path | None:
-        """The test CA's certificate, for REQUESTS_CA_BUNDLE (proxy mode)."""
-        return self._interceptor.ca_bundle if self._interceptor else None
 
     @property
     def consumers(self) -> int:

@@ -40,7 +40,7 @@ from harness.record.rules import setup_rules
 from harness.record.target import Target
 from harness.replay._http_server import HEAD_TIMEOUT, Client, LoopbackHTTPServer, head_reader, printable, problem
 from harness.replay._plan import HOP_BY_HOP
-from harness.replay._proxy import Interceptor, connect_refusal
+from harness.replay._proxy import Addresses, Interceptor, connect_refusal
 from harness.replay.faults import status_answer
 from harness.replay.log import ConnectionLog, End
 from harness.replay.loopback import endpoint_at
@@ -108,7 +108,7 @@ class _Session:
         self.proxy.stop_recording("max_events")
 
 
-class RecordingProxy:
+class RecordingProxy(Addresses):
     """The loopback server a consumer records through (see the module docstring)."""
 
     def __init__(self, cassette: Path, *, upstream: str, token: str | None, options: RecordOptions,
@@ -138,18 +138,6 @@ class RecordingProxy:
         self._timer = threading.Timer(duration, self.stop_recording, ("duration",)) if duration else None
 
     # -- the fixture's API ----------------------------------------------------------------
-    @property
-    def base_url(self) -> str:
-        return self._http.base_url
-
-    @property
-    def proxy_url(self) -> str | None:
-        return self._http.base_url if self._interceptor else None
-
-    @property
-    def ca_bundle(self) -> Path | None:
-        return self._interceptor.ca_bundle if self._interceptor else None
-
     def url(self, endpoint: str) -> str:
         """The URL of an endpoint (name or path) through this proxy, with the marker's `params` if any."""
         path = endpoint if endpoint.startswith("/") else resolve_endpoint(endpoint).path
