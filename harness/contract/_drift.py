@@ -76,6 +76,8 @@ class Drift:
         #: False: a keyword only the reference's validator checks is left unsettled (a verdict
         #: wanted quickly, as the dialect hint's, is not worth loading jsonschema for)
         self.reference_allowed = True
+        #: how many times a signature has changed: lines settled ahead with the old one are stale
+        self.changes = 0
         self._leaves: dict[tuple[str, Path], _Leaf | None] = {}
         self._plans: dict[tuple[str, str], tuple[Check, ...]] = {}
         self._signature: dict[str, tuple[Path, ...]] = {}
@@ -137,27 +139,31 @@ class Drift:
             paths.append(place)
         if not paths:
             return None
-        before = self._signature.get(schema)
-        self._signature[schema] = tuple(paths)
-        [settled] = self.settle(schema, [raw])
-        if settled is None:
-            if before is None:
-                del self._signature[schema]
-            else:
-                self._signature[schema] = before
-        return settled
+        return self._adopt(schema, tuple(paths), raw, None)
 
     def learn(self, schema: str, paths: list[Path], found: list[Violation], raw: bytes | str) -> None:
         """Keep `paths` (the failing instance paths of the raw line `raw`, whose findings are
         `found`) as `schema`'s signature, if it settles that line with the same findings."""
         signature = tuple(dict.fromkeys(paths))
-        self._signature.pop(schema, None)
-        if not signature or len(signature) > 8:
-            return
+        if signature and len(signature) <= 8:
+            self._adopt(schema, signature, raw, found)
+
+    def _adopt(self, schema: str, signature: tuple[Path, ...], raw: bytes | str,
+               expected: list[Violation] | None) -> tuple[str, list[Violation]] | None:  # fmt: skip
+        """`signature` becomes `schema`'s if it settles `raw` (with the `expected` findings, if
+        given); else the one before stays. What it settled `raw` to, or None."""
+        before = self._signature.get(schema)
         self._signature[schema] = signature
         [settled] = self.settle(schema, [raw])
-        if settled is None or settled[1] != found:
-            del self._signature[schema]
+        if settled is None or (expected is not None and settled[1] != expected):
+            if before is None:
+                del self._signature[schema]
+            else:
+                self._signature[schema] = before
+            return None
+        if signature != before:
+            self.changes += 1
+        return settled
 
     def _checks(self, leaf: _Leaf) -> tuple[Check, ...]:
         """The leaf's keywords as checks of a value, each adding the reference's violations

@@ -255,21 +255,20 @@ class FastEngine:
         # lines the last drift's signature settles, looked at ahead in chunks that grow while
         # it holds (one native call for many lines) and start small again when it changes
         settled: dict[int, tuple[str, list[Violation]] | None] = {}
-        ahead, chunk = 0, 8
+        ahead, chunk, changes = 0, 8, drift.changes if drift is not None else 0
         for n, i in enumerate(todo):
+            if drift is not None and drift.changes != changes:  # a new signature: settle ahead again
+                ahead, chunk, changes = n, 8, drift.changes
             if drift is not None and n >= ahead and drift.signature(schema) is not None:
                 lines = todo[n : n + chunk]
                 settled = dict(zip(lines, drift.settle(schema, [raws[j] for j in lines]), strict=True))
                 ahead, chunk = n + len(lines), min(2 * chunk, 1024)
             done = settled.pop(i, None)
             if done is None and drift is not None:  # a new drift, found by the native checker itself?
-                signature = drift.signature(schema)
                 try:
                     done = drift.discover(schema, raws[i])
                 except Exception:  # whatever it is: the slower path below knows
                     done = None
-                if drift.signature(schema) != signature:
-                    ahead, chunk = n + 1, 8
             if done is not None:
                 if done[1]:  # the violations only are kept: memory stays small
                     self._stash[id(raws[i])] = (raws[i], *done)
@@ -290,10 +289,7 @@ class FastEngine:
                     continue
                 found = self.locator.violations(schema, value, errors, decoded=False)
                 if found and drift is not None:
-                    signature = drift.signature(schema)
                     drift.learn(schema, [tuple(e.instance_path) for e in errors], found, raws[i])
-                    if drift.signature(schema) != signature:
-                        ahead, chunk = n + 1, 8
                 if found:
                     self._stash[id(raws[i])] = (raws[i], payload_kind(value), found)
                 else:  # only unusual format values, which the reference accepts
