@@ -234,11 +234,8 @@ def ndjson_block(contract: Contract, endpoint: str, block: Block) -> tuple[Run, 
             start, lineno = end, lineno + lines
             if start >= len(data):
                 break
-        # one line (in a drift, line after line: so without calls)
         long = longs.get(start) if longs else None
-        end = data.find(b"\n", start)
-        end = len(data) if end < 0 else end + 1
-        raw, start, lineno = data[start:end], end, lineno + 1
+        raw, start, lineno = *_line_at(data, start), lineno + 1
         if long is not None:
             pending.append((lineno, long, None))
         elif raw[0] in _JSON_BLANK and is_json_blank(raw):

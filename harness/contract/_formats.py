@@ -58,13 +58,17 @@ def _stock_conforms(value: str, name: str) -> bool:
     return rule(value)
 
 
+# jsonschema's date-time is rfc3339-validator's where it is installed: a year and "-" first
+_YEAR_FIRST = importlib.util.find_spec("rfc3339_validator") is not None
+
+
 def _stock_rules() -> dict[str, Callable[[str], bool]]:
     """jsonschema's own `date-time` and `uri` checks on strings, as its format module sets them
     up from what is installed, without importing jsonschema (a drifted run's findings need
     only these) and each library imported when first asked; `tests/test_located.py` holds
     them to jsonschema's checker."""
     rules: dict[str, Callable[[str], bool]] = {}
-    if importlib.util.find_spec("rfc3339_validator") is not None:
+    if _YEAR_FIRST:
 
         def rfc3339(v: str) -> bool:
             from rfc3339_validator import validate_rfc3339  # type: ignore[import-untyped]
@@ -90,7 +94,6 @@ def _stock_rules() -> dict[str, Callable[[str], bool]]:
 
 
 _STOCK = _stock_rules()
-_YEAR_FIRST = importlib.util.find_spec("rfc3339_validator") is not None  # the stock rule is rfc3339-validator's
 
 
 def iri(value: str) -> bool:
